@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "cmkctl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cmkctl", targets: ["cmkctl"]),
+        .library(name: "CMKEnvelope", targets: ["CMKEnvelope"]),
+        .library(name: "CMKKMS", targets: ["CMKKMS"]),
+        .library(name: "CMKWorkflow", targets: ["CMKWorkflow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // AWS Encryption SDK message format, keyrings, streaming. Knows nothing of AWS services.
+        .target(
+            name: "CMKEnvelope",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // KMS clients (AWS over SigV4, local file-backed), KMS keyring, multi-region key sets, probe.
+        .target(
+            name: "CMKKMS",
+            dependencies: [
+                "CMKEnvelope",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Generic durable state machines (Amazon States Language subset) over a SQLite journal.
+        .target(
+            name: "CMKWorkflow",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "cmkctl",
+            dependencies: [
+                "CMKEnvelope",
+                "CMKKMS",
+                "CMKWorkflow",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CMKEnvelopeTests", dependencies: ["CMKEnvelope"]),
+        .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope"]),
+        .testTarget(name: "CMKWorkflowTests", dependencies: ["CMKWorkflow"]),
+        // Drives the built `cmkctl` binary and the Python peers (interop, golden output).
+        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

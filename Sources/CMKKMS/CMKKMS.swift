@@ -1,0 +1,1 @@
+// The CMKKMS module; see ../../README.md.

@@ -1,0 +1,1 @@
+// The CMKWorkflow module; see ../../README.md.

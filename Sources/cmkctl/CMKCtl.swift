@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The command-line tool: parse, call the library, print. Each subcommand lives in its own file.
+@main
+struct CMKCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cmkctl",
+        abstract: "Customer-managed keys for a multi-tenant SaaS: envelope encryption, KMS, durable tenant workflows.",
+        subcommands: [
+            // Subcommands, one per line, grouped by module.
+        ]
+    )
+}
