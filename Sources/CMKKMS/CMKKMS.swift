@@ -1,1 +1,0 @@
-// The CMKKMS module; see ../../README.md.

@@ -1,0 +1,87 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// moto's AWS server (`moto_server`) on a free loopback port, as the KMS (and IAM) peer of tests and
+/// the benchmark; started as a child process and stopped by its pid.
+public struct MotoServer: Sendable {
+    public let port: Int
+    public let pid: pid_t
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// `$CMK_PEER_PYTHON`'s directory, else `<packageRoot>/.venv/bin`, joined with `moto_server`.
+    public static func locateExecutable(packageRoot: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let python = environment["CMK_PEER_PYTHON"], !python.isEmpty {
+            return ((python as NSString).deletingLastPathComponent as NSString).appendingPathComponent("moto_server")
+        }
+        return packageRoot + "/.venv/bin/moto_server"
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    ///
+    /// `initialNoAuthActionCount` turns on moto's IAM authentication after that many requests, so
+    /// SigV4 signatures are checked against the IAM users created in those first requests.
+    public static func start(executable: String, initialNoAuthActionCount: Int? = nil, logPath: String = "/dev/null",
+                             readyWithin: Duration = .seconds(30)) async throws -> MotoServer {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw KMSError(.invalidRequest, "moto_server not found at \(executable); run ./scripts/bootstrap")
+        }
+        let port = try LoopbackPort.free()
+        var environment = ProcessInfo.processInfo.environment
+        environment["MOTO_ALLOW_NONEXISTENT_REGION"] = "true"
+        if let count = initialNoAuthActionCount {
+            environment["INITIAL_NO_AUTH_ACTION_COUNT"] = String(count)
+        } else {
+            environment.removeValue(forKey: "INITIAL_NO_AUTH_ACTION_COUNT")
+        }
+        let pid = try spawn(executable, arguments: ["-H", "127.0.0.1", "-p", String(port)], environment: environment, logPath: logPath)
+        let server = MotoServer(port: port, pid: pid)
+        let deadline = ContinuousClock.now + readyWithin
+        while ContinuousClock.now < deadline {
+            if LoopbackPort.accepts(port: port) { return server }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                throw KMSError(.unreachable, "moto_server exited during start (status \(status)); see \(logPath)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        server.stop()
+        throw KMSError(.unreachable, "moto_server did not listen on 127.0.0.1:\(port) within \(readyWithin)")
+    }
+
+    /// Sends SIGTERM to this server's pid (and SIGKILL if it lingers), then reaps it.
+    public func stop() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<100 {
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+    }
+
+    private static func spawn(_ executable: String, arguments: [String], environment: [String: String], logPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard result == 0 else { throw KMSError(.unreachable, "cannot start \(executable): error \(result)") }
+        return pid
+    }
+}

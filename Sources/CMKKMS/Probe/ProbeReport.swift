@@ -1,0 +1,52 @@
+/// The results of probing several keys, with the overall verdict and its printed forms.
+public struct ProbeReport: Sendable {
+    public let results: [ProbeResult]
+
+    public init(results: [ProbeResult]) {
+        self.results = results
+    }
+
+    public var verdict: ProbeVerdict { results.map(\.verdict).max() ?? .ok }
+
+    public var json: JSONValue {
+        .object([
+            ("verdict", .string(verdict.rawValue)),
+            ("exitCode", .number(Double(verdict.exitCode))),
+            ("keys", .array(results.map(\.json))),
+        ])
+    }
+
+    /// A fixed-width table, one row per call, for people.
+    public func table() -> String {
+        var rows: [[String]] = [["KEY", "REGION", "CHECK", "RESULT", "LATENCY", "DETAIL"]]
+        for result in results {
+            for step in result.steps {
+                rows.append([
+                    result.keyID, result.region, step.name, step.failure?.rawValue ?? "ok",
+                    step.latency.map { String(format3: $0.reportMilliseconds) + " ms" } ?? "-", step.detail,
+                ])
+            }
+        }
+        let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var out = ""
+        for row in rows {
+            for column in 0..<5 {
+                out += row[column] + String(repeating: " ", count: widths[column] - row[column].count + 2)
+            }
+            out += row[5] + "\n"
+        }
+        out += "verdict: \(verdict.rawValue)\n"
+        return out
+    }
+}
+
+extension String {
+    /// `12.345`: three decimals without Foundation's locale-dependent formatting.
+    init(format3 value: Double) {
+        let scaled = Int64((value * 1000).rounded())
+        let whole = scaled / 1000
+        let fraction = abs(scaled % 1000)
+        let digits = String(fraction)
+        self = "\(whole).\(String(repeating: "0", count: 3 - digits.count))\(digits)"
+    }
+}

@@ -1,0 +1,72 @@
+/// What probing one key found: each call with its latency, and a verdict.
+public struct ProbeResult: Sendable {
+    public struct Step: Sendable {
+        public let name: String
+        /// `nil` when the step passed.
+        public let failure: ProbeVerdict?
+        public let code: KMSError.Code?
+        public let latency: Duration?
+        public let detail: String
+
+        public var passed: Bool { failure == nil }
+
+        public init(name: String, failure: ProbeVerdict?, code: KMSError.Code?, latency: Duration?, detail: String) {
+            self.name = name
+            self.failure = failure
+            self.code = code
+            self.latency = latency
+            self.detail = detail
+        }
+    }
+
+    public let keyID: String
+    public let region: String
+    public let metadata: KeyMetadata?
+    public let steps: [Step]
+
+    public init(keyID: String, region: String, metadata: KeyMetadata?, steps: [Step]) {
+        self.keyID = keyID
+        self.region = region
+        self.metadata = metadata
+        self.steps = steps
+    }
+
+    /// The worst verdict of the steps; ok when all passed.
+    public var verdict: ProbeVerdict { steps.compactMap(\.failure).max() ?? .ok }
+}
+
+extension ProbeResult {
+    /// The stable `--json` form: field names and verdict strings are an interface for scripts.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("key", .string(keyID)),
+            ("region", .string(region)),
+            ("verdict", .string(verdict.rawValue)),
+        ]
+        if let metadata {
+            members.append(("arn", .string(metadata.arn)))
+            members.append(("state", .string(metadata.stateName)))
+            members.append(("keySpec", .string(metadata.keySpec)))
+            members.append(("keyUsage", .string(metadata.keyUsage)))
+        }
+        members.append(("steps", .array(steps.map { step in
+            .object([
+                ("name", .string(step.name)),
+                ("ok", .bool(step.passed)),
+                ("verdict", step.failure.map { JSONValue.string($0.rawValue) } ?? JSONValue.null),
+                ("code", step.code.map { JSONValue.string($0.name) } ?? JSONValue.null),
+                ("latencyMs", step.latency.map { JSONValue.number($0.reportMilliseconds) } ?? JSONValue.null),
+                ("detail", .string(step.detail)),
+            ])
+        })))
+        return .object(members)
+    }
+}
+
+extension Duration {
+    /// Milliseconds rounded to three decimals, for reports.
+    public var reportMilliseconds: Double {
+        let microseconds = Double(components.seconds) * 1e6 + Double(components.attoseconds) / 1e12
+        return microseconds.rounded() / 1000
+    }
+}

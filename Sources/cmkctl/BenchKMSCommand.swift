@@ -1,0 +1,42 @@
+import ArgumentParser
+import CMKKMS
+import Foundation
+
+/// `cmkctl bench kms`: KMS latency against moto, and the cost of a dead or hanging region.
+struct BenchKMSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kms", abstract: "KMS round-trip latency and multi-region decrypt with a dead or hanging region.")
+
+    @Option(name: .customLong("moto-server"), help: "Path of moto_server (default: next to $CMK_PEER_PYTHON, else ./.venv/bin).")
+    var motoServer: String?
+    @Option(name: .customLong("round-trips"), help: "GenerateDataKey + Decrypt round trips.") var roundTrips: Int = 200
+    @Option(help: "Decrypts per multi-region scenario.") var decrypts: Int = 20
+    @Option(name: .customLong("hedge-delay-ms"), help: "Hedge delay in milliseconds.") var hedgeDelayMs: Int = 100
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let executable = motoServer ?? MotoServer.locateExecutable(packageRoot: FileManager.default.currentDirectoryPath)
+        let bench = KMSBenchmark(options: .init(motoExecutable: executable, roundTrips: roundTrips, decrypts: decrypts,
+                                                hedgeDelay: .milliseconds(hedgeDelayMs)))
+        let quiet = json
+        try await KMSCommandSupport.run {
+            let scenarios = try await bench.run { step in
+                if !quiet { FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
+            }
+            if json {
+                KMSCommandSupport.printJSON(.object([
+                    ("hedgeDelayMs", .number(Double(hedgeDelayMs))),
+                    ("scenarios", .array(scenarios.map { scenario in
+                        .object([("name", .string(scenario.name)), ("failures", .number(Double(scenario.failures))), ("latency", scenario.summary.json)])
+                    })),
+                ]))
+                return
+            }
+            let width = scenarios.map(\.name.count).max() ?? 0
+            print("SCENARIO" + String(repeating: " ", count: width - 6) + "N     p50 ms     p99 ms  failures")
+            for s in scenarios {
+                let pad = String(repeating: " ", count: width - s.name.count + 2)
+                print("\(s.name)\(pad)\(String(s.summary.count).padding(toLength: 4, withPad: " ", startingAt: 0))  \(String(format: "%9.3f", s.summary.p50))  \(String(format: "%9.3f", s.summary.p99))  \(s.failures)")
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CMKKMS
+
+/// The options that say how to reach KMS: endpoint overrides, the credentials profile, the local
+/// KMS file. Shared by `probe` and (later) `encrypt`/`decrypt`.
+struct KMSClientOptions: ParsableArguments {
+    @Option(name: .customLong("kms-endpoint"), help: "REGION=URL: send that region's KMS calls to URL (repeatable).")
+    var endpoints: [String] = []
+
+    @Option(help: "Profile of the shared credentials file (default: AWS_PROFILE or default).")
+    var profile: String?
+
+    @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take.")
+    var timeoutSeconds: Double = 10
+
+    @OptionGroup var local: LocalKMSOptions
+
+    func validate() throws {
+        for endpoint in endpoints {
+            do { _ = try KMSKeySpec.parseEndpointOverride(endpoint) } catch let error as KMSError { throw ValidationError(error.message) }
+        }
+    }
+
+    /// Runs `body` with a factory for clients; the shared HTTP client is shut down afterwards.
+    func withClients<T>(_ body: (KMSClientFactory) async throws -> T) async throws -> T {
+        var overrides: [String: String] = [:]
+        for endpoint in endpoints {
+            let (region, url) = try KMSKeySpec.parseEndpointOverride(endpoint)
+            overrides[region] = url
+        }
+        let http = AWSKMSClient.makeHTTPClient()
+        let factory = KMSClientFactory(http: http, endpoints: overrides, profile: profile,
+                                       timeout: .milliseconds(Int64(timeoutSeconds * 1000)), localPath: local.path)
+        do {
+            let result = try await body(factory)
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+}
+
+/// Builds the client for a key spec: the AWS client (one per process, all regions) or the local KMS.
+struct KMSClientFactory: Sendable {
+    let http: HTTPClient
+    let endpoints: [String: String]
+    let profile: String?
+    let timeout: Duration
+    let localPath: String
+
+    func client(for spec: KMSKeySpec) throws -> (client: any KMSClient, keyID: String) {
+        switch spec {
+        case .aws(let arn):
+            return (try awsClient(defaultRegion: KeyARN(arn)?.region ?? "us-east-1"), arn)
+        case .local(let keyID):
+            return (try LocalKMS(path: localPath), keyID)
+        }
+    }
+
+    func awsClient(defaultRegion: String) throws -> AWSKMSClient {
+        guard let credentials = AWSCredentialsResolver().resolve(profile: profile) else {
+            throw KMSError(.denied, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in the shared credentials file")
+        }
+        return AWSKMSClient(httpClient: http, credentials: credentials,
+                            configuration: .init(defaultRegion: defaultRegion, endpoints: endpoints, requestTimeout: timeout))
+    }
+}

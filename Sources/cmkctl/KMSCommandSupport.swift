@@ -1,0 +1,34 @@
+import ArgumentParser
+import CMKKMS
+import Foundation
+
+/// How the `kms`, `probe` and `bench` commands report a `KMSError`: one line on stderr and an exit
+/// code per error class (the probe's codes, so scripts see one scheme).
+enum KMSCommandSupport {
+    static func run(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as KMSError {
+            FileHandle.standardError.write(Data("cmkctl: \(error.code): \(error.message)\n".utf8))
+            throw ExitCode(ProbeVerdict(error.code).exitCode)
+        }
+    }
+
+    static func printJSON(_ value: JSONValue) {
+        print(value.serialized(pretty: true))
+    }
+
+    static func metadataJSON(_ metadata: KeyMetadata, aliases: [String]) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("arn", .string(metadata.arn)),
+            ("keyId", .string(metadata.keyID)),
+            ("state", .string(metadata.stateName)),
+            ("keySpec", .string(metadata.keySpec)),
+            ("keyUsage", .string(metadata.keyUsage)),
+            ("description", .string(metadata.description)),
+            ("aliases", .array(aliases.map { .string($0) })),
+        ]
+        if let deletion = metadata.deletionDate { members.append(("deletionDate", .number(deletion))) }
+        return .object(members)
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import CMKKMS
+
+/// `cmkctl kms create-key`: a new symmetric key, optionally with an alias and a policy.
+struct KMSCreateKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create-key", abstract: "Create a symmetric key in the local KMS.")
+
+    @OptionGroup var local: LocalKMSOptions
+    @Option(help: "Alias for the key (alias/ is added when missing).") var alias: String?
+    @Option(help: "Description stored with the key.") var description: String = ""
+    @Option(name: .customLong("policy-file"), help: "Key policy document (JSON) to use instead of the default.") var policyFile: String?
+    @Flag(help: "Print a JSON object (with an `arn` field).") var json = false
+
+    func run() async throws {
+        try await KMSCommandSupport.run {
+            let kms = try local.open()
+            let policy = try policyFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            let metadata = try await kms.createKey(description: description, policy: policy, alias: alias)
+            let aliases = try await kms.aliases(ofKeyID: metadata.arn)
+            if json {
+                KMSCommandSupport.printJSON(KMSCommandSupport.metadataJSON(metadata, aliases: aliases))
+            } else {
+                print(metadata.arn)
+            }
+        }
+    }
+}
