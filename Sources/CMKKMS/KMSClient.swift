@@ -26,7 +26,7 @@ public protocol KMSClient: Sendable {
 
 /// A fresh data key: the plaintext for local use, the ciphertext blob to store, and the key ARN
 /// that actually wrapped it (which may differ from an alias given).
-public struct GeneratedDataKey: Sendable {
+public struct GeneratedDataKey: Sendable, CustomStringConvertible {
     public let plaintext: [UInt8]
     public let ciphertextBlob: [UInt8]
     public let keyARN: String
@@ -36,6 +36,9 @@ public struct GeneratedDataKey: Sendable {
         self.ciphertextBlob = ciphertextBlob
         self.keyARN = keyARN
     }
+
+    /// Never shows the key bytes, so a data key that ends up in a log or test failure stays secret.
+    public var description: String { "GeneratedDataKey(\(keyARN), \(plaintext.count) bytes, blob \(ciphertextBlob.count) bytes)" }
 }
 
 /// A ciphertext blob and the ARN of the key that made it.
@@ -50,7 +53,7 @@ public struct KMSCiphertext: Sendable {
 }
 
 /// Decrypted bytes and the ARN of the key that decrypted them.
-public struct KMSPlaintext: Sendable {
+public struct KMSPlaintext: Sendable, CustomStringConvertible {
     public let plaintext: [UInt8]
     public let keyARN: String
 
@@ -58,4 +61,7 @@ public struct KMSPlaintext: Sendable {
         self.plaintext = plaintext
         self.keyARN = keyARN
     }
+
+    /// Never shows the plaintext.
+    public var description: String { "KMSPlaintext(\(keyARN), \(plaintext.count) bytes)" }
 }

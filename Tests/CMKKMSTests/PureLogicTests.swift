@@ -71,7 +71,7 @@ import Testing
         table.record(region: "us-east-1", latency: .milliseconds(2), succeeded: false)
         #expect(table.ranked(["us-east-1", "us-west-2"]) == ["us-west-2", "us-east-1"])
         // Recovery: a run of fast successes brings it back.
-        for _ in 0..<15 { table.record(region: "us-east-1", latency: .milliseconds(3), succeeded: true) }
+        for _ in 0..<25 { table.record(region: "us-east-1", latency: .milliseconds(3), succeeded: true) }
         #expect(table.ranked(["us-west-2", "us-east-1"]) == ["us-east-1", "us-west-2"])
     }
 
