@@ -1,10 +1,12 @@
 import ArgumentParser
 
-/// `cmkctl bench ...`: micro-benchmarks against local servers.
+/// `cmkctl bench ...`: benchmarks that print figures and their ratios to this machine's limits.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks against local servers.",
-        subcommands: [BenchKMSCommand.self]
-    )
+        abstract: "Measure throughput on this machine and compare it with its limits (build with -c release).",
+        subcommands: [
+            BenchEnvelopeCommand.self,
+            BenchKMSCommand.self,
+        ])
 }

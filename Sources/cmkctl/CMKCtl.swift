@@ -8,6 +8,8 @@ struct CMKCtl: AsyncParsableCommand {
         abstract: "Customer-managed keys for a multi-tenant SaaS: envelope encryption, KMS, durable tenant workflows.",
         subcommands: [
             // Subcommands, one per line, grouped by module.
+            EncryptCommand.self,
+            DecryptCommand.self,
             KMSCommand.self,
             ProbeCommand.self,
             BenchCommand.self,

@@ -1,0 +1,72 @@
+import Crypto
+import Foundation
+
+/// Seals and opens the pieces of a message with its derived key: header authentication, frames and
+/// the non-framed body. Every piece's IV and AAD are derived from its position, never chosen freely.
+struct BodyCipher {
+    enum Piece {
+        case frame
+        case finalFrame
+        case singleBlock
+
+        var aadLabel: [UInt8] {
+            switch self {
+            case .frame: Self.frameLabel
+            case .finalFrame: Self.finalFrameLabel
+            case .singleBlock: Self.singleBlockLabel
+            }
+        }
+
+        private static let frameLabel = Array("AWSKMSEncryptionClient Frame".utf8)
+        private static let finalFrameLabel = Array("AWSKMSEncryptionClient Final Frame".utf8)
+        private static let singleBlockLabel = Array("AWSKMSEncryptionClient Single Block".utf8)
+    }
+
+    let key: SymmetricKey
+    let messageID: [UInt8]
+
+    /// The IV of the frame with this sequence number: the number big-endian in the last 4 of 12 bytes.
+    static func iv(sequenceNumber: UInt32) -> [UInt8] {
+        var iv = [UInt8](repeating: 0, count: AlgorithmSuite.ivLength)
+        iv[8] = UInt8(truncatingIfNeeded: sequenceNumber >> 24)
+        iv[9] = UInt8(truncatingIfNeeded: sequenceNumber >> 16)
+        iv[10] = UInt8(truncatingIfNeeded: sequenceNumber >> 8)
+        iv[11] = UInt8(truncatingIfNeeded: sequenceNumber)
+        return iv
+    }
+
+    static let headerIV = [UInt8](repeating: 0, count: AlgorithmSuite.ivLength)
+
+    func aad(_ piece: Piece, sequenceNumber: UInt32, contentLength: UInt64) -> [UInt8] {
+        var writer = ByteWriter(capacity: messageID.count + 48)
+        writer.write(messageID)
+        writer.write(piece.aadLabel)
+        writer.write(sequenceNumber)
+        writer.write(contentLength)
+        return writer.bytes
+    }
+
+    /// Encrypts one body piece; returns ciphertext followed by the 16-byte tag.
+    func seal<P: DataProtocol>(_ plaintext: P, piece: Piece, sequenceNumber: UInt32) throws -> (ciphertext: Data, tag: Data) {
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(data: Self.iv(sequenceNumber: sequenceNumber)),
+                                   authenticating: aad(piece, sequenceNumber: sequenceNumber, contentLength: UInt64(plaintext.count)))
+        return (box.ciphertext, box.tag)
+    }
+
+    /// Authenticates and decrypts one body piece; throws if the tag does not verify.
+    func open(ciphertext: ArraySlice<UInt8>, tag: ArraySlice<UInt8>, iv: ArraySlice<UInt8>, piece: Piece, sequenceNumber: UInt32) throws -> Data {
+        let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag)
+        return try AES.GCM.open(box, using: key,
+                                authenticating: aad(piece, sequenceNumber: sequenceNumber, contentLength: UInt64(ciphertext.count)))
+    }
+
+    /// The header authentication tag: AES-GCM over no plaintext with the header as AAD.
+    func headerTag(header: [UInt8], iv: [UInt8] = BodyCipher.headerIV) throws -> Data {
+        try AES.GCM.seal([UInt8](), using: key, nonce: AES.GCM.Nonce(data: iv), authenticating: header).tag
+    }
+
+    func verifyHeader(_ header: ArraySlice<UInt8>, iv: ArraySlice<UInt8>, tag: ArraySlice<UInt8>) throws {
+        let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: [UInt8](), tag: tag)
+        _ = try AES.GCM.open(box, using: key, authenticating: header)
+    }
+}

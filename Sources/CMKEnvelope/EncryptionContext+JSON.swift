@@ -1,0 +1,138 @@
+/// Reading and writing an encryption context as a flat JSON object of strings.
+///
+/// A JSON parser that builds a `Dictionary` would merge keys that differ only by Unicode
+/// normalization, so this one reads the object itself and keeps every key's exact bytes.
+extension EncryptionContext {
+    /// Parses `{"key": "value", ...}`; anything else (nested values, numbers, duplicate keys) is refused.
+    public init(jsonObject bytes: some Collection<UInt8>) throws {
+        var parser = FlatJSONParser(Array(bytes))
+        try self.init(parser.parseObjectOfStrings())
+    }
+
+    /// The context as a JSON object, keys in the context's byte order.
+    public var jsonObject: String {
+        "{" + pairs.map { "\(Self.jsonString($0.key)):\(Self.jsonString($0.value))" }.joined(separator: ",") + "}"
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A strict reader for one JSON object whose values are all strings (RFC 8259 grammar).
+struct FlatJSONParser {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseObjectOfStrings() throws -> [(String, String)] {
+        skipWhitespace()
+        try expect(UInt8(ascii: "{"))
+        var pairs: [(String, String)] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+        } else {
+            while true {
+                skipWhitespace()
+                let key = try parseString()
+                skipWhitespace()
+                try expect(UInt8(ascii: ":"))
+                skipWhitespace()
+                guard peek() == UInt8(ascii: "\"") else { throw error("the value of \"\(key)\" is not a string") }
+                let value = try parseString()
+                pairs.append((key, value))
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { index += 1; continue }
+                try expect(UInt8(ascii: "}"))
+                break
+            }
+        }
+        skipWhitespace()
+        guard index == bytes.count else { throw error("unexpected text after the object") }
+        return pairs
+    }
+
+    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private func error(_ message: String) -> EnvelopeError {
+        EnvelopeError(.invalidArgument, "context JSON: \(message) (at byte \(index))")
+    }
+
+    private mutating func expect(_ byte: UInt8) throws {
+        guard peek() == byte else { throw error("expected '\(Character(Unicode.Scalar(byte)))'") }
+        index += 1
+    }
+
+    private mutating func skipWhitespace() {
+        while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+    }
+
+    private mutating func parseString() throws -> String {
+        try expect(UInt8(ascii: "\""))
+        var raw: [UInt8] = []
+        while true {
+            guard let byte = peek() else { throw error("unterminated string") }
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let text = String(validating: raw, as: UTF8.self) else { throw error("string is not valid UTF-8") }
+                return text
+            case UInt8(ascii: "\\"):
+                try parseEscape(into: &raw)
+            case 0..<0x20:
+                throw error("control character in string")
+            default:
+                raw.append(byte)
+            }
+        }
+    }
+
+    private mutating func parseEscape(into raw: inout [UInt8]) throws {
+        guard let byte = peek() else { throw error("unterminated escape") }
+        index += 1
+        let simple: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09]
+        if let replacement = simple[byte] {
+            raw.append(replacement)
+            return
+        }
+        guard byte == UInt8(ascii: "u") else { throw error("unknown escape") }
+        var scalar = try parseHex4()
+        if (0xD800..<0xDC00).contains(scalar) {
+            guard peek() == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                throw error("lone surrogate")
+            }
+            index += 2
+            let low = try parseHex4()
+            guard (0xDC00..<0xE000).contains(low) else { throw error("lone surrogate") }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00..<0xE000).contains(scalar) {
+            throw error("lone surrogate")
+        }
+        guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid code point") }
+        raw.append(contentsOf: Array(String(Character(unicode)).utf8))
+    }
+
+    private mutating func parseHex4() throws -> UInt32 {
+        guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16) else {
+            throw error("bad \\u escape")
+        }
+        index += 4
+        return value
+    }
+}

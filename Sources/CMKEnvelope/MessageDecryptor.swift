@@ -1,0 +1,279 @@
+import Crypto
+import Foundation
+import Logging
+
+/// When plaintext of a signed message may leave the decryptor.
+public enum SignedPlaintextRelease: Sendable {
+    /// Each frame's plaintext is released once its own AES-GCM tag verifies, before the footer
+    /// signature is checked. The plaintext is authentic (it was encrypted under the message's data
+    /// key), but a holder of that data key could have written it without the signing key, and a
+    /// truncated or re-signed message is only detected at `finish()`. This is the AWS Encryption
+    /// SDK's streaming behaviour.
+    case afterEachFrame
+    /// Nothing is released before the signature verifies: the plaintext is held in memory until
+    /// `finish()`. Use for small messages; for large ones write to a temporary file and publish it
+    /// only after `finish()` succeeds, as `cmkctl decrypt --output` does.
+    case afterSignature
+}
+
+/// Reads one message incrementally and releases plaintext only from authenticated frames.
+///
+/// Feed bytes as they arrive with `update`; call `finish` at the end of input, which fails unless
+/// the message was complete, verified, and followed by nothing. Every parsing or authentication
+/// failure surfaces as `EnvelopeError.decryptFailed`; the reason is logged at debug level.
+public struct MessageDecryptor {
+    private enum Phase {
+        case header
+        case body
+        case footer
+        case done
+    }
+
+    public let configuration: EnvelopeConfiguration
+    private let keyring: any Keyring
+    private let requiredContext: EncryptionContext
+    private let release: SignedPlaintextRelease
+    private let logger: Logger
+
+    private var phase = Phase.header
+    private var buffer: [UInt8] = []
+    private var readOffset = 0
+    private var header: MessageHeader?
+    private var cipher: BodyCipher?
+    private var verifier: MessageVerifier?
+    private var nextSequenceNumber: UInt32 = 1
+    private var withheld: [UInt8] = []
+    private var failed = false
+
+    /// The parsed header's context, available once the header has been authenticated.
+    public private(set) var encryptionContext: EncryptionContext?
+    public var suite: AlgorithmSuite? { header?.suite }
+
+    /// - Parameters:
+    ///   - requiredContext: pairs that must be present, with the same bytes, in the message's context.
+    public init(keyring: some Keyring, requiredContext: EncryptionContext = .empty,
+                configuration: EnvelopeConfiguration = EnvelopeConfiguration(),
+                signedPlaintextRelease: SignedPlaintextRelease = .afterEachFrame,
+                logger: Logger = Logger(label: "cmk.envelope")) {
+        self.keyring = keyring
+        self.requiredContext = requiredContext
+        self.configuration = configuration
+        self.release = signedPlaintextRelease
+        self.logger = logger
+    }
+
+    /// Takes more message bytes; returns plaintext from frames that authenticated.
+    public mutating func update<C: Collection>(_ bytes: C) async throws -> [UInt8] where C.Element == UInt8 {
+        guard !failed else { throw EnvelopeError.decryptFailed }
+        buffer.append(contentsOf: bytes)
+        do {
+            var plaintext: [UInt8] = []
+            try await advance(into: &plaintext)
+            compactBuffer()
+            return releasable(plaintext)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// Ends the input: succeeds only if the message was whole and valid and nothing followed it.
+    public mutating func finish() throws -> [UInt8] {
+        guard !failed else { throw EnvelopeError.decryptFailed }
+        guard phase == .done else {
+            throw fail(MessageFormatError("message ends early (in the \(phase))"))
+        }
+        guard readOffset == buffer.count else {
+            throw fail(MessageFormatError("\(buffer.count - readOffset) bytes follow the end of the message"))
+        }
+        defer { withheld = [] }
+        return withheld
+    }
+
+    private mutating func fail(_ error: Error) -> Error {
+        failed = true
+        withheld = []
+        if let envelopeError = error as? EnvelopeError, envelopeError.code != .authenticationFailed {
+            logger.debug("decrypt failed", metadata: ["reason": "\(envelopeError.message)"])
+            return envelopeError
+        }
+        if !(error is EnvelopeError) && !(error is MessageFormatError) && !(error is CryptoKitError) && !(error is NeedMoreBytes) {
+            // A keyring's own failure (a KMS refused): worth telling, it names no secret.
+            logger.debug("decrypt failed in a keyring", metadata: ["error": "\(error)"])
+            return error
+        }
+        logger.debug("decrypt failed", metadata: ["reason": "\(error)"])
+        return EnvelopeError.decryptFailed
+    }
+
+    private func releasable(_ plaintext: [UInt8]) -> [UInt8] {
+        plaintext
+    }
+
+    private mutating func advance(into plaintext: inout [UInt8]) async throws {
+        while true {
+            switch phase {
+            case .header:
+                guard try await readHeader() else { return }
+            case .body:
+                guard let frame = try readBodyPiece() else { return }
+                if header!.suite.isSigned && release == .afterSignature {
+                    withheld.append(contentsOf: frame)
+                } else {
+                    plaintext.append(contentsOf: frame)
+                }
+            case .footer:
+                guard try readFooter() else { return }
+            case .done:
+                if readOffset < buffer.count {
+                    throw MessageFormatError("\(buffer.count - readOffset) bytes follow the end of the message")
+                }
+                return
+            }
+        }
+    }
+
+    /// Parses, checks and authenticates the header; false when more bytes are needed.
+    private mutating func readHeader() async throws -> Bool {
+        var reader = ByteReader(buffer[readOffset...])
+        let parsed: MessageHeader
+        let authIV: ArraySlice<UInt8>
+        let authTag: ArraySlice<UInt8>
+        do {
+            parsed = try MessageHeader.parse(&reader, limits: configuration.limits)
+            authIV = parsed.version == 1 ? try reader.readBytes(AlgorithmSuite.ivLength) : BodyCipher.headerIV[...]
+            authTag = try reader.readBytes(AlgorithmSuite.tagLength)
+        } catch is NeedMoreBytes {
+            if buffer.count - readOffset > configuration.limits.maxHeaderBytes {
+                throw MessageFormatError("header is larger than \(configuration.limits.maxHeaderBytes) bytes")
+            }
+            return false
+        }
+        let headerEnd = readOffset + reader.consumed - AlgorithmSuite.tagLength - (parsed.version == 1 ? AlgorithmSuite.ivLength : 0)
+        let headerBytes = buffer[readOffset..<headerEnd]
+
+        guard configuration.commitmentPolicy.allowsDecrypt(of: parsed.suite) else {
+            throw EnvelopeError(.policyViolation, "message uses the non-committing suite \(parsed.suite.hexID), which commitment policy \(configuration.commitmentPolicy.rawValue) refuses")
+        }
+        guard parsed.encryptionContext.contains(requiredContext) else {
+            throw MessageFormatError("message context lacks a required pair")
+        }
+
+        let materials = try await keyring.onDecrypt(
+            DecryptionMaterials(suite: parsed.suite, encryptionContext: parsed.encryptionContext),
+            encryptedDataKeys: parsed.encryptedDataKeys)
+        guard let dataKey = materials.plaintextDataKey else {
+            throw MessageFormatError("no keyring could unwrap any of the \(parsed.encryptedDataKeys.count) encrypted data keys")
+        }
+        if parsed.suite.isCommitting {
+            let expected = KeyDerivation.commitment(dataKey: dataKey, messageID: parsed.messageID)
+            guard constantTimeEquals(expected, parsed.commitment) else {
+                throw MessageFormatError("key commitment does not match")
+            }
+        }
+        let cipher = BodyCipher(key: KeyDerivation.encryptionKey(dataKey: dataKey, suite: parsed.suite, messageID: parsed.messageID),
+                                messageID: parsed.messageID)
+        try cipher.verifyHeader(headerBytes, iv: authIV, tag: authTag)
+
+        if parsed.suite.isSigned {
+            var verifier = try MessageVerifier(suite: parsed.suite, encodedPublicKey: parsed.encryptionContext[EncryptionContext.publicKeyKey]!)
+            verifier.update(buffer[readOffset..<(readOffset + reader.consumed)])
+            self.verifier = verifier
+        }
+        self.header = parsed
+        self.cipher = cipher
+        self.encryptionContext = parsed.encryptionContext
+        readOffset += reader.consumed
+        phase = .body
+        return true
+    }
+
+    /// Reads one frame (or the non-framed body); nil when more bytes are needed.
+    private mutating func readBodyPiece() throws -> [UInt8]? {
+        guard let header, let cipher else { throw EnvelopeError(.misuse, "body before header") }
+        var reader = ByteReader(buffer[readOffset...])
+        let plaintext: Data
+        do {
+            switch header.contentType {
+            case .framed:
+                plaintext = try readFrame(&reader, header: header, cipher: cipher)
+            case .nonFramed:
+                plaintext = try readSingleBlock(&reader, cipher: cipher)
+            }
+        } catch is NeedMoreBytes {
+            return nil
+        }
+        verifier?.update(buffer[readOffset..<(readOffset + reader.consumed)])
+        readOffset += reader.consumed
+        return [UInt8](plaintext)
+    }
+
+    private mutating func readFrame(_ reader: inout ByteReader, header: MessageHeader, cipher: BodyCipher) throws -> Data {
+        let frameLength = Int(header.frameLength)
+        let marker = try reader.readUInt32()
+        let isFinal = marker == UInt32.max
+        let sequenceNumber = isFinal ? try reader.readUInt32() : marker
+        guard sequenceNumber == nextSequenceNumber else {
+            throw MessageFormatError("frame sequence number \(sequenceNumber) where \(nextSequenceNumber) was expected")
+        }
+        let iv = try reader.readBytes(AlgorithmSuite.ivLength)
+        guard iv.elementsEqual(BodyCipher.iv(sequenceNumber: sequenceNumber)) else {
+            throw MessageFormatError("frame \(sequenceNumber) IV is not its sequence IV")
+        }
+        let contentLength = isFinal ? Int(try reader.readUInt32()) : frameLength
+        guard contentLength <= frameLength else {
+            throw MessageFormatError("final frame holds \(contentLength) bytes, more than the frame length \(frameLength)")
+        }
+        let ciphertext = try reader.readBytes(contentLength)
+        let tag = try reader.readBytes(AlgorithmSuite.tagLength)
+        let plaintext = try cipher.open(ciphertext: ciphertext, tag: tag, iv: iv, piece: isFinal ? .finalFrame : .frame,
+                                        sequenceNumber: sequenceNumber)
+        nextSequenceNumber += 1
+        if isFinal {
+            phase = header.suite.isSigned ? .footer : .done
+        }
+        return plaintext
+    }
+
+    private mutating func readSingleBlock(_ reader: inout ByteReader, cipher: BodyCipher) throws -> Data {
+        let iv = try reader.readBytes(AlgorithmSuite.ivLength)
+        guard iv.elementsEqual(BodyCipher.iv(sequenceNumber: 1)) else {
+            throw MessageFormatError("non-framed body IV is not the sequence IV")
+        }
+        let length = try reader.readUInt64()
+        guard length <= UInt64(configuration.limits.maxFrameBytes) else {
+            throw MessageFormatError("non-framed body of \(length) bytes exceeds the limit \(configuration.limits.maxFrameBytes)")
+        }
+        let ciphertext = try reader.readBytes(Int(length))
+        let tag = try reader.readBytes(AlgorithmSuite.tagLength)
+        let plaintext = try cipher.open(ciphertext: ciphertext, tag: tag, iv: iv, piece: .singleBlock, sequenceNumber: 1)
+        phase = header!.suite.isSigned ? .footer : .done
+        return plaintext
+    }
+
+    /// Reads and verifies the footer signature; false when more bytes are needed.
+    private mutating func readFooter() throws -> Bool {
+        var reader = ByteReader(buffer[readOffset...])
+        let signature: ArraySlice<UInt8>
+        do {
+            signature = try reader.readShortLengthPrefixed()
+        } catch is NeedMoreBytes {
+            return false
+        }
+        guard let verifier else { throw EnvelopeError(.misuse, "footer without a verifier") }
+        try verifier.verify(derSignature: signature)
+        readOffset += reader.consumed
+        phase = .done
+        return true
+    }
+
+    /// Drops consumed bytes once they are most of the buffer, so memory stays near one frame.
+    private mutating func compactBuffer() {
+        if readOffset == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readOffset = 0
+        } else if readOffset > 0 && readOffset >= buffer.count / 2 {
+            buffer.removeFirst(readOffset)
+            readOffset = 0
+        }
+    }
+}

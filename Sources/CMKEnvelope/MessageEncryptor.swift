@@ -1,0 +1,141 @@
+import Crypto
+import Foundation
+
+/// Writes one message incrementally: header first, then a frame each time a frame's worth of
+/// plaintext has arrived, then the final frame and (signed suites) the footer.
+///
+/// Memory stays at about one frame whatever the message size, which is what lets `cmkctl encrypt`
+/// stream a file of any length.
+public struct MessageEncryptor: Sendable {
+    public let suite: AlgorithmSuite
+    public let encryptionContext: EncryptionContext
+    /// Copies of the data key in the header, one per wrapping key.
+    public let encryptedDataKeys: [EncryptedDataKey]
+
+    private let cipher: BodyCipher
+    private let frameLength: Int
+    private var signer: MessageSigner?
+    private var pending: [UInt8] = []
+    private var output: [UInt8] = []
+    private var nextSequenceNumber: UInt32 = 1
+    private var finished = false
+
+    /// Gets a data key from the keyring and writes the header; the header bytes come out of the
+    /// first `update` or `finish`.
+    public init(keyring: some Keyring, encryptionContext: EncryptionContext,
+                configuration: EnvelopeConfiguration = EnvelopeConfiguration()) async throws {
+        let suite = configuration.suite
+        guard suite.messageFormatVersion == 2 else {
+            throw EnvelopeError(.policyViolation, "suite \(suite.hexID) is a legacy v1 suite; it is accepted for decrypt only")
+        }
+        guard configuration.commitmentPolicy.allowsEncrypt(with: suite) else {
+            throw EnvelopeError(.policyViolation, "commitment policy \(configuration.commitmentPolicy.rawValue) forbids encrypting with \(suite.hexID)")
+        }
+        guard configuration.frameLength > 0 else {
+            throw EnvelopeError(.invalidArgument, "frame length must be between 1 and 4294967295")
+        }
+        if let reserved = encryptionContext.pairs.first(where: { $0.key.utf8.starts(with: EncryptionContext.reservedPrefix.utf8) }) {
+            throw EnvelopeError(.invalidArgument, "encryption context key \"\(reserved.key)\" uses the reserved prefix \(EncryptionContext.reservedPrefix)")
+        }
+
+        var context = encryptionContext
+        var signer: MessageSigner?
+        if suite.isSigned {
+            let newSigner = MessageSigner()
+            context = try context.adding(EncryptionContext.publicKeyKey, newSigner.encodedPublicKey)
+            signer = newSigner
+        }
+
+        let materials = try await keyring.onEncrypt(EncryptionMaterials(suite: suite, encryptionContext: context))
+        guard let dataKey = materials.plaintextDataKey else {
+            throw EnvelopeError(.noDataKey, "no keyring generated a data key")
+        }
+        guard !materials.encryptedDataKeys.isEmpty else {
+            throw EnvelopeError(.noDataKey, "no keyring wrapped the data key")
+        }
+        guard materials.encryptedDataKeys.count <= configuration.limits.maxEncryptedDataKeys else {
+            throw EnvelopeError(.policyViolation, "keyrings produced \(materials.encryptedDataKeys.count) encrypted data keys; the limit is \(configuration.limits.maxEncryptedDataKeys)")
+        }
+
+        var messageID = [UInt8](repeating: 0, count: suite.messageIDLength)
+        var generator = SystemRandomNumberGenerator()
+        for index in messageID.indices { messageID[index] = generator.next() }
+
+        let header = MessageHeader(
+            version: 2, suite: suite, messageID: messageID, encryptionContext: context,
+            encryptedDataKeys: materials.encryptedDataKeys, contentType: .framed, frameLength: configuration.frameLength,
+            commitment: KeyDerivation.commitment(dataKey: dataKey, messageID: messageID))
+        let cipher = BodyCipher(key: KeyDerivation.encryptionKey(dataKey: dataKey, suite: suite, messageID: messageID), messageID: messageID)
+        var headerBytes = try header.serialized()
+        headerBytes.append(contentsOf: try cipher.headerTag(header: headerBytes))
+
+        self.suite = suite
+        self.encryptionContext = context
+        self.encryptedDataKeys = materials.encryptedDataKeys
+        self.cipher = cipher
+        self.frameLength = Int(configuration.frameLength)
+        self.signer = signer
+        self.output = []
+        emit(headerBytes)
+    }
+
+    /// Takes more plaintext; returns the message bytes that are ready (whole frames).
+    ///
+    /// A frame is written only once more plaintext follows it, so that the last frame written is
+    /// always the final frame and never an empty one after an exact multiple of the frame length.
+    public mutating func update<C: Collection>(_ plaintext: C) throws -> [UInt8] where C.Element == UInt8 {
+        guard !finished else { throw EnvelopeError(.misuse, "update after finish") }
+        pending.append(contentsOf: plaintext)
+        var consumed = 0
+        while pending.count - consumed > frameLength {
+            try sealFrame(pending[consumed..<(consumed + frameLength)], final: false)
+            consumed += frameLength
+        }
+        if consumed > 0 { pending.removeFirst(consumed) }
+        return takeOutput()
+    }
+
+    /// Writes the final frame and the footer; returns the last message bytes.
+    public mutating func finish() throws -> [UInt8] {
+        guard !finished else { throw EnvelopeError(.misuse, "finish called twice") }
+        try sealFrame(pending[...], final: true)
+        pending = []
+        finished = true
+        if let signer {
+            output.append(contentsOf: try signer.footer())
+        }
+        return takeOutput()
+    }
+
+    private mutating func sealFrame(_ plaintext: ArraySlice<UInt8>, final: Bool) throws {
+        let sequenceNumber = nextSequenceNumber
+        guard sequenceNumber != UInt32.max else {
+            throw EnvelopeError(.invalidArgument, "message would need more than 4294967294 frames; use a larger frame length")
+        }
+        let sealed = try cipher.seal(plaintext, piece: final ? .finalFrame : .frame, sequenceNumber: sequenceNumber)
+        var frame = ByteWriter(capacity: plaintext.count + 40)
+        if final {
+            frame.write(UInt32.max)
+            frame.write(sequenceNumber)
+            frame.write(BodyCipher.iv(sequenceNumber: sequenceNumber))
+            frame.write(UInt32(plaintext.count))
+        } else {
+            frame.write(sequenceNumber)
+            frame.write(BodyCipher.iv(sequenceNumber: sequenceNumber))
+        }
+        emit(frame.bytes)
+        emit(sealed.ciphertext)
+        emit(sealed.tag)
+        nextSequenceNumber += 1
+    }
+
+    private mutating func emit<D: DataProtocol>(_ bytes: D) {
+        signer?.update(bytes)
+        output.append(contentsOf: bytes)
+    }
+
+    private mutating func takeOutput() -> [UInt8] {
+        defer { output = [] }
+        return output
+    }
+}

@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+
+/// Wraps data keys under a local AES key, in the AWS Encryption SDK's raw AES keyring layout.
+///
+/// The encrypted data key's provider id is the namespace; its provider info is the key name followed
+/// by the tag length in bits (4 bytes), the IV length (4 bytes) and the IV; its ciphertext is the
+/// wrapped key followed by the tag. The serialized encryption context is the AAD, so a copy cannot be
+/// moved to a message with another context.
+public struct RawAESKeyring: Keyring {
+    public let namespace: String
+    public let name: String
+    private let wrappingKey: SymmetricKey
+
+    private static let tagLengthBits: UInt32 = 128
+    private static let ivLength: UInt32 = 12
+
+    /// - Parameter wrappingKey: 16, 24 or 32 bytes.
+    public init(namespace: String, name: String, wrappingKey: SymmetricKey) throws {
+        guard [128, 192, 256].contains(wrappingKey.bitCount) else {
+            throw EnvelopeError(.invalidArgument, "raw AES wrapping key must be 16, 24 or 32 bytes, not \(wrappingKey.bitCount / 8)")
+        }
+        guard !namespace.isEmpty, !name.isEmpty else {
+            throw EnvelopeError(.invalidArgument, "raw AES keyring needs a namespace and a name")
+        }
+        guard namespace != "aws-kms" else {
+            throw EnvelopeError(.invalidArgument, "the namespace aws-kms is reserved for KMS keyrings")
+        }
+        self.namespace = namespace
+        self.name = name
+        self.wrappingKey = wrappingKey
+    }
+
+    public func onEncrypt(_ materials: EncryptionMaterials) async throws -> EncryptionMaterials {
+        var materials = materials
+        if materials.plaintextDataKey == nil {
+            try materials.setPlaintextDataKey(SymmetricKey(size: SymmetricKeySize(bitCount: materials.suite.dataKeyLength * 8)))
+        }
+        let aad = try materials.encryptionContext.serialized()
+        let nonce = AES.GCM.Nonce()
+        let box = try materials.plaintextDataKey!.withUnsafeBytes { dataKey in
+            try AES.GCM.seal(Array(dataKey), using: wrappingKey, nonce: nonce, authenticating: aad)
+        }
+        var info = ByteWriter(capacity: name.utf8.count + 20)
+        info.write(Array(name.utf8))
+        info.write(Self.tagLengthBits)
+        info.write(Self.ivLength)
+        info.write(Array(nonce))
+        materials.append(EncryptedDataKey(providerID: namespace, providerInfo: info.bytes,
+                                          ciphertext: Array(box.ciphertext) + Array(box.tag)))
+        return materials
+    }
+
+    public func onDecrypt(_ materials: DecryptionMaterials, encryptedDataKeys: [EncryptedDataKey]) async throws -> DecryptionMaterials {
+        guard materials.plaintextDataKey == nil else { return materials }
+        let aad = try materials.encryptionContext.serialized()
+        for candidate in encryptedDataKeys {
+            guard let dataKey = unwrap(candidate, aad: aad, expectedLength: materials.suite.dataKeyLength) else { continue }
+            var materials = materials
+            try materials.setPlaintextDataKey(dataKey)
+            return materials
+        }
+        return materials
+    }
+
+    /// Unwraps one copy if it is ours and authenticates; nil otherwise.
+    private func unwrap(_ candidate: EncryptedDataKey, aad: [UInt8], expectedLength: Int) -> SymmetricKey? {
+        guard candidate.providerID.elementsEqual(namespace.utf8) else { return nil }
+        let nameBytes = Array(name.utf8)
+        var reader = ByteReader(candidate.providerInfo)
+        guard let infoName = try? reader.readBytes(nameBytes.count), infoName.elementsEqual(nameBytes),
+              (try? reader.readUInt32()) == Self.tagLengthBits,
+              (try? reader.readUInt32()) == Self.ivLength,
+              let iv = try? reader.readBytes(Int(Self.ivLength)), reader.isAtEnd
+        else { return nil }
+        let tagLength = Int(Self.tagLengthBits / 8)
+        guard candidate.ciphertext.count == expectedLength + tagLength else { return nil }
+        let split = candidate.ciphertext.count - tagLength
+        guard let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv),
+                                               ciphertext: candidate.ciphertext[..<split], tag: candidate.ciphertext[split...]),
+              let plaintext = try? AES.GCM.open(box, using: wrappingKey, authenticating: aad)
+        else { return nil }
+        return SymmetricKey(data: plaintext)
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import CMKEnvelope
+import CMKKMS
+import Foundation
+
+/// Exit codes of cmkctl, from sysexits(3) so scripts can tell failures apart.
+enum ExitStatus: Int32 {
+    case ok = 0
+    /// Bad arguments (ArgumentParser's own validation errors use the same code).
+    case usage = 64
+    /// The input could not be decrypted: malformed, tampered, wrong key or context.
+    case dataError = 65
+    /// An input file does not exist or cannot be read.
+    case noInput = 66
+    /// A key service or keyring failed.
+    case unavailable = 69
+    /// The output could not be written.
+    case cannotCreate = 73
+    /// A configured policy refused the operation (commitment policy, limits).
+    case configuration = 78
+}
+
+/// A failure the CLI reports as one line on stderr and an exit status.
+struct CommandFailure: Error {
+    let status: ExitStatus
+    let message: String
+}
+
+/// Runs a command body, turning every error into one clear line on stderr and a meaningful exit code.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CommandFailure {
+        exitWith(error.status, error.message)
+    } catch let error as EnvelopeError {
+        let status: ExitStatus = switch error.code {
+        case .authenticationFailed: .dataError
+        case .noDataKey, .keyringFailure: .unavailable
+        case .policyViolation: .configuration
+        case .invalidArgument, .unsupported, .misuse: .usage
+        default: .dataError
+        }
+        exitWith(status, error.message)
+    } catch let error as KMSError {
+        // A KMS refusal (denied, disabled, not found) or outage: the key service failed.
+        exitWith(error.code == .invalidCiphertext ? .dataError : .unavailable, "KMS \(error.code): \(error.message)")
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        exitWith(.unavailable, "\(error)")
+    }
+}
+
+private func exitWith(_ status: ExitStatus, _ message: String) -> Never {
+    FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
+    exit(status.rawValue)
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import CMKEnvelope
+import CMKKMS
+import Crypto
+import Foundation
+
+/// A `--key` argument: which wrapping key to use and where it lives.
+enum KeySpec: Equatable {
+    /// `raw-aes:NAMESPACE/NAME=PATH`: a raw AES wrapping key read from a file of 16, 24 or 32 bytes.
+    case rawAES(namespace: String, name: String, path: String)
+    /// `aws-kms:ARN` or `local:ALIAS-OR-ARN`: a KMS key (AWS or the local file-backed KMS).
+    case kms(KMSKeySpec)
+
+    static let help = "raw-aes:NAMESPACE/NAME=PATH (PATH holds 16, 24 or 32 raw key bytes), aws-kms:KEY-ARN, or local:ALIAS-OR-ARN"
+
+    init(parsing text: String) throws {
+        guard let colon = text.firstIndex(of: ":") else {
+            throw ValidationError("--key \(text): expected SCHEME:VALUE, e.g. \(Self.help)")
+        }
+        let scheme = text[..<colon]
+        let value = text[text.index(after: colon)...]
+        switch scheme {
+        case "aws-kms", "local":
+            do {
+                guard let spec = try KMSKeySpec(parsing: text) else { throw ValidationError("--key \(text): expected \(Self.help)") }
+                self = .kms(spec)
+            } catch let error as KMSError {
+                throw ValidationError("--key \(error.message)")
+            }
+        case "raw-aes":
+            guard let equals = value.firstIndex(of: "="), let slash = value[..<equals].firstIndex(of: "/") else {
+                throw ValidationError("--key \(text): expected \(Self.help)")
+            }
+            let namespace = String(value[..<slash])
+            let name = String(value[value.index(after: slash)..<equals])
+            let path = String(value[value.index(after: equals)...])
+            guard !namespace.isEmpty, !name.isEmpty, !path.isEmpty else {
+                throw ValidationError("--key \(text): namespace, name and path must not be empty")
+            }
+            self = .rawAES(namespace: namespace, name: name, path: path)
+        default:
+            throw ValidationError("--key \(text): unknown key scheme \"\(scheme)\"; supported: \(Self.help)")
+        }
+    }
+
+    /// Builds the keyring this spec names; KMS keys get their client from `kms`, and a local alias is
+    /// resolved to its key ARN first, because decrypt matches the ARN stored in the message.
+    func makeKeyring(kms: KMSClientFactory) async throws -> any Keyring {
+        switch self {
+        case .kms(let spec):
+            let (client, keyID) = try kms.client(for: spec)
+            let arn = KeyARN(keyID) == nil ? try await client.describeKey(keyID: keyID).arn : keyID
+            return KMSKeyring(client: client, generatorKeyID: arn)
+        case .rawAES(let namespace, let name, let path):
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure(status: .noInput, message: "cannot read the wrapping key file \(path)")
+            }
+            guard [16, 24, 32].contains(bytes.count) else {
+                throw CommandFailure(status: .usage, message: "wrapping key file \(path) holds \(bytes.count) bytes; a raw AES key is 16, 24 or 32 bytes")
+            }
+            return try RawAESKeyring(namespace: namespace, name: name, wrappingKey: SymmetricKey(data: bytes))
+        }
+    }
+
+    /// One keyring for all specs: the first generates the data key, every one wraps it, any one unwraps it.
+    static func keyring(for specs: [KeySpec], kms: KMSClientFactory) async throws -> any Keyring {
+        guard let first = specs.first else { throw ValidationError("at least one --key is required") }
+        var keyrings: [any Keyring] = []
+        for spec in specs { keyrings.append(try await spec.makeKeyring(kms: kms)) }
+        if keyrings.count == 1 { return keyrings[0] }
+        _ = first
+        return try MultiKeyring(generator: keyrings[0], children: Array(keyrings.dropFirst()))
+    }
+}
