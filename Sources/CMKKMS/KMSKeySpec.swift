@@ -1,8 +1,15 @@
 /// A `--key` argument naming a KMS key: `aws-kms:ARN` for AWS (or a KMS-compatible endpoint), or
 /// `local:ALIAS-OR-ARN` for the local file-backed KMS.
-public enum KMSKeySpec: Sendable, Equatable {
+public enum KMSKeySpec: Sendable, Equatable, CustomStringConvertible {
     case aws(arn: String)
     case local(keyID: String)
+
+    public var description: String {
+        switch self {
+        case .aws(let arn): Self.awsPrefix + arn
+        case .local(let keyID): Self.localPrefix + keyID
+        }
+    }
 
     public static let awsPrefix = "aws-kms:"
     public static let localPrefix = "local:"

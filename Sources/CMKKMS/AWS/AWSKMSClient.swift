@@ -52,6 +52,9 @@ public struct AWSKMSClient: KMSClient {
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds))
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        // A refused connection must fail at once: the pool would otherwise keep retrying until the
+        // request deadline, and a dead region would cost a full timeout instead of a failover.
+        config.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
@@ -237,7 +240,8 @@ public struct AWSKMSClient: KMSClient {
         }
         return KeyMetadata(keyID: keyID, arn: arn, stateName: m["KeyState"]?.stringValue ?? (m["Enabled"]?.boolValue == true ? "Enabled" : "Disabled"),
                            keySpec: m["KeySpec"]?.stringValue ?? m["CustomerMasterKeySpec"]?.stringValue ?? "",
-                           keyUsage: m["KeyUsage"]?.stringValue ?? "", description: m["Description"]?.stringValue ?? "",
+                           // AWS always sends KeyUsage; a compatible server that omits it means CreateKey's default.
+                           keyUsage: m["KeyUsage"]?.stringValue ?? "ENCRYPT_DECRYPT", description: m["Description"]?.stringValue ?? "",
                            creationDate: m["CreationDate"]?.doubleValue, deletionDate: m["DeletionDate"]?.doubleValue)
     }
 }

@@ -192,10 +192,13 @@ public actor LocalKMS: KMSClient {
             }
             id = alias.keyID
         }
-        guard let key = store.keys.first(where: { $0.id == id }) else {
-            throw KMSError(.notFound, "key \(keyID) does not exist", serviceErrorType: "NotFoundException")
+        if let key = store.keys.first(where: { $0.id == id }) { return key }
+        // A bare name that is no key id is taken as an alias (`tenant-a` for `alias/tenant-a`), for people.
+        if KeyARN(keyID) == nil, !id.contains("/"), let alias = store.aliases.first(where: { $0.name == "alias/" + id }),
+           let key = store.keys.first(where: { $0.id == alias.keyID }) {
+            return key
         }
-        return key
+        throw KMSError(.notFound, "key \(keyID) does not exist", serviceErrorType: "NotFoundException")
     }
 
     private func usableKey(_ keyID: String, action: String) throws -> LocalKeyStoreFile.Key {
