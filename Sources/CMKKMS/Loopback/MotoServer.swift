@@ -30,6 +30,21 @@ public struct MotoServer: Sendable {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw KMSError(.invalidRequest, "moto_server not found at \(executable); run ./scripts/bootstrap")
         }
+        // The free port can be taken between our probe and moto's bind (parallel tests); try anew.
+        var lastError = KMSError(.unreachable, "moto_server did not start")
+        for _ in 0..<3 {
+            do {
+                return try await startOnce(executable: executable, initialNoAuthActionCount: initialNoAuthActionCount,
+                                           logPath: logPath, readyWithin: readyWithin)
+            } catch let error as KMSError where error.message.contains("exited during start") {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private static func startOnce(executable: String, initialNoAuthActionCount: Int?, logPath: String,
+                                  readyWithin: Duration) async throws -> MotoServer {
         let port = try LoopbackPort.free()
         var environment = ProcessInfo.processInfo.environment
         environment["MOTO_ALLOW_NONEXISTENT_REGION"] = "true"
