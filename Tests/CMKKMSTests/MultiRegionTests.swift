@@ -11,10 +11,7 @@ import Testing
     static let regions = ["us-east-1", "us-west-2", "eu-west-1"]
 
     @Test func deadRegionMidTest() async throws {
-        async let a = MotoServer.start(executable: TestSupport.motoExecutable)
-        async let b = MotoServer.start(executable: TestSupport.motoExecutable)
-        async let c = MotoServer.start(executable: TestSupport.motoExecutable)
-        let servers = try await [a, b, c]
+        let servers = try await TestSupport.startMotoServers(3)
         defer { servers.forEach { $0.stop() } }
         try await TestSupport.withHTTPClient { http in
             let endpoints = Dictionary(uniqueKeysWithValues: zip(Self.regions, servers.map(\.url)))

@@ -50,6 +50,27 @@ enum TestSupport {
         }
     }
 
+    /// Starts `count` moto servers in parallel; if one fails, the others are stopped before throwing.
+    static func startMotoServers(_ count: Int) async throws -> [MotoServer] {
+        let executable = motoExecutable
+        let outcomes = await withTaskGroup(of: Result<MotoServer, any Error>.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    do { return .success(try await MotoServer.start(executable: executable)) } catch { return .failure(error) }
+                }
+            }
+            var all: [Result<MotoServer, any Error>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let started = outcomes.compactMap { try? $0.get() }
+        if let failure = outcomes.first(where: { (try? $0.get()) == nil }), case .failure(let error) = failure {
+            started.forEach { $0.stop() }
+            throw error
+        }
+        return started
+    }
+
     /// Runs `body` with a moto server that is stopped (by pid) afterwards, whatever happens.
     static func withMoto<T>(initialNoAuthActionCount: Int? = nil, _ body: (MotoServer) async throws -> T) async throws -> T {
         let server = try await MotoServer.start(executable: motoExecutable, initialNoAuthActionCount: initialNoAuthActionCount,

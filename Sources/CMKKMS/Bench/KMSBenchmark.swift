@@ -45,7 +45,8 @@ public struct KMSBenchmark: Sendable {
         let primary = try await MotoServer.start(executable: options.motoExecutable)
         let secondary: MotoServer
         do { secondary = try await MotoServer.start(executable: options.motoExecutable) } catch { primary.stop(); throw error }
-        let silent = try SilentListener()
+        let silent: SilentListener
+        do { silent = try SilentListener() } catch { primary.stop(); secondary.stop(); throw error }
         let http = AWSKMSClient.makeHTTPClient(connectTimeout: .seconds(1))
         defer {
             primary.stop()

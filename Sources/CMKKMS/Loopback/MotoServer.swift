@@ -53,7 +53,7 @@ public struct MotoServer: Sendable {
         } else {
             environment.removeValue(forKey: "INITIAL_NO_AUTH_ACTION_COUNT")
         }
-        let pid = try spawn(executable, arguments: ["-H", "127.0.0.1", "-p", String(port)], environment: environment, logPath: logPath)
+        let pid = try ChildProcess.spawn(executable, arguments: ["-H", "127.0.0.1", "-p", String(port)], environment: environment, outputPath: logPath)
         let server = MotoServer(port: port, pid: pid)
         let deadline = ContinuousClock.now + readyWithin
         while ContinuousClock.now < deadline {
@@ -68,35 +68,8 @@ public struct MotoServer: Sendable {
         throw KMSError(.unreachable, "moto_server did not listen on 127.0.0.1:\(port) within \(readyWithin)")
     }
 
-    /// Sends SIGTERM to this server's pid (and SIGKILL if it lingers), then reaps it.
+    /// Stops this server by its pid.
     public func stop() {
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<100 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
-            usleep(20_000)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-    }
-
-    private static func spawn(_ executable: String, arguments: [String], environment: [String: String], logPath: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard result == 0 else { throw KMSError(.unreachable, "cannot start \(executable): error \(result)") }
-        return pid
+        ChildProcess.stop(pid)
     }
 }
