@@ -89,20 +89,25 @@ public struct MessageDecryptor {
         return withheld
     }
 
-    private mutating func fail(_ error: Error) -> Error {
+    /// Marks an error a keyring threw (a KMS refused): reported as it is, since it names no secret
+    /// and callers need it to tell a revoked key from a damaged message.
+    private struct KeyringThrew: Error {
+        let underlying: any Error
+    }
+
+    private mutating func fail(_ error: any Error) -> any Error {
         failed = true
         withheld = []
-        if let envelopeError = error as? EnvelopeError, envelopeError.code != .authenticationFailed {
-            logger.debug("decrypt failed", metadata: ["reason": "\(envelopeError.message)"])
+        switch error {
+        case let keyringError as KeyringThrew:
+            logger.debug("decrypt failed in a keyring", metadata: ["error": "\(keyringError.underlying)"])
+            return keyringError.underlying
+        case let envelopeError as EnvelopeError where envelopeError.code == .policyViolation:
             return envelopeError
+        default:
+            logger.debug("decrypt failed", metadata: ["reason": "\(error)"])
+            return EnvelopeError.decryptFailed
         }
-        if !(error is EnvelopeError) && !(error is MessageFormatError) && !(error is CryptoKitError) && !(error is NeedMoreBytes) {
-            // A keyring's own failure (a KMS refused): worth telling, it names no secret.
-            logger.debug("decrypt failed in a keyring", metadata: ["error": "\(error)"])
-            return error
-        }
-        logger.debug("decrypt failed", metadata: ["reason": "\(error)"])
-        return EnvelopeError.decryptFailed
     }
 
     private func releasable(_ plaintext: [UInt8]) -> [UInt8] {
@@ -158,9 +163,14 @@ public struct MessageDecryptor {
             throw MessageFormatError("message context lacks a required pair")
         }
 
-        let materials = try await keyring.onDecrypt(
-            DecryptionMaterials(suite: parsed.suite, encryptionContext: parsed.encryptionContext),
-            encryptedDataKeys: parsed.encryptedDataKeys)
+        let materials: DecryptionMaterials
+        do {
+            materials = try await keyring.onDecrypt(
+                DecryptionMaterials(suite: parsed.suite, encryptionContext: parsed.encryptionContext),
+                encryptedDataKeys: parsed.encryptedDataKeys)
+        } catch {
+            throw KeyringThrew(underlying: error)
+        }
         guard let dataKey = materials.plaintextDataKey else {
             throw MessageFormatError("no keyring could unwrap any of the \(parsed.encryptedDataKeys.count) encrypted data keys")
         }
