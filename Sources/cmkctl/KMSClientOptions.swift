@@ -14,9 +14,17 @@ struct KMSClientOptions: ParsableArguments {
     @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take.")
     var timeoutSeconds: Double = 10
 
+    @Option(name: .customLong("min-regions"), help: "With aws-kms keys in several regions: encrypt fails unless this many regions wrapped the data key.")
+    var minimumRegions: Int = 1
+
+    @Option(name: .customLong("hedge-delay-ms"), help: "With aws-kms keys in several regions: milliseconds decrypt waits for one region before also asking the next.")
+    var hedgeDelayMilliseconds: Int = 200
+
     @OptionGroup var local: LocalKMSOptions
 
     func validate() throws {
+        guard minimumRegions >= 1 else { throw ValidationError("--min-regions must be at least 1") }
+        guard hedgeDelayMilliseconds >= 0 else { throw ValidationError("--hedge-delay-ms must not be negative") }
         for endpoint in endpoints {
             do { _ = try KMSKeySpec.parseEndpointOverride(endpoint) } catch let error as KMSError { throw ValidationError(error.message) }
         }
@@ -30,8 +38,10 @@ struct KMSClientOptions: ParsableArguments {
             overrides[region] = url
         }
         let http = AWSKMSClient.makeHTTPClient()
+        let multiRegion = MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: .milliseconds(Int64(timeoutSeconds * 1000)),
+                                                           hedgeDelay: .milliseconds(hedgeDelayMilliseconds))
         let factory = KMSClientFactory(http: http, endpoints: overrides, profile: profile,
-                                       timeout: .milliseconds(Int64(timeoutSeconds * 1000)), localPath: local.path)
+                                       timeout: .milliseconds(Int64(timeoutSeconds * 1000)), localPath: local.path, multiRegion: multiRegion)
         do {
             let result = try await body(factory)
             try await http.shutdown()
@@ -50,6 +60,7 @@ struct KMSClientFactory: Sendable {
     let profile: String?
     let timeout: Duration
     let localPath: String
+    let multiRegion: MultiRegionKeyring.Configuration
 
     func client(for spec: KMSKeySpec) throws -> (client: any KMSClient, keyID: String) {
         switch spec {

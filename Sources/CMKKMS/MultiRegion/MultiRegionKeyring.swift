@@ -33,12 +33,17 @@ public struct MultiRegionKeyring: Keyring {
     /// continuous clock because they are facts about the network.
     private let clock: any Clock<Duration>
 
+    /// Called with every encrypt's report, so a caller using the plain `Keyring` interface (the CLI)
+    /// still learns which regions are missing from a message.
+    private let onReport: (@Sendable (MultiRegionEncryptReport) -> Void)?
+
     public init(keys: [RegionalKey], configuration: Configuration = Configuration(), monitor: RegionHealthMonitor = RegionHealthMonitor(),
-                clock: any Clock<Duration> = ContinuousClock()) {
+                clock: any Clock<Duration> = ContinuousClock(), onReport: (@Sendable (MultiRegionEncryptReport) -> Void)? = nil) {
         self.keys = keys
         self.configuration = configuration
         self.monitor = monitor
         self.clock = clock
+        self.onReport = onReport
     }
 
     // MARK: encrypt
@@ -110,6 +115,7 @@ public struct MultiRegionKeyring: Keyring {
             throw KMSError(code, "only \(wrapped.count) of \(keys.count) regions wrapped the data key (minimum \(configuration.minimumRegions)); missing: "
                 + missing.map { "\($0.region) (\($0.code))" }.joined(separator: ", "))
         }
+        onReport?(report)
         return (materials, report)
     }
 

@@ -63,10 +63,33 @@ enum KeySpec: Equatable {
     }
 
     /// One keyring for all specs: the first generates the data key, every one wraps it, any one unwraps it.
+    ///
+    /// `aws-kms:` keys in two or more regions form one multi-region key set instead (parallel wrap
+    /// with a minimum, health-ranked hedged decrypt), placed where the first of them was.
     static func keyring(for specs: [KeySpec], kms: KMSClientFactory) async throws -> any Keyring {
         guard let first = specs.first else { throw ValidationError("at least one --key is required") }
+        let awsARNs = specs.compactMap { spec -> String? in
+            if case .kms(.aws(let arn)) = spec { return arn }
+            return nil
+        }
+        let regions = Set(awsARNs.compactMap { KeyARN($0)?.region })
         var keyrings: [any Keyring] = []
-        for spec in specs { keyrings.append(try await spec.makeKeyring(kms: kms)) }
+        var addedKeySet = false
+        for spec in specs {
+            if regions.count >= 2, case .kms(.aws) = spec {
+                guard !addedKeySet else { continue }
+                addedKeySet = true
+                let client = try kms.awsClient(defaultRegion: KeyARN(awsARNs[0])?.region ?? "us-east-1")
+                keyrings.append(MultiRegionKeyring(keys: awsARNs.map { RegionalKey(keyARN: $0, client: client) }, configuration: kms.multiRegion,
+                                                   onReport: { report in
+                    guard !report.missingRegions.isEmpty else { return }
+                    let missing = report.missingRegions.map { "\($0.region) (\($0.code))" }.joined(separator: ", ")
+                    FileHandle.standardError.write(Data("cmkctl: warning: the message is not wrapped in: \(missing)\n".utf8))
+                }))
+                continue
+            }
+            keyrings.append(try await spec.makeKeyring(kms: kms))
+        }
         if keyrings.count == 1 { return keyrings[0] }
         _ = first
         return try MultiKeyring(generator: keyrings[0], children: Array(keyrings.dropFirst()))
