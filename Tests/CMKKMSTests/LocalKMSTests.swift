@@ -93,6 +93,19 @@ import Testing
         #expect(try await reopened.decrypt(ciphertext: blob, context: .empty, keyID: key.arn).plaintext == [7])
     }
 
+    @Test func twoHandlesOnOneFileKeepEachOthersKeys() async throws {
+        let first = try LocalKMS(path: path)
+        let second = try LocalKMS(path: path)  // as a second cmkctl process would
+        let a = try await first.createKey(description: "", policy: nil, alias: "a")
+        let b = try await second.createKey(description: "", policy: nil, alias: "b")
+        let duplicate = await #expect(throws: KMSError.self) { try await second.createKey(description: "", policy: nil, alias: "a") }
+        #expect(duplicate?.code == .invalidRequest)
+        let reopened = try LocalKMS(path: path)
+        #expect(try await reopened.describeKey(keyID: "alias/a").arn == a.arn)
+        #expect(try await reopened.describeKey(keyID: "alias/b").arn == b.arn)
+        #expect(await reopened.listKeys().count == 2)
+    }
+
     @Test func keyringRoundTripAndStrictMatching() async throws {
         let kms = try LocalKMS(path: path)
         let key = try await kms.createKey(description: "", policy: nil, alias: nil)

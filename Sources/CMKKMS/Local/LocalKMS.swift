@@ -1,6 +1,11 @@
 import CMKEnvelope
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A file-backed KMS for the embedded default, when a tenant has no cloud account.
 ///
@@ -25,11 +30,11 @@ public actor LocalKMS: KMSClient {
     public init(path: String, now: @escaping @Sendable () -> Date = { Date() }) throws {
         self.path = path
         self.now = now
-        if let existing = try LocalKeyStoreFile.load(path: path) {
-            store = existing
-        } else {
-            store = LocalKeyStoreFile.fresh(account: Self.defaultAccount, region: Self.defaultRegion)
-            try store.save(path: path)
+        store = try Self.withFileLock(path) {
+            if let existing = try LocalKeyStoreFile.load(path: path) { return existing }
+            let fresh = LocalKeyStoreFile.fresh(account: Self.defaultAccount, region: Self.defaultRegion)
+            try fresh.save(path: path)
+            return fresh
         }
     }
 
@@ -56,10 +61,13 @@ public actor LocalKMS: KMSClient {
         let key = LocalKeyStoreFile.Key(id: id, arn: arn, state: .enabled, description: description,
                                         policy: policy ?? LocalKeyPolicy.defaultDocument(account: store.account),
                                         creationDate: now().timeIntervalSince1970, deletionDate: nil)
-        var next = store
-        next.keys.append(key)
-        if let aliasName { next.aliases.append((aliasName, id)) }
-        try commit(next)
+        try transaction { next in
+            if let aliasName, next.aliases.contains(where: { $0.name == aliasName }) {
+                throw KMSError(.invalidRequest, "alias \(aliasName) already exists", serviceErrorType: "AlreadyExistsException")
+            }
+            next.keys.append(key)
+            if let aliasName { next.aliases.append((aliasName, id)) }
+        }
         return metadata(key)
     }
 
@@ -146,13 +154,13 @@ public actor LocalKMS: KMSClient {
             }
         }
         let key = try usableKey(blob.keyID, action: "kms:Decrypt")
-        return KMSPlaintext(plaintext: try open(blob, key: key, context: context), keyARN: key.arn)
+        return KMSPlaintext(plaintext: try unseal(blob, key: key, context: context), keyARN: key.arn)
     }
 
     public func reEncrypt(ciphertext: [UInt8], sourceContext: EncryptionContext, destinationKeyID: String, destinationContext: EncryptionContext) async throws -> KMSCiphertext {
         let blob = try LocalCiphertextBlob(parsing: ciphertext)
         let source = try usableKey(blob.keyID, action: "kms:ReEncryptFrom")
-        let plaintext = try open(blob, key: source, context: sourceContext)
+        let plaintext = try unseal(blob, key: source, context: sourceContext)
         let destination = try usableKey(destinationKeyID, action: "kms:ReEncryptTo")
         return KMSCiphertext(ciphertextBlob: try seal(plaintext, key: destination, context: destinationContext), keyARN: destination.arn)
     }
@@ -169,10 +177,10 @@ public actor LocalKMS: KMSClient {
         let t = now().timeIntervalSince1970
         let expired = store.keys.filter { $0.state == .pendingDeletion && ($0.deletionDate ?? .infinity) <= t }.map(\.id)
         guard !expired.isEmpty else { return }
-        var next = store
-        next.keys.removeAll { expired.contains($0.id) }
-        next.aliases.removeAll { expired.contains($0.keyID) }
-        try? commit(next)
+        try? transaction { next in
+            next.keys.removeAll { expired.contains($0.id) }
+            next.aliases.removeAll { expired.contains($0.keyID) }
+        }
     }
 
     /// Finds a key by ARN, id, `alias/name` or alias ARN.
@@ -219,16 +227,41 @@ public actor LocalKMS: KMSClient {
 
     private func update(_ keyID: String, _ change: (inout LocalKeyStoreFile.Key) throws -> Void) throws {
         let key = try resolve(keyID)
-        var next = store
-        guard let index = next.keys.firstIndex(where: { $0.id == key.id }) else { return }
-        try change(&next.keys[index])
-        try commit(next)
+        try transaction { next in
+            guard let index = next.keys.firstIndex(where: { $0.id == key.id }) else {
+                throw KMSError(.notFound, "key \(keyID) does not exist", serviceErrorType: "NotFoundException")
+            }
+            try change(&next.keys[index])
+        }
     }
 
+    /// One read-modify-write of the file under an exclusive lock (`<path>.lock`), starting from what
+    /// is on disk now, so two cmkctl processes changing keys at once do not lose each other's change.
     /// Saves first, then adopts: a failed write leaves memory and disk agreeing.
-    private func commit(_ next: LocalKeyStoreFile) throws {
-        try next.save(path: path)
-        store = next
+    private func transaction(_ change: (inout LocalKeyStoreFile) throws -> Void) throws {
+        store = try Self.withFileLock(path) {
+            var next = try LocalKeyStoreFile.load(path: path) ?? store
+            try change(&next)
+            try next.save(path: path)
+            return next
+        }
+    }
+
+    private static func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        #if canImport(Glibc)
+        let lock = Glibc.open(path + ".lock", O_RDWR | O_CREAT, 0o600)
+        #else
+        let lock = Darwin.open(path + ".lock", O_RDWR | O_CREAT, 0o600)
+        #endif
+        guard lock >= 0 else { throw KMSError(.denied, "cannot open \(path).lock: errno \(errno)") }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw KMSError(.unreachable, "cannot lock \(path): errno \(errno)") }
+        defer { flock(lock, LOCK_UN) }
+        return try body()
     }
 
     /// The key's AES-256 key, derived from the root secret and the key id.
@@ -243,7 +276,7 @@ public actor LocalKMS: KMSClient {
         return LocalCiphertextBlob(keyID: key.id, nonce: Array(box.nonce), ciphertext: Array(box.ciphertext), tag: Array(box.tag)).encoded()
     }
 
-    private func open(_ blob: LocalCiphertextBlob, key: LocalKeyStoreFile.Key, context: EncryptionContext) throws -> [UInt8] {
+    private func unseal(_ blob: LocalCiphertextBlob, key: LocalKeyStoreFile.Key, context: EncryptionContext) throws -> [UInt8] {
         do {
             let aad = try LocalCiphertextBlob.additionalData(keyID: key.id, context: context)
             let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: blob.nonce), ciphertext: blob.ciphertext, tag: blob.tag)
