@@ -245,11 +245,3 @@ public struct AWSKMSClient: KMSClient {
                            creationDate: m["CreationDate"]?.doubleValue, deletionDate: m["DeletionDate"]?.doubleValue)
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, for APIs that take `TimeAmount` or integers.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -89,12 +89,3 @@ public struct KMSErrorClassifier: Sendable {
         return String(text[open.upperBound..<close.lowerBound]).trimmingWhitespace()
     }
 }
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.isWhitespace { slice.removeLast() }
-        return String(slice)
-    }
-}

@@ -62,11 +62,3 @@ extension ProbeResult {
         return .object(members)
     }
 }
-
-extension Duration {
-    /// Milliseconds rounded to three decimals, for reports.
-    public var reportMilliseconds: Double {
-        let microseconds = Double(components.seconds) * 1e6 + Double(components.attoseconds) / 1e12
-        return microseconds.rounded() / 1000
-    }
-}
