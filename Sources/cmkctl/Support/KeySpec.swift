@@ -49,10 +49,9 @@ enum KeySpec: Equatable {
 
     /// One keyring for all specs: the first generates the data key, every one wraps it, any one unwraps it.
     static func keyring(for specs: [KeySpec]) throws -> any Keyring {
-        guard let first = specs.first else { throw ValidationError("at least one --key is required") }
         let keyrings = try specs.map { try $0.makeKeyring() }
-        if keyrings.count == 1 { return keyrings[0] }
-        _ = first
-        return try MultiKeyring(generator: keyrings[0], children: Array(keyrings.dropFirst()))
+        guard let first = keyrings.first else { throw ValidationError("at least one --key is required") }
+        if keyrings.count == 1 { return first }
+        return try MultiKeyring(generator: first, children: Array(keyrings.dropFirst()))
     }
 }
