@@ -70,7 +70,7 @@ public struct MessageDecryptor {
             var plaintext: [UInt8] = []
             try await advance(into: &plaintext)
             compactBuffer()
-            return releasable(plaintext)
+            return plaintext
         } catch {
             throw fail(error)
         }
@@ -108,10 +108,6 @@ public struct MessageDecryptor {
             logger.debug("decrypt failed", metadata: ["reason": "\(error)"])
             return EnvelopeError.decryptFailed
         }
-    }
-
-    private func releasable(_ plaintext: [UInt8]) -> [UInt8] {
-        plaintext
     }
 
     private mutating func advance(into plaintext: inout [UInt8]) async throws {

@@ -67,7 +67,7 @@ enum KeySpec: Equatable {
     /// `aws-kms:` keys in two or more regions form one multi-region key set instead (parallel wrap
     /// with a minimum, health-ranked hedged decrypt), placed where the first of them was.
     static func keyring(for specs: [KeySpec], kms: KMSClientFactory) async throws -> any Keyring {
-        guard let first = specs.first else { throw ValidationError("at least one --key is required") }
+        guard !specs.isEmpty else { throw ValidationError("at least one --key is required") }
         let awsARNs = specs.compactMap { spec -> String? in
             if case .kms(.aws(let arn)) = spec { return arn }
             return nil
@@ -90,8 +90,8 @@ enum KeySpec: Equatable {
             }
             keyrings.append(try await spec.makeKeyring(kms: kms))
         }
-        if keyrings.count == 1 { return keyrings[0] }
-        _ = first
-        return try MultiKeyring(generator: keyrings[0], children: Array(keyrings.dropFirst()))
+        let first = keyrings[0]
+        if keyrings.count == 1 { return first }
+        return try MultiKeyring(generator: first, children: Array(keyrings.dropFirst()))
     }
 }
