@@ -8,6 +8,11 @@ struct CMKCtl: AsyncParsableCommand {
         abstract: "Customer-managed keys for a multi-tenant SaaS: envelope encryption, KMS, durable tenant workflows.",
         subcommands: [
             // Subcommands, one per line, grouped by module.
+            WorkflowsCommand.self,
+            ExecutionsCommand.self,
+            SignalCommand.self,
+            BenchCommand.self,
+            WorkflowWorkerCommand.self,
         ]
     )
 }
