@@ -92,7 +92,7 @@ struct DefinitionLoaderTests {
               "F":{"Type":"Fail","Error":"E","Cause":"C"}}}
             """#
         let definition = try load(json)
-        #expect(definition.states.count == 10)
+        #expect(definition.states.count == 9)
         let task = try definition.state("T")
         #expect(task.resultPath == .discard)
         guard case .wait(.timestamp(let date)) = try definition.state("W3").kind else {

@@ -8,7 +8,7 @@ struct JSONPathTests {
     @Test(arguments: [("$", true), ("$.a", true), ("$.a.b", true), ("$.with-dash_1", true),
         ("a.b", false), ("$.", false), ("$..a", false), ("$.a[0]", false), ("$['a']", false), ("$.a.*", false)])
     func parses(text: String, valid: Bool) {
-        #expect((try? JSONPath(parsing: text)) != nil == valid)
+        #expect(((try? JSONPath(parsing: text)) != nil) == valid)
     }
 
     @Test func reads() throws {

@@ -27,11 +27,9 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Compact JSON text with sorted keys, so equal values always serialize to equal bytes.
     public var jsonText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to a JSON value.
-        let data = (try? encoder.encode(self)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var writer = JSONWriter()
+        writer.write(self)
+        return writer.output
     }
 
     /// Indented JSON text with sorted keys, for people.

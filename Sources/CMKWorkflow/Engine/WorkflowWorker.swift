@@ -170,20 +170,24 @@ public final class WorkflowWorker: Sendable {
             }
             group.addTask { [journal, owner, leaseSeconds] in
                 // Watchdog and lease keeper in one loop: wake at a third of the lease or the next deadline.
+                // The claim or last commit just set the lease, so the first renewal waits a third of it;
+                // renewing at once would add a commit to every task.
+                var nextRenewal = started.addingTimeInterval(leaseSeconds / 3)
                 while !Task.isCancelled {
                     let now = clock.now()
                     if let timeout = request.timeoutSeconds, now >= started.addingTimeInterval(timeout) {
                         return .failure(TaskFailure(error: StatesError.timeout, cause: "task ran past TimeoutSeconds"))
                     }
-                    if let heartbeat = request.heartbeatSeconds,
-                        now >= lastBeat.lastBeat.addingTimeInterval(heartbeat)
-                    {
+                    if let heartbeat = request.heartbeatSeconds, now >= lastBeat.lastBeat.addingTimeInterval(heartbeat) {
                         return .failure(
                             TaskFailure(error: StatesError.heartbeatTimeout, cause: "no heartbeat within HeartbeatSeconds"))
                     }
-                    _ = try? journal.renewLease(
-                        execution: request.execution, owner: owner, leaseSeconds: leaseSeconds, now: now)
-                    var wake = now.addingTimeInterval(leaseSeconds / 3)
+                    if now >= nextRenewal {
+                        _ = try? journal.renewLease(
+                            execution: request.execution, owner: owner, leaseSeconds: leaseSeconds, now: now)
+                        nextRenewal = now.addingTimeInterval(leaseSeconds / 3)
+                    }
+                    var wake = nextRenewal
                     if let timeout = request.timeoutSeconds { wake = min(wake, started.addingTimeInterval(timeout)) }
                     if let heartbeat = request.heartbeatSeconds {
                         wake = min(wake, lastBeat.lastBeat.addingTimeInterval(heartbeat))

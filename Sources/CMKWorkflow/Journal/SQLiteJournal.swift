@@ -117,27 +117,19 @@ public final class SQLiteJournal: WorkflowJournal {
         build: (Database) throws -> StepResult
     ) throws -> StepResult {
         try write { db in
-            // The fence: another worker may have taken over after our lease expired, or a cancel or signal
-            // may have changed the row. Either way this step's view is stale and must not be committed.
-            let fence = try Row.fetchOne(
-                db, sql: "SELECT next_seq, lease_owner, status FROM executions WHERE name = ?", arguments: [execution])
-            guard let fence, fence["next_seq"] as Int == expectedSeq, fence["lease_owner"] as String? == owner,
-                fence["status"] as String == ExecutionStatus.running.rawValue
-            else {
+            let step = try build(db)
+            // The fence is in the UPDATE's WHERE clause: another worker may have taken over after our lease
+            // expired, or a cancel or signal may have changed the row. Either way this step's view is stale;
+            // throwing rolls back the whole transaction, including a transactional handler's writes.
+            let keepsLease = !step.releasesLease
+            try Self.updateFenced(
+                db, step.snapshot, owner: owner, expectedSeq: expectedSeq,
+                leaseOwner: keepsLease ? owner : nil,
+                leaseExpires: keepsLease ? now.timeIntervalSince1970 + leaseSeconds : nil)
+            guard db.changesCount == 1 else {
                 throw WorkflowError(.leaseLost, "execution \(execution) changed under worker \(owner)")
             }
-            let step = try build(db)
             try Self.append(db, step.events)
-            try Self.update(db, step.snapshot)
-            if step.releasesLease {
-                try db.execute(
-                    sql: "UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE name = ?",
-                    arguments: [execution])
-            } else {
-                try db.execute(
-                    sql: "UPDATE executions SET lease_expires = ? WHERE name = ?",
-                    arguments: [now.timeIntervalSince1970 + leaseSeconds, execution])
-            }
             return step
         }
     }
@@ -293,7 +285,7 @@ public final class SQLiteJournal: WorkflowJournal {
     }
 
     static func update(_ db: Database, _ snapshot: ExecutionSnapshot) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE executions SET workflow = :workflow, status = :status, state = :state,
                     state_input = :state_input, phase = :phase, attempt = :attempt, retry_counts = :retry_counts,
@@ -301,16 +293,58 @@ public final class SQLiteJournal: WorkflowJournal {
                     error = :error, cause = :cause, started_at = :started_at, updated_at = :updated_at,
                     next_seq = :next_seq, wake_at = :wake_at
                 WHERE name = :name
-                """, arguments: arguments(snapshot))
+                """
+        ).execute(arguments: arguments(snapshot))
+    }
+
+    /// The hot path of every step: only the columns a step can change, positional arguments, a cached statement.
+    static func updateFenced(
+        _ db: Database, _ snapshot: ExecutionSnapshot, owner: String, expectedSeq: Int, leaseOwner: String?,
+        leaseExpires: Double?
+    ) throws {
+        let counts =
+            snapshot.retryCounts.isEmpty
+            ? "[]" : JSONValue.array(snapshot.retryCounts.map { .number(Double($0)) }).jsonText
+        let fence: [(any DatabaseValueConvertible)?] = [snapshot.name, expectedSeq, owner]
+        guard snapshot.status == .running else {
+            // The execution ended: store its result, clear its schedule and lease.
+            let values: [(any DatabaseValueConvertible)?] = [
+                snapshot.status.rawValue, snapshot.output?.jsonText, snapshot.error, snapshot.cause,
+                snapshot.updatedAt.timeIntervalSince1970, snapshot.nextSeq,
+            ]
+            try db.cachedStatement(
+                sql: """
+                    UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, updated_at = ?, next_seq = ?,
+                        due_at = NULL, signal = NULL, wake_at = NULL, lease_owner = NULL, lease_expires = NULL
+                    WHERE name = ? AND next_seq = ? AND lease_owner = ? AND status = 'running'
+                    """
+            ).execute(arguments: StatementArguments(values + fence))
+            return
+        }
+        let values: [(any DatabaseValueConvertible)?] = [
+            snapshot.stateName, snapshot.stateInput.jsonText, snapshot.phase.rawValue, snapshot.attempt, counts,
+            snapshot.dueAt?.timeIntervalSince1970, snapshot.signal?.jsonText,
+            snapshot.updatedAt.timeIntervalSince1970, snapshot.nextSeq, snapshot.wakeAt?.timeIntervalSince1970 ?? 0,
+            leaseOwner, leaseExpires,
+        ]
+        try db.cachedStatement(
+            sql: """
+                UPDATE executions SET state = ?, state_input = ?, phase = ?, attempt = ?, retry_counts = ?,
+                    due_at = ?, signal = ?, updated_at = ?, next_seq = ?, wake_at = ?, lease_owner = ?,
+                    lease_expires = ?
+                WHERE name = ? AND next_seq = ? AND lease_owner = ? AND status = 'running'
+                """
+        ).execute(arguments: StatementArguments(values + fence))
     }
 
     static func append(_ db: Database, _ events: [WorkflowEvent]) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (execution, seq, at, kind, state, attempt, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
         for event in events {
-            try db.execute(
-                sql: """
-                    INSERT INTO events (execution, seq, at, kind, state, attempt, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
+            try statement.execute(
                 arguments: [
                     event.execution, event.seq, event.at.timeIntervalSince1970, event.kind.rawValue, event.state,
                     event.attempt, event.detail.jsonText,
