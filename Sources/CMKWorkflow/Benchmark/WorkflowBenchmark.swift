@@ -23,10 +23,28 @@ public struct WorkflowBenchmark: Sendable {
         self.rawCommits = rawCommits
     }
 
+    /// Rounds alternate the two measurements so that load from other processes affects both alike.
+    public static let rounds = 3
+
     public func run() async throws -> BenchmarkReport {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let rawSeconds = try measureRawCommits()
-        let transitionSeconds = try await measureTransitions()
+        let raw = try SQLiteJournal(path: directory.appendingPathComponent("raw-commits.sqlite").path, durability: durability)
+        try raw.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS raw_commits (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+        }
+        let engine = try SQLiteJournal(path: directory.appendingPathComponent("journal.sqlite").path, durability: durability)
+        var rawSeconds = 0.0
+        var transitionSeconds = 0.0
+        var rawDone = 0
+        var executionsDone = 0
+        for round in 0..<Self.rounds {
+            let rawCount = rawCommits * (round + 1) / Self.rounds - rawDone
+            rawSeconds += try measureRawCommits(raw, count: rawCount, from: rawDone)
+            rawDone += rawCount
+            let executionCount = executions * (round + 1) / Self.rounds - executionsDone
+            transitionSeconds += try await measureTransitions(engine, executions: executionCount, round: round)
+            executionsDone += executionCount
+        }
         let transitions = executions * chainLength
         let transitionRate = Double(transitions) / transitionSeconds
         let rawRate = Double(rawCommits) / rawSeconds
@@ -37,14 +55,9 @@ public struct WorkflowBenchmark: Sendable {
     }
 
     /// One row per `BEGIN IMMEDIATE ... COMMIT`, the smallest durable write SQLite can do.
-    private func measureRawCommits() throws -> Double {
-        let path = directory.appendingPathComponent("raw-commits.sqlite").path
-        let journal = try SQLiteJournal(path: path, durability: durability)
-        try journal.pool.write { db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS raw_commits (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
-        }
+    private func measureRawCommits(_ journal: SQLiteJournal, count: Int, from first: Int) throws -> Double {
         let started = Date()
-        for index in 0..<rawCommits {
+        for index in first..<(first + count) {
             try journal.write { db in
                 try db.cachedStatement(sql: "INSERT INTO raw_commits (payload) VALUES (?)")
                     .execute(arguments: ["{\"commit\":\(index)}"])
@@ -54,21 +67,25 @@ public struct WorkflowBenchmark: Sendable {
     }
 
     /// A chain alternating Pass and Task states, one commit per transition, driven by a real worker.
-    private func measureTransitions() async throws -> Double {
-        let path = directory.appendingPathComponent("journal.sqlite").path
-        let journal = try SQLiteJournal(path: path, durability: durability)
+    /// Starting the executions is not timed; claiming them is.
+    private func measureTransitions(_ journal: SQLiteJournal, executions count: Int, round: Int) async throws -> Double {
         var handlers = HandlerRegistry()
         handlers.register("bench-echo", .detached { context in .succeeded(context.input) })
         let definition = try DefinitionLoader(handlerNames: handlers.names).load(
             data: Data(Self.chainDefinition(length: chainLength).jsonText.utf8), name: "bench-chain", file: "bench")
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers)
-        let run = UUID().uuidString.prefix(8)
-        for index in 0..<executions {
-            try worker.start(workflow: definition.name, name: "bench-\(run)-\(index)", input: ["n": .number(Double(index))])
+        for index in 0..<count {
+            try worker.start(workflow: definition.name, name: "bench-\(round)-\(index)", input: ["n": .number(Double(index))])
         }
         let started = Date()
         try await worker.runUntilIdle()
-        return Date().timeIntervalSince(started)
+        let elapsed = Date().timeIntervalSince(started)
+        // A benchmark of executions that failed early would flatter the engine; refuse to report it.
+        let unfinished = try journal.executions(status: nil).filter { $0.status != .succeeded }
+        guard unfinished.isEmpty else {
+            throw WorkflowError(.storeFailure, "benchmark execution \(unfinished[0].name) ended \(unfinished[0].status.rawValue)")
+        }
+        return elapsed
     }
 
     static func chainDefinition(length: Int) -> JSONValue {

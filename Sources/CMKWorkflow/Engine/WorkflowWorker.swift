@@ -50,7 +50,17 @@ public final class WorkflowWorker: Sendable {
     /// Works until the task is cancelled.
     public func run() async throws {
         while !Task.isCancelled {
-            let progressed = try await runOnce()
+            let progressed: Bool
+            do {
+                progressed = try await runOnce()
+            } catch is CancellationError {
+                return
+            } catch {
+                // A busy or failing store must not end the worker; the lease lets another worker step in
+                // meanwhile, and the execution is retried after the idle pause.
+                logger.error("workflow step failed", metadata: ["error": "\(error)"])
+                progressed = false
+            }
             if progressed { continue }
             let now = clock.now()
             var wake = now.addingTimeInterval(idleCheckSeconds)
@@ -84,8 +94,9 @@ public final class WorkflowWorker: Sendable {
 
     private func drive(_ claimed: ExecutionSnapshot) async throws {
         guard let definition = definitions[claimed.workflow] else {
-            // Another worker process may have this workflow; leave the execution to it.
-            try journal.releaseLease(execution: claimed.name, owner: owner)
+            // Another worker process may have this workflow. Keeping the lease until it expires, rather than
+            // releasing it, stops this worker from claiming the same execution again in a tight loop.
+            logger.warning("execution of a workflow not loaded here", metadata: ["execution": "\(claimed.name)"])
             return
         }
         let stepper = ExecutionStepper(definition: definition)
@@ -141,6 +152,9 @@ public final class WorkflowWorker: Sendable {
             }
         case .detached(let body):
             let outcome = await runDetached(body, request: request)
+            // A worker shutting down cancels its handlers; that is not the task's failure, so nothing is
+            // recorded and the attempt runs again, with the same idempotency key, after restart.
+            try Task.checkCancellation()
             return try journal.commit(
                 execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds,
                 now: clock.now()
