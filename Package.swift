@@ -51,12 +51,16 @@ let package = Package(
                 "CMKKMS",
                 "CMKWorkflow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CMKEnvelopeTests", dependencies: ["CMKEnvelope"]),
         .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope"]),
-        .testTarget(name: "CMKWorkflowTests", dependencies: ["CMKWorkflow"]),
+        .testTarget(
+            name: "CMKWorkflowTests",
+            dependencies: ["CMKWorkflow", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output).
         .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope"]),
     ],

@@ -8,5 +8,6 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchEnvelopeCommand.self,
             BenchKMSCommand.self,
+            BenchWorkflowCommand.self,
         ])
 }

@@ -12,7 +12,11 @@ struct CMKCtl: AsyncParsableCommand {
             DecryptCommand.self,
             KMSCommand.self,
             ProbeCommand.self,
+            WorkflowsCommand.self,
+            ExecutionsCommand.self,
+            SignalCommand.self,
             BenchCommand.self,
+            WorkflowWorkerCommand.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// The CMKWorkflow module; see ../../README.md.

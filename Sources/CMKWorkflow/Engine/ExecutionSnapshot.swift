@@ -1,0 +1,42 @@
+import Foundation
+
+/// One execution's row in the journal: the cursor that, together with the definition, says what happens next.
+public struct ExecutionSnapshot: Sendable, Equatable {
+    public var name: String
+    public var workflow: String
+    public var status: ExecutionStatus
+    public var stateName: String
+    /// The raw input of the current state (before its InputPath).
+    public var stateInput: JSONValue
+    public var phase: ExecutionPhase
+    /// The task attempt number, 1 for the first; part of the idempotency key.
+    public var attempt: Int
+    /// How many retries each `Retry` entry of the current state has used, by index.
+    public var retryCounts: [Int]
+    public var dueAt: Date?
+    /// Machine-level deadline from the definition's `TimeoutSeconds`.
+    public var deadline: Date?
+    /// A signal payload waiting to be consumed by a parked task.
+    public var signal: JSONValue?
+    public var input: JSONValue
+    public var output: JSONValue?
+    public var error: String?
+    public var cause: String?
+    public var startedAt: Date
+    public var updatedAt: Date
+    /// Sequence number of the next event; also the optimistic-concurrency version of the row.
+    public var nextSeq: Int
+
+    /// When a worker should next look at this execution; nil means now.
+    public var wakeAt: Date? {
+        guard status == .running else { return nil }
+        var wake: Date?
+        switch phase {
+        case .entering: wake = nil
+        case .waiting, .retrying: wake = dueAt
+        case .parked: wake = signal != nil ? nil : (dueAt ?? .distantFuture)
+        }
+        if let deadline, let current = wake { wake = min(deadline, current) }
+        return wake
+    }
+}

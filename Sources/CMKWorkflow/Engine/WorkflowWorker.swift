@@ -1,0 +1,221 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Runs executions from a journal: claims due ones under a lease, drives them step by step, and sleeps
+/// until the next timer, retry or lease expiry when nothing is due.
+///
+/// Several workers, in one process or many, may share a journal: the lease and the `next_seq` fence in
+/// every commit make sure only one of them advances an execution at a time.
+public final class WorkflowWorker: Sendable {
+    public let journal: any WorkflowJournal
+    public let definitions: [String: StateMachineDefinition]
+    public let handlers: HandlerRegistry
+    public let clock: any WorkflowClock
+    /// Identifies this worker in leases; unique per process run.
+    public let owner: String
+    public let leaseSeconds: Double
+    /// Upper bound on an idle sleep, so executions started or signalled by other processes are noticed.
+    public let idleCheckSeconds: Double
+    private let random: @Sendable () -> Double
+    private let logger: Logger
+
+    public init(
+        journal: some WorkflowJournal, definitions: [StateMachineDefinition], handlers: HandlerRegistry,
+        clock: some WorkflowClock = SystemWorkflowClock(), owner: String = "worker-\(UUID().uuidString)",
+        leaseSeconds: Double = 10, idleCheckSeconds: Double = 0.5,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger = Logger(label: "cmkctl.workflow")
+    ) {
+        self.journal = journal
+        self.definitions = Dictionary(definitions.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.handlers = handlers
+        self.clock = clock
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        self.idleCheckSeconds = idleCheckSeconds
+        self.random = random
+        self.logger = logger
+    }
+
+    /// Starts an execution of a loaded workflow; an existing name returns the existing execution.
+    @discardableResult
+    public func start(workflow: String, name: String, input: JSONValue) throws -> ExecutionSnapshot {
+        guard let definition = definitions[workflow] else {
+            throw WorkflowError(.workflowNotLoaded, "workflow \"\(workflow)\" is not loaded")
+        }
+        return try journal.start(name: name, input: input, definition: definition, now: clock.now()).snapshot
+    }
+
+    /// Works until the task is cancelled.
+    public func run() async throws {
+        while !Task.isCancelled {
+            let progressed: Bool
+            do {
+                progressed = try await runOnce()
+            } catch is CancellationError {
+                return
+            } catch {
+                // A busy or failing store must not end the worker; the lease lets another worker step in
+                // meanwhile, and the execution is retried after the idle pause.
+                logger.error("workflow step failed", metadata: ["error": "\(error)"])
+                progressed = false
+            }
+            if progressed { continue }
+            let now = clock.now()
+            var wake = now.addingTimeInterval(idleCheckSeconds)
+            if let due = try journal.nextWake(now: now), due < wake {
+                wake = max(due, now.addingTimeInterval(0.001))
+            }
+            try await clock.sleep(until: wake)
+        }
+    }
+
+    /// Drives every execution that is due now until it finishes, parks or sleeps; true when any was.
+    @discardableResult
+    public func runUntilIdle() async throws -> Bool {
+        var any = false
+        while try await runOnce() { any = true }
+        return any
+    }
+
+    /// Claims and drives one due execution; false when none was due.
+    public func runOnce() async throws -> Bool {
+        guard let claimed = try journal.claim(owner: owner, leaseSeconds: leaseSeconds, now: clock.now()) else {
+            return false
+        }
+        do {
+            try await drive(claimed)
+        } catch let error as WorkflowError where error.code == .leaseLost {
+            logger.debug("lease lost", metadata: ["execution": "\(claimed.name)"])
+        }
+        return true
+    }
+
+    private func drive(_ claimed: ExecutionSnapshot) async throws {
+        guard let definition = definitions[claimed.workflow] else {
+            // Another worker process may have this workflow. Keeping the lease until it expires, rather than
+            // releasing it, stops this worker from claiming the same execution again in a tight loop.
+            logger.warning("execution of a workflow not loaded here", metadata: ["execution": "\(claimed.name)"])
+            return
+        }
+        let stepper = ExecutionStepper(definition: definition)
+        var snapshot = claimed
+        while true {
+            switch stepper.decide(snapshot, now: clock.now(), randomUnit: random()) {
+            case .sleep:
+                try journal.releaseLease(execution: snapshot.name, owner: owner)
+                return
+            case .commit(let planned):
+                let step = try journal.commit(
+                    execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq,
+                    leaseSeconds: leaseSeconds, now: clock.now(), build: { _ in planned })
+                if step.releasesLease { return }
+                snapshot = step.snapshot
+            case .runTask(let request):
+                let step = try await runTask(request, snapshot: snapshot, stepper: stepper)
+                if step.releasesLease { return }
+                snapshot = step.snapshot
+            }
+        }
+    }
+
+    private func runTask(_ request: TaskRequest, snapshot: ExecutionSnapshot, stepper: ExecutionStepper) async throws
+        -> StepResult
+    {
+        guard let handler = handlers[request.handler] else {
+            throw WorkflowError(.workflowNotLoaded, "no handler registered for \(request.handler)")
+        }
+        switch handler {
+        case .transactional(let body):
+            let context = TaskContext(request: request, heartbeat: {})
+            return try journal.commit(
+                execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds,
+                now: clock.now()
+            ) { db in
+                // A savepoint, so a failing handler's writes roll back while its failure event still commits.
+                var outcome: Result<TaskOutcome, TaskFailure> = .failure(TaskFailure(error: StatesError.taskFailed))
+                do {
+                    try db.inSavepoint {
+                        outcome = .success(try body(context, db))
+                        return .commit
+                    }
+                } catch let failure as TaskFailure {
+                    outcome = .failure(failure)
+                } catch let error as DatabaseError {
+                    throw error
+                } catch {
+                    outcome = .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
+                }
+                return stepper.complete(
+                    snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random())
+            }
+        case .detached(let body):
+            let outcome = await runDetached(body, request: request)
+            // A worker shutting down cancels its handlers; that is not the task's failure, so nothing is
+            // recorded and the attempt runs again, with the same idempotency key, after restart.
+            try Task.checkCancellation()
+            return try journal.commit(
+                execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds,
+                now: clock.now()
+            ) { _ in
+                stepper.complete(snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random())
+            }
+        }
+    }
+
+    /// Runs a handler with its TimeoutSeconds and HeartbeatSeconds watched, renewing the lease meanwhile.
+    private func runDetached(
+        _ body: @escaping @Sendable (TaskContext) async throws -> TaskOutcome, request: TaskRequest
+    ) async -> Result<TaskOutcome, TaskFailure> {
+        let clock = self.clock
+        let lastBeat = HeartbeatRecord(clock.now())
+        let context = TaskContext(request: request, heartbeat: { lastBeat.beat(at: clock.now()) })
+        let started = clock.now()
+        return await withTaskGroup(of: Result<TaskOutcome, TaskFailure>?.self) { group in
+            group.addTask {
+                do {
+                    return .success(try await body(context))
+                } catch let failure as TaskFailure {
+                    return .failure(failure)
+                } catch {
+                    return .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
+                }
+            }
+            group.addTask { [journal, owner, leaseSeconds] in
+                // Watchdog and lease keeper in one loop: wake at a third of the lease or the next deadline.
+                // The claim or last commit just set the lease, so the first renewal waits a third of it;
+                // renewing at once would add a commit to every task.
+                var nextRenewal = started.addingTimeInterval(leaseSeconds / 3)
+                while !Task.isCancelled {
+                    let now = clock.now()
+                    if let timeout = request.timeoutSeconds, now >= started.addingTimeInterval(timeout) {
+                        return .failure(TaskFailure(error: StatesError.timeout, cause: "task ran past TimeoutSeconds"))
+                    }
+                    if let heartbeat = request.heartbeatSeconds, now >= lastBeat.lastBeat.addingTimeInterval(heartbeat) {
+                        return .failure(
+                            TaskFailure(error: StatesError.heartbeatTimeout, cause: "no heartbeat within HeartbeatSeconds"))
+                    }
+                    if now >= nextRenewal {
+                        _ = try? journal.renewLease(
+                            execution: request.execution, owner: owner, leaseSeconds: leaseSeconds, now: now)
+                        nextRenewal = now.addingTimeInterval(leaseSeconds / 3)
+                    }
+                    var wake = nextRenewal
+                    if let timeout = request.timeoutSeconds { wake = min(wake, started.addingTimeInterval(timeout)) }
+                    if let heartbeat = request.heartbeatSeconds {
+                        wake = min(wake, lastBeat.lastBeat.addingTimeInterval(heartbeat))
+                    }
+                    do { try await clock.sleep(until: wake) } catch { return nil }
+                }
+                return nil
+            }
+            var result: Result<TaskOutcome, TaskFailure> = .failure(TaskFailure(error: StatesError.taskFailed))
+            if let first = await group.next(), let value = first {
+                result = value
+            }
+            group.cancelAll()
+            return result
+        }
+    }
+}

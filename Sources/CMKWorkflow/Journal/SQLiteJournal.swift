@@ -1,0 +1,354 @@
+import Foundation
+import GRDB
+
+/// The embedded journal: one SQLite file in WAL mode, shared by any number of worker processes.
+///
+/// Every write is a `BEGIN IMMEDIATE` transaction, so writers are serialized by SQLite's write lock
+/// (and within a process by GRDB's writer queue) and a step's events and row change commit together.
+public final class SQLiteJournal: WorkflowJournal {
+    /// The underlying pool; transactional handlers write to the same database through `commit`'s `Database`.
+    public let pool: DatabasePool
+    public let path: String
+    public let durability: JournalDurability
+
+    /// Opens (creating if needed) the journal at `path` and applies pending migrations.
+    public init(path: String, durability: JournalDurability = .full) throws {
+        self.path = path
+        self.durability = durability
+        var configuration = Configuration()
+        // Other worker processes hold the write lock briefly; wait for it rather than failing.
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try JournalSchema.migrator.migrate(pool)
+        } catch {
+            throw WorkflowError(.storeFailure, "cannot open journal at \(path): \(error)")
+        }
+    }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction and maps database failures to `.storeFailure`.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var value: T?
+                try db.inTransaction(.immediate) {
+                    value = try body(db)
+                    return .commit
+                }
+                return value!
+            }
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw WorkflowError(.storeFailure, "journal write failed: \(error)")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw WorkflowError(.storeFailure, "journal read failed: \(error)")
+        }
+    }
+
+    public func start(name: String, input: JSONValue, definition: StateMachineDefinition, now: Date) throws -> (
+        snapshot: ExecutionSnapshot, created: Bool
+    ) {
+        try write { db in
+            if let existing = try Self.load(db, name) {
+                return (existing, false)
+            }
+            let step = ExecutionStepper(definition: definition).start(name: name, input: input, now: now)
+            try Self.insert(db, step.snapshot)
+            try Self.append(db, step.events)
+            return (step.snapshot, true)
+        }
+    }
+
+    public func claim(owner: String, leaseSeconds: Double, now: Date) throws -> ExecutionSnapshot? {
+        let time = now.timeIntervalSince1970
+        return try write { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM executions
+                    WHERE status = 'running' AND wake_at <= ?
+                      AND (lease_owner IS NULL OR lease_expires <= ? OR lease_owner = ?)
+                    ORDER BY wake_at LIMIT 1
+                    """, arguments: [time, time, owner])
+            guard let row else { return nil }
+            let snapshot = try Self.snapshot(row)
+            try db.execute(
+                sql: "UPDATE executions SET lease_owner = ?, lease_expires = ? WHERE name = ?",
+                arguments: [owner, time + leaseSeconds, snapshot.name])
+            return snapshot
+        }
+    }
+
+    public func renewLease(execution: String, owner: String, leaseSeconds: Double, now: Date) throws -> Bool {
+        try write { db in
+            try db.execute(
+                sql: """
+                    UPDATE executions SET lease_expires = ?
+                    WHERE name = ? AND lease_owner = ? AND status = 'running'
+                    """, arguments: [now.timeIntervalSince1970 + leaseSeconds, execution, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    public func releaseLease(execution: String, owner: String) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE name = ? AND lease_owner = ?",
+                arguments: [execution, owner])
+        }
+    }
+
+    public func commit(
+        execution: String, owner: String, expectedSeq: Int, leaseSeconds: Double, now: Date,
+        build: (Database) throws -> StepResult
+    ) throws -> StepResult {
+        try write { db in
+            let step = try build(db)
+            // The fence is in the UPDATE's WHERE clause: another worker may have taken over after our lease
+            // expired, or a cancel or signal may have changed the row. Either way this step's view is stale;
+            // throwing rolls back the whole transaction, including a transactional handler's writes.
+            let keepsLease = !step.releasesLease
+            try Self.updateFenced(
+                db, step.snapshot, owner: owner, expectedSeq: expectedSeq,
+                leaseOwner: keepsLease ? owner : nil,
+                leaseExpires: keepsLease ? now.timeIntervalSince1970 + leaseSeconds : nil)
+            guard db.changesCount == 1 else {
+                throw WorkflowError(.leaseLost, "execution \(execution) changed under worker \(owner)")
+            }
+            try Self.append(db, step.events)
+            return step
+        }
+    }
+
+    public func nextWake(now: Date) throws -> Date? {
+        try read { db in
+            // An execution leased by a live worker is not due for anyone else before its lease expires,
+            // so both times count; otherwise an idle worker would spin on another worker's execution.
+            let wake = try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(MAX(wake_at, COALESCE(lease_expires, 0))) FROM executions WHERE status = 'running'
+                    """)
+            return wake.map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    public func signal(execution: String, payload: JSONValue, now: Date) throws -> ExecutionSnapshot {
+        try write { db in
+            guard var snapshot = try Self.load(db, execution) else {
+                throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
+            }
+            guard snapshot.status == .running, snapshot.phase == .parked, snapshot.signal == nil else {
+                throw WorkflowError(
+                    .executionConflict,
+                    "execution \"\(execution)\" is not parked waiting for a signal (status \(snapshot.status.rawValue), phase \(snapshot.phase.rawValue))"
+                )
+            }
+            var builder = StepBuilder(snapshot: snapshot, now: now)
+            builder.append(.signalled, state: snapshot.stateName, attempt: snapshot.attempt, detail: ["payload": payload])
+            snapshot = builder.snapshot
+            snapshot.signal = payload
+            snapshot.updatedAt = now
+            try Self.append(db, builder.events)
+            try Self.update(db, snapshot)
+            return snapshot
+        }
+    }
+
+    public func cancel(execution: String, now: Date) throws -> ExecutionSnapshot {
+        try write { db in
+            guard let snapshot = try Self.load(db, execution) else {
+                throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
+            }
+            guard snapshot.status == .running else {
+                throw WorkflowError(
+                    .executionConflict, "execution \"\(execution)\" already finished (\(snapshot.status.rawValue))")
+            }
+            var builder = StepBuilder(snapshot: snapshot, now: now)
+            builder.finish(.cancelled, output: nil, error: "States.Cancelled", cause: "cancelled by request")
+            let step = builder.result(releasesLease: true)
+            try Self.append(db, step.events)
+            try Self.update(db, step.snapshot)
+            try db.execute(
+                sql: "UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE name = ?",
+                arguments: [execution])
+            return step.snapshot
+        }
+    }
+
+    public func execution(named name: String) throws -> ExecutionSnapshot? {
+        try read { db in try Self.load(db, name) }
+    }
+
+    public func executions(status: ExecutionStatus?) throws -> [ExecutionSnapshot] {
+        try read { db in
+            let rows: [Row]
+            if let status {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM executions WHERE status = ? ORDER BY started_at, name",
+                    arguments: [status.rawValue])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM executions ORDER BY started_at, name")
+            }
+            return try rows.map(Self.snapshot)
+        }
+    }
+
+    public func history(of name: String) throws -> [WorkflowEvent] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM events WHERE execution = ? ORDER BY seq", arguments: [name])
+            return try rows.map { row in
+                guard let kind = EventKind(rawValue: row["kind"]) else {
+                    throw WorkflowError(.storeFailure, "unknown event kind \(row["kind"] as String) in journal")
+                }
+                return WorkflowEvent(
+                    execution: row["execution"], seq: row["seq"], at: Date(timeIntervalSince1970: row["at"]),
+                    kind: kind, state: row["state"], attempt: row["attempt"],
+                    detail: try JSONValue(parsing: row["detail"]))
+            }
+        }
+    }
+
+    // MARK: Row mapping
+
+    static func load(_ db: Database, _ name: String) throws -> ExecutionSnapshot? {
+        try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE name = ?", arguments: [name]).map(snapshot)
+    }
+
+    static func snapshot(_ row: Row) throws -> ExecutionSnapshot {
+        guard let status = ExecutionStatus(rawValue: row["status"]), let phase = ExecutionPhase(rawValue: row["phase"])
+        else {
+            throw WorkflowError(.storeFailure, "unreadable execution row \(row["name"] as String)")
+        }
+        let retryCounts = try JSONValue(parsing: row["retry_counts"])
+        let counts: [Int]
+        if case .array(let values) = retryCounts {
+            counts = values.compactMap { $0.numberValue.map { Int($0) } }
+        } else {
+            counts = []
+        }
+        func date(_ column: String) -> Date? {
+            (row[column] as Double?).map { Date(timeIntervalSince1970: $0) }
+        }
+        func json(_ column: String) throws -> JSONValue? {
+            try (row[column] as String?).map { try JSONValue(parsing: $0) }
+        }
+        return ExecutionSnapshot(
+            name: row["name"], workflow: row["workflow"], status: status, stateName: row["state"],
+            stateInput: try JSONValue(parsing: row["state_input"]), phase: phase, attempt: row["attempt"],
+            retryCounts: counts, dueAt: date("due_at"), deadline: date("deadline"), signal: try json("signal"),
+            input: try JSONValue(parsing: row["input"]), output: try json("output"), error: row["error"],
+            cause: row["cause"], startedAt: date("started_at")!, updatedAt: date("updated_at")!,
+            nextSeq: row["next_seq"])
+    }
+
+    private static func arguments(_ snapshot: ExecutionSnapshot) -> StatementArguments {
+        let wake: Double? =
+            snapshot.status == .running ? (snapshot.wakeAt?.timeIntervalSince1970 ?? 0) : nil
+        let counts = JSONValue.array(snapshot.retryCounts.map { .number(Double($0)) }).jsonText
+        return [
+            "name": snapshot.name, "workflow": snapshot.workflow, "status": snapshot.status.rawValue,
+            "state": snapshot.stateName, "state_input": snapshot.stateInput.jsonText,
+            "phase": snapshot.phase.rawValue, "attempt": snapshot.attempt, "retry_counts": counts,
+            "due_at": snapshot.dueAt?.timeIntervalSince1970, "deadline": snapshot.deadline?.timeIntervalSince1970,
+            "signal": snapshot.signal?.jsonText, "input": snapshot.input.jsonText,
+            "output": snapshot.output?.jsonText, "error": snapshot.error, "cause": snapshot.cause,
+            "started_at": snapshot.startedAt.timeIntervalSince1970,
+            "updated_at": snapshot.updatedAt.timeIntervalSince1970, "next_seq": snapshot.nextSeq, "wake_at": wake,
+        ]
+    }
+
+    static func insert(_ db: Database, _ snapshot: ExecutionSnapshot) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO executions (name, workflow, status, state, state_input, phase, attempt, retry_counts,
+                    due_at, deadline, signal, input, output, error, cause, started_at, updated_at, next_seq, wake_at)
+                VALUES (:name, :workflow, :status, :state, :state_input, :phase, :attempt, :retry_counts,
+                    :due_at, :deadline, :signal, :input, :output, :error, :cause, :started_at, :updated_at,
+                    :next_seq, :wake_at)
+                """, arguments: arguments(snapshot))
+    }
+
+    static func update(_ db: Database, _ snapshot: ExecutionSnapshot) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE executions SET workflow = :workflow, status = :status, state = :state,
+                    state_input = :state_input, phase = :phase, attempt = :attempt, retry_counts = :retry_counts,
+                    due_at = :due_at, deadline = :deadline, signal = :signal, input = :input, output = :output,
+                    error = :error, cause = :cause, started_at = :started_at, updated_at = :updated_at,
+                    next_seq = :next_seq, wake_at = :wake_at
+                WHERE name = :name
+                """
+        ).execute(arguments: arguments(snapshot))
+    }
+
+    /// The hot path of every step: only the columns a step can change, positional arguments, a cached statement.
+    static func updateFenced(
+        _ db: Database, _ snapshot: ExecutionSnapshot, owner: String, expectedSeq: Int, leaseOwner: String?,
+        leaseExpires: Double?
+    ) throws {
+        let counts =
+            snapshot.retryCounts.isEmpty
+            ? "[]" : JSONValue.array(snapshot.retryCounts.map { .number(Double($0)) }).jsonText
+        let fence: [(any DatabaseValueConvertible)?] = [snapshot.name, expectedSeq, owner]
+        guard snapshot.status == .running else {
+            // The execution ended: store its result, clear its schedule and lease.
+            let values: [(any DatabaseValueConvertible)?] = [
+                snapshot.status.rawValue, snapshot.output?.jsonText, snapshot.error, snapshot.cause,
+                snapshot.updatedAt.timeIntervalSince1970, snapshot.nextSeq,
+            ]
+            try db.cachedStatement(
+                sql: """
+                    UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, updated_at = ?, next_seq = ?,
+                        due_at = NULL, signal = NULL, wake_at = NULL, lease_owner = NULL, lease_expires = NULL
+                    WHERE name = ? AND next_seq = ? AND lease_owner = ? AND status = 'running'
+                    """
+            ).execute(arguments: StatementArguments(values + fence))
+            return
+        }
+        let values: [(any DatabaseValueConvertible)?] = [
+            snapshot.stateName, snapshot.stateInput.jsonText, snapshot.phase.rawValue, snapshot.attempt, counts,
+            snapshot.dueAt?.timeIntervalSince1970, snapshot.signal?.jsonText,
+            snapshot.updatedAt.timeIntervalSince1970, snapshot.nextSeq, snapshot.wakeAt?.timeIntervalSince1970 ?? 0,
+            leaseOwner, leaseExpires,
+        ]
+        try db.cachedStatement(
+            sql: """
+                UPDATE executions SET state = ?, state_input = ?, phase = ?, attempt = ?, retry_counts = ?,
+                    due_at = ?, signal = ?, updated_at = ?, next_seq = ?, wake_at = ?, lease_owner = ?,
+                    lease_expires = ?
+                WHERE name = ? AND next_seq = ? AND lease_owner = ? AND status = 'running'
+                """
+        ).execute(arguments: StatementArguments(values + fence))
+    }
+
+    static func append(_ db: Database, _ events: [WorkflowEvent]) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (execution, seq, at, kind, state, attempt, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        for event in events {
+            try statement.execute(
+                arguments: [
+                    event.execution, event.seq, event.at.timeIntervalSince1970, event.kind.rawValue, event.state,
+                    event.attempt, event.detail.jsonText,
+                ])
+        }
+    }
+}

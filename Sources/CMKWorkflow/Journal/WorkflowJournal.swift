@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+
+/// The durable store of executions and their histories.
+///
+/// SQLite (`SQLiteJournal`) is the embedded implementation; a PostgreSQL journal for fleets of workers is the
+/// planned second one. Every method is one transaction.
+public protocol WorkflowJournal: Sendable {
+    /// Creates the execution, or returns the existing one with that name (`created == false`), as Step Functions does.
+    func start(name: String, input: JSONValue, definition: StateMachineDefinition, now: Date) throws -> (
+        snapshot: ExecutionSnapshot, created: Bool
+    )
+    /// Leases one execution that is due, or nil; a lease held by another live worker is respected.
+    func claim(owner: String, leaseSeconds: Double, now: Date) throws -> ExecutionSnapshot?
+    /// Extends a held lease; false when the lease was lost.
+    func renewLease(execution: String, owner: String, leaseSeconds: Double, now: Date) throws -> Bool
+    /// Gives back a lease without changing the execution.
+    func releaseLease(execution: String, owner: String) throws
+    /// Commits one step built inside the transaction (so a transactional handler's writes join it), provided
+    /// `owner` still holds the lease and the row is still at `expectedSeq`; throws `.leaseLost` otherwise.
+    func commit(
+        execution: String, owner: String, expectedSeq: Int, leaseSeconds: Double, now: Date,
+        build: (Database) throws -> StepResult
+    ) throws -> StepResult
+    /// The earliest instant at which some running execution becomes due or some lease expires.
+    func nextWake(now: Date) throws -> Date?
+    func signal(execution: String, payload: JSONValue, now: Date) throws -> ExecutionSnapshot
+    func cancel(execution: String, now: Date) throws -> ExecutionSnapshot
+    func execution(named name: String) throws -> ExecutionSnapshot?
+    func executions(status: ExecutionStatus?) throws -> [ExecutionSnapshot]
+    func history(of name: String) throws -> [WorkflowEvent]
+}

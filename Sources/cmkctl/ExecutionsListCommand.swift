@@ -1,0 +1,37 @@
+import ArgumentParser
+import CMKWorkflow
+import Foundation
+
+/// `cmkctl executions list [--status S]`: one line per execution.
+struct ExecutionsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List executions.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Only executions with this status: \(ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var status: String?
+
+    func validate() throws {
+        if let status, ExecutionStatus(rawValue: status) == nil {
+            throw ValidationError("unknown status \"\(status)\"")
+        }
+    }
+
+    func run() async throws {
+        try await WorkflowCommandRunner.run {
+            let journal = try storeOptions.openExisting()
+            let executions = try journal.executions(status: status.flatMap(ExecutionStatus.init(rawValue:)))
+            print(pad("NAME", 32) + pad("STATUS", 11) + pad("WORKFLOW", 20) + pad("STATE", 20) + "UPDATED")
+            for execution in executions {
+                let state = execution.status == .running ? "\(execution.stateName) (\(execution.phase.rawValue))" : "-"
+                print(
+                    pad(execution.name, 32) + pad(execution.status.rawValue, 11) + pad(execution.workflow, 20)
+                        + pad(state, 20) + execution.updatedAt.formatted(.iso8601))
+            }
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}

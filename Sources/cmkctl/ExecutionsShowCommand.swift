@@ -1,0 +1,65 @@
+import ArgumentParser
+import CMKWorkflow
+import Foundation
+
+/// `cmkctl executions show NAME [--json]`: an execution and its history as a timeline.
+struct ExecutionsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an execution's history.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "Execution name.")
+    var name: String
+
+    @Flag(help: "Print JSON instead of a timeline.")
+    var json = false
+
+    func run() async throws {
+        try await WorkflowCommandRunner.run {
+            let journal = try storeOptions.openExisting()
+            guard let execution = try journal.execution(named: name) else {
+                throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
+            }
+            let events = try journal.history(of: name)
+            if json {
+                print(document(execution, events).prettyText)
+                return
+            }
+            print("execution \(execution.name)  workflow \(execution.workflow)  status \(execution.status.rawValue)")
+            if execution.status == .running {
+                print("current   \(execution.stateName) (\(execution.phase.rawValue), attempt \(execution.attempt))")
+            }
+            if let output = execution.output { print("output    \(output.jsonText)") }
+            if let error = execution.error { print("error     \(error): \(execution.cause ?? "")") }
+            for event in events {
+                var line = String(format: "%4d  ", event.seq) + event.at.formatted(.iso8601) + "  " + event.kind.rawValue
+                if let state = event.state { line += "  \(state)" }
+                if let attempt = event.attempt { line += "  attempt \(attempt)" }
+                if event.detail != .object([:]) { line += "  \(event.detail.jsonText)" }
+                print(line)
+            }
+        }
+    }
+
+    private func document(_ execution: ExecutionSnapshot, _ events: [WorkflowEvent]) -> JSONValue {
+        var summary: [String: JSONValue] = [
+            "name": .string(execution.name), "workflow": .string(execution.workflow),
+            "status": .string(execution.status.rawValue), "state": .string(execution.stateName),
+            "phase": .string(execution.phase.rawValue), "attempt": .number(Double(execution.attempt)),
+            "input": execution.input, "startedAt": .string(execution.startedAt.formatted(.iso8601)),
+        ]
+        if let output = execution.output { summary["output"] = output }
+        if let error = execution.error { summary["error"] = .string(error) }
+        if let cause = execution.cause { summary["cause"] = .string(cause) }
+        let history: [JSONValue] = events.map { event in
+            var entry: [String: JSONValue] = [
+                "seq": .number(Double(event.seq)), "at": .string(event.at.formatted(.iso8601)),
+                "kind": .string(event.kind.rawValue), "detail": event.detail,
+            ]
+            if let state = event.state { entry["state"] = .string(state) }
+            if let attempt = event.attempt { entry["attempt"] = .number(Double(attempt)) }
+            return .object(entry)
+        }
+        return ["execution": .object(summary), "events": .array(history)]
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import CMKWorkflow
+import Foundation
+
+/// `cmkctl workflow-worker`: a worker process over a journal; hidden, used by the crash and multi-worker tests.
+struct WorkflowWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workflow-worker", abstract: "Run workflow executions from the journal until killed.",
+        shouldDisplay: false)
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Directory of *.asl.json definitions.")
+    var workflows: String = "Workflows"
+
+    @Option(help: "Worker identity for leases; a restarted worker with the same identity resumes its own leases at once.")
+    var owner: String = "worker-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+
+    @Option(help: "Lease length in seconds.")
+    var leaseSeconds: Double = 10
+
+    @Option(help: "File to which at-least-once example effects append their idempotency keys.")
+    var effectsLog: String?
+
+    func run() async throws {
+        try await WorkflowCommandRunner.run {
+            let journal = try SQLiteJournal(path: storeOptions.store)
+            let handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
+            let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(
+                URL(fileURLWithPath: workflows))
+            let worker = WorkflowWorker(
+                journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,
+                idleCheckSeconds: 0.2)
+            try await worker.run()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CMKWorkflow
+import Foundation
+import Testing
+
+/// The `cmkctl` workflow commands against a real journal: output, stderr lines and exit codes.
+@Suite("cmkctl workflow commands")
+struct CommandLineTests {
+    @Test func validateAcceptsTheRepositoryDefinitions() throws {
+        let result = try CommandResult.run(["workflows", "validate", TestPaths.repositoryRoot.appendingPathComponent("Workflows").path])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("ok     ") && result.stdout.contains("example.asl.json (9 states)"))
+    }
+
+    @Test func validateNamesFileStateAndFieldAndFails() throws {
+        let directory = try TestPaths.temporaryDirectory("validate")
+        try #"{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}"#.write(
+            to: directory.appendingPathComponent("bad.asl.json"), atomically: true, encoding: .utf8)
+        let result = try CommandResult.run(["workflows", "validate", directory.path])
+        #expect(result.status == 3)
+        #expect(result.stdout.contains(#"bad.asl.json: state "A": field "Type": "Map" is not in the supported subset"#))
+        #expect(result.stderr == "error: 1 of 1 definitions are invalid\n")
+    }
+
+    @Test func aMissingStoreIsReportedNotCreated() throws {
+        let directory = try TestPaths.temporaryDirectory("nostore")
+        let result = try CommandResult.run(["executions", "list"], in: directory)
+        #expect(result.status == 5)
+        #expect(result.stderr == "error: no workflow store at .cmkctl/store.sqlite (use --store PATH)\n")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(".cmkctl").path))
+    }
+
+    @Test func listShowSignalAndCancel() async throws {
+        let directory = try TestPaths.temporaryDirectory("cli")
+        let store = directory.appendingPathComponent("store.sqlite").path
+        let journal = try SQLiteJournal(path: store)
+        var handlers = HandlerRegistry()
+        handlers.register("wait-for-customer", .detached { _ in .parked })
+        let definition = try DefinitionLoader(handlerNames: handlers.names).load(
+            data: Data(#"{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":"arn:aws:states:::activity:wait-for-customer","ResultPath":"$.answer","End":true}}}"#.utf8),
+            name: "ask", file: "ask.asl.json")
+        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers)
+        try worker.start(workflow: "ask", name: "ask-1", input: ["q": "fix the key policy"])
+        try worker.start(workflow: "ask", name: "ask-2", input: [:])
+        try await worker.runUntilIdle()
+
+        let list = try CommandResult.run(["executions", "list", "--store", store, "--status", "running"])
+        #expect(list.status == 0)
+        #expect(list.stdout.split(separator: "\n").count == 3)
+        #expect(list.stdout.contains("ask-1") && list.stdout.contains("Ask (parked)"))
+
+        #expect(try CommandResult.run(["signal", "ask-1", "--store", store, "--payload", "{nope"]).status == 4)
+        let signal = try CommandResult.run(["signal", "ask-1", "--store", store, "--payload", #"{"fixed":true}"#])
+        #expect(signal.status == 0 && signal.stdout == "signalled ask-1 at Ask\n")
+        let again = try CommandResult.run(["signal", "ask-1", "--store", store, "--payload", "{}"])
+        #expect(again.status == 6 && again.stderr.hasPrefix("error: execution \"ask-1\" is not parked"))
+        try await worker.runUntilIdle()
+
+        let show = try CommandResult.run(["executions", "show", "ask-1", "--store", store, "--json"])
+        #expect(show.status == 0)
+        let document = try JSONValue(parsing: show.stdout)
+        #expect(document["execution"]?["status"] == "succeeded")
+        #expect(document["execution"]?["output"] == ["q": "fix the key policy", "answer": ["fixed": true]])
+        guard case .array(let events)? = document["events"] else {
+            Issue.record("no events array")
+            return
+        }
+        #expect(events.compactMap { $0["kind"]?.stringValue } == [
+            "ExecutionStarted", "StateEntered", "TaskScheduled", "Parked", "Signalled", "TaskSucceeded", "ExecutionSucceeded",
+        ])
+        let timeline = try CommandResult.run(["executions", "show", "ask-1", "--store", store])
+        #expect(timeline.stdout.contains("   5  ") && timeline.stdout.contains("Signalled  Ask  attempt 1"))
+
+        #expect(try CommandResult.run(["executions", "cancel", "ask-2", "--store", store]).stdout == "cancelled ask-2\n")
+        #expect(try CommandResult.run(["executions", "cancel", "ask-2", "--store", store]).status == 6)
+        #expect(try CommandResult.run(["executions", "show", "nope", "--store", store]).status == 5)
+        let cancelled = try CommandResult.run(["executions", "list", "--store", store, "--status", "cancelled"])
+        #expect(cancelled.stdout.contains("ask-2") && !cancelled.stdout.contains("ask-1"))
+        #expect(try CommandResult.run(["executions", "list", "--store", store, "--status", "bogus"]).status == 64)
+    }
+}

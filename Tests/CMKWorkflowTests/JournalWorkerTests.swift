@@ -1,0 +1,183 @@
+import CMKWorkflow
+import Foundation
+import GRDB
+import Testing
+
+/// The SQLite journal and an in-process worker, driven by a manual clock: timers and retries without sleeping.
+@Suite("Journal and worker")
+struct JournalWorkerTests {
+    let clock = ManualClock()
+
+    private func journal() throws -> SQLiteJournal {
+        try SQLiteJournal(path: try TestPaths.temporaryDirectory("journal").appendingPathComponent("store.sqlite").path)
+    }
+
+    private func definition(_ json: String, handlers: Set<String>) throws -> StateMachineDefinition {
+        try DefinitionLoader(handlerNames: handlers).load(data: Data(json.utf8), name: "wf", file: "wf.asl.json")
+    }
+
+    /// Handlers with the same names and behaviour as the binary's example handlers.
+    private func exampleHandlers(notifyCalls: CallLog) -> HandlerRegistry {
+        var handlers = HandlerRegistry()
+        handlers.register("record-rotation", .transactional { context, db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS rotations (id INTEGER PRIMARY KEY, execution TEXT)")
+            try db.execute(sql: "INSERT INTO rotations (execution) VALUES (?)", arguments: [context.request.execution])
+            return .succeeded(["rotationId": .number(Double(db.lastInsertedRowID))])
+        })
+        handlers.register("notify-tenant", .detached { context in
+            notifyCalls.append(context.idempotencyKey)
+            if context.attempt <= Int(context.input["flaky"]?.numberValue ?? 0) {
+                throw TaskFailure(error: "Notify.Unavailable")
+            }
+            return .succeeded(["key": .string(context.idempotencyKey)])
+        })
+        handlers.register("await-approval", .detached { _ in .parked })
+        handlers.register("exclusive-step", .detached { .succeeded($0.input) })
+        return handlers
+    }
+
+    @Test func runsTheExampleThroughRetryParkSignalAndTimer() async throws {
+        let journal = try journal()
+        let calls = CallLog()
+        let handlers = exampleHandlers(notifyCalls: calls)
+        let example = try DefinitionLoader(handlerNames: handlers.names).load(file: TestPaths.exampleDefinition)
+        let worker = WorkflowWorker(
+            journal: journal, definitions: [example], handlers: handlers, clock: clock, random: { 0.5 })
+        let input: JSONValue = ["tenant": "acme", "flaky": 1, "requireApproval": true, "cooldownSeconds": 2]
+        try worker.start(workflow: "example", name: "rot-1", input: input)
+
+        #expect(try await worker.runUntilIdle())
+        var execution = try #require(try journal.execution(named: "rot-1"))
+        #expect(execution.phase == .retrying)
+        // FULL jitter with randomUnit 0.5 halves the 0.2 s interval.
+        let due = try #require(execution.dueAt)
+        #expect(abs(due.timeIntervalSince(clock.now()) - 0.1) < 0.000_1)
+        #expect(try await !worker.runUntilIdle())
+
+        clock.advance(by: 0.1)
+        try await worker.runUntilIdle()
+        execution = try #require(try journal.execution(named: "rot-1"))
+        #expect(execution.stateName == "AwaitApproval" && execution.phase == .parked)
+        _ = try journal.signal(execution: "rot-1", payload: ["by": "alice"], now: clock.now())
+        try await worker.runUntilIdle()
+        execution = try #require(try journal.execution(named: "rot-1"))
+        #expect(execution.stateName == "Cooldown" && execution.phase == .waiting)
+
+        clock.advance(by: 2)
+        try await worker.runUntilIdle()
+        execution = try #require(try journal.execution(named: "rot-1"))
+        #expect(execution.status == .succeeded)
+        #expect(execution.output == ["tenant": "acme", "rotation": 1, "notified": "rot-1/NotifyTenant/2", "approvedBy": "alice"])
+        #expect(calls.all == ["rot-1/NotifyTenant/1", "rot-1/NotifyTenant/2"])
+
+        let history = try journal.history(of: "rot-1")
+        #expect(history.map(\.seq) == Array(1...history.count))
+        #expect(history.map(\.kind) == [
+            .executionStarted, .stateEntered, .taskScheduled, .taskSucceeded, .stateEntered,
+            .taskScheduled, .taskFailed, .retryScheduled, .taskScheduled, .taskSucceeded, .stateEntered,
+            .stateEntered, .taskScheduled, .parked, .signalled, .taskSucceeded, .stateEntered, .timerSet,
+            .timerFired, .stateEntered, .stateEntered, .executionSucceeded,
+        ])
+        let rotations = try await journal.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rotations") }
+        #expect(rotations == 1)
+    }
+
+    @Test func startingAnExistingNameReturnsTheExistingExecution() throws {
+        let journal = try journal()
+        let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#, handlers: [])
+        let first = try journal.start(name: "same", input: ["v": 1], definition: definition, now: clock.now())
+        let second = try journal.start(name: "same", input: ["v": 2], definition: definition, now: clock.now())
+        #expect(first.created && !second.created)
+        #expect(second.snapshot.input == ["v": 1])
+        #expect(try journal.history(of: "same").count == 2)
+    }
+
+    @Test func aFailingTransactionalHandlerLeavesNoWritesBehind() async throws {
+        let journal = try journal()
+        var handlers = HandlerRegistry()
+        handlers.register("write", .transactional { context, db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS effects (key TEXT)")
+            try db.execute(sql: "INSERT INTO effects (key) VALUES (?)", arguments: [context.idempotencyKey])
+            if context.attempt == 1 { throw TaskFailure(error: "Once") }
+            return .succeeded(nil)
+        })
+        let definition = try definition(
+            #"{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::activity:write","Retry":[{"ErrorEquals":["Once"],"IntervalSeconds":0}],"End":true}}}"#,
+            handlers: handlers.names)
+        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
+        try worker.start(workflow: "wf", name: "tx", input: [:])
+        try await worker.runUntilIdle()
+        #expect(try journal.execution(named: "tx")?.status == .succeeded)
+        let keys = try await journal.pool.read { try String.fetchAll($0, sql: "SELECT key FROM effects") }
+        #expect(keys == ["tx/W/2"])
+    }
+
+    @Test func leasesFenceOutAStaleWorker() throws {
+        let journal = try journal()
+        let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#, handlers: [])
+        _ = try journal.start(name: "e", input: [:], definition: definition, now: clock.now())
+        let held = try #require(try journal.claim(owner: "a", leaseSeconds: 10, now: clock.now()))
+        #expect(try journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(9)) == nil)
+        #expect(try journal.nextWake(now: clock.now()) == clock.now().addingTimeInterval(10))
+        let taken = try journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(10))
+        #expect(taken?.name == "e")
+        let step = ExecutionStepper(definition: definition)
+        guard case .commit(let planned) = step.decide(held, now: clock.now(), randomUnit: 0) else {
+            Issue.record("expected a commit")
+            return
+        }
+        #expect {
+            try journal.commit(execution: "e", owner: "a", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now()) { _ in planned }
+        } throws: { ($0 as? WorkflowError)?.code == .leaseLost }
+        #expect(!(try journal.renewLease(execution: "e", owner: "a", leaseSeconds: 10, now: clock.now())))
+        _ = try journal.commit(execution: "e", owner: "b", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now()) { _ in planned }
+        #expect(try journal.execution(named: "e")?.status == .succeeded)
+    }
+
+    @Test func signalAndCancelRefuseExecutionsInTheWrongState() async throws {
+        let journal = try journal()
+        let definition = try definition(#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#, handlers: [])
+        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: HandlerRegistry(), clock: clock)
+        try worker.start(workflow: "wf", name: "w", input: [:])
+        try await worker.runUntilIdle()
+        #expect { try journal.signal(execution: "w", payload: [:], now: clock.now()) } throws: {
+            ($0 as? WorkflowError)?.code == .executionConflict
+        }
+        #expect { try journal.signal(execution: "nope", payload: [:], now: clock.now()) } throws: {
+            ($0 as? WorkflowError)?.code == .executionNotFound
+        }
+        #expect(try journal.cancel(execution: "w", now: clock.now()).status == .cancelled)
+        #expect { try journal.cancel(execution: "w", now: clock.now()) } throws: {
+            ($0 as? WorkflowError)?.code == .executionConflict
+        }
+        clock.advance(by: 120)
+        #expect(try await !worker.runUntilIdle())
+        #expect(try journal.history(of: "w").last?.kind == .executionCancelled)
+        #expect(try journal.executions(status: .cancelled).map(\.name) == ["w"])
+    }
+
+    @Test(arguments: [("HeartbeatSeconds", StatesError.heartbeatTimeout), ("TimeoutSeconds", StatesError.timeout)])
+    func silentOrSlowHandlersTimeOut(field: String, expectedError: String) async throws {
+        let journal = try journal()
+        let clock = self.clock
+        var handlers = HandlerRegistry()
+        handlers.register("slow", .detached { context in
+            // Time passes while the handler is busy; with heartbeats, only TimeoutSeconds can fire.
+            if field == "TimeoutSeconds" { context.heartbeat() }
+            clock.advance(by: 6)
+            if field == "TimeoutSeconds" { context.heartbeat() }
+            try await Task.sleep(for: .seconds(60))
+            return .succeeded(nil)
+        })
+        let limits = field == "TimeoutSeconds" ? #""TimeoutSeconds":5"# : #""HeartbeatSeconds":2"#
+        let definition = try definition(
+            #"{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::activity:slow",\#(limits),"End":true}}}"#,
+            handlers: handlers.names)
+        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
+        try worker.start(workflow: "wf", name: "slow", input: [:])
+        try await worker.runUntilIdle()
+        let execution = try #require(try journal.execution(named: "slow"))
+        #expect(execution.status == .failed)
+        #expect(execution.error == expectedError)
+    }
+}
