@@ -97,3 +97,14 @@ struct ByteWriter {
         write(data)
     }
 }
+
+/// Appends any byte collection with one copy when its storage is contiguous.
+///
+/// The public streaming entry points are generic over the caller's collection; called from another
+/// module they are not specialized, and a plain `append(contentsOf:)` would then copy byte by byte.
+func appendContiguously<C: Collection>(_ bytes: C, to array: inout [UInt8]) where C.Element == UInt8 {
+    let copied: Void? = bytes.withContiguousStorageIfAvailable { array.append(contentsOf: $0) }
+    if copied == nil {
+        array.append(contentsOf: bytes)
+    }
+}

@@ -64,13 +64,20 @@ public struct MessageDecryptor {
 
     /// Takes more message bytes; returns plaintext from frames that authenticated.
     public mutating func update<C: Collection>(_ bytes: C) async throws -> [UInt8] where C.Element == UInt8 {
+        var plaintext: [UInt8] = []
+        plaintext.reserveCapacity(bytes.count)
+        try await update(bytes, into: &plaintext)
+        return plaintext
+    }
+
+    /// Takes more message bytes and appends the plaintext of frames that authenticated to
+    /// `plaintext`; reusing one buffer across calls keeps a stream free of per-chunk allocations.
+    public mutating func update<C: Collection>(_ bytes: C, into plaintext: inout [UInt8]) async throws where C.Element == UInt8 {
         guard !failed else { throw EnvelopeError.decryptFailed }
-        buffer.append(contentsOf: bytes)
+        appendContiguously(bytes, to: &buffer)
         do {
-            var plaintext: [UInt8] = []
             try await advance(into: &plaintext)
             compactBuffer()
-            return plaintext
         } catch {
             throw fail(error)
         }
@@ -118,9 +125,9 @@ public struct MessageDecryptor {
             case .body:
                 guard let frame = try readBodyPiece() else { return }
                 if header!.suite.isSigned && release == .afterSignature {
-                    withheld.append(contentsOf: frame)
+                    frame.withUnsafeBytes { withheld.append(contentsOf: $0) }
                 } else {
-                    plaintext.append(contentsOf: frame)
+                    frame.withUnsafeBytes { plaintext.append(contentsOf: $0) }
                 }
             case .footer:
                 guard try readFooter() else { return }
@@ -194,7 +201,7 @@ public struct MessageDecryptor {
     }
 
     /// Reads one frame (or the non-framed body); nil when more bytes are needed.
-    private mutating func readBodyPiece() throws -> [UInt8]? {
+    private mutating func readBodyPiece() throws -> Data? {
         guard let header, let cipher else { throw EnvelopeError(.misuse, "body before header") }
         var reader = ByteReader(buffer[readOffset...])
         let plaintext: Data
@@ -210,7 +217,7 @@ public struct MessageDecryptor {
         }
         verifier?.update(buffer[readOffset..<(readOffset + reader.consumed)])
         readOffset += reader.consumed
-        return [UInt8](plaintext)
+        return plaintext
     }
 
     private mutating func readFrame(_ reader: inout ByteReader, header: MessageHeader, cipher: BodyCipher) throws -> Data {

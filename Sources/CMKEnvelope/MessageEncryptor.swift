@@ -16,7 +16,8 @@ public struct MessageEncryptor: Sendable {
     private let frameLength: Int
     private var signer: MessageSigner?
     private var pending: [UInt8] = []
-    private var output: [UInt8] = []
+    /// The header, sent ahead of the first bytes the caller asks for.
+    private var unsentHeader: [UInt8]?
     private var nextSequenceNumber: UInt32 = 1
     private var finished = false
 
@@ -75,8 +76,7 @@ public struct MessageEncryptor: Sendable {
         self.cipher = cipher
         self.frameLength = Int(configuration.frameLength)
         self.signer = signer
-        self.output = []
-        emit(headerBytes)
+        self.unsentHeader = headerBytes
     }
 
     /// Takes more plaintext; returns the message bytes that are ready (whole frames).
@@ -84,30 +84,69 @@ public struct MessageEncryptor: Sendable {
     /// A frame is written only once more plaintext follows it, so that the last frame written is
     /// always the final frame and never an empty one after an exact multiple of the frame length.
     public mutating func update<C: Collection>(_ plaintext: C) throws -> [UInt8] where C.Element == UInt8 {
+        var output: [UInt8] = []
+        output.reserveCapacity(plaintext.count + plaintext.count / max(frameLength, 1) * 32 + 64)
+        try update(plaintext, into: &output)
+        return output
+    }
+
+    /// Takes more plaintext and appends the message bytes that are ready to `output`; reusing one
+    /// output buffer across calls keeps a stream free of per-chunk allocations.
+    public mutating func update<C: Collection>(_ plaintext: C, into output: inout [UInt8]) throws where C.Element == UInt8 {
         guard !finished else { throw EnvelopeError(.misuse, "update after finish") }
-        pending.append(contentsOf: plaintext)
-        var consumed = 0
-        while pending.count - consumed > frameLength {
-            try sealFrame(pending[consumed..<(consumed + frameLength)], final: false)
-            consumed += frameLength
+        flushHeader(into: &output)
+        let handled: Void? = try plaintext.withContiguousStorageIfAvailable { try consume($0, into: &output) }
+        if handled == nil {
+            try Array(plaintext).withUnsafeBufferPointer { try consume($0, into: &output) }
         }
-        if consumed > 0 { pending.removeFirst(consumed) }
-        return takeOutput()
     }
 
     /// Writes the final frame and the footer; returns the last message bytes.
     public mutating func finish() throws -> [UInt8] {
+        var output: [UInt8] = []
+        try finish(into: &output)
+        return output
+    }
+
+    /// Appends the final frame and the footer to `output`.
+    public mutating func finish(into output: inout [UInt8]) throws {
         guard !finished else { throw EnvelopeError(.misuse, "finish called twice") }
-        try sealFrame(pending[...], final: true)
+        flushHeader(into: &output)
+        let last = pending
+        try last.withUnsafeBytes { try sealFrame($0, final: true, into: &output) }
         pending = []
         finished = true
         if let signer {
             output.append(contentsOf: try signer.footer())
         }
-        return takeOutput()
     }
 
-    private mutating func sealFrame(_ plaintext: ArraySlice<UInt8>, final: Bool) throws {
+    /// Seals whole frames straight from the caller's bytes; only a partial frame is copied aside.
+    private mutating func consume(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) throws {
+        var rest = input[...]
+        if !pending.isEmpty {
+            let take = min(frameLength - pending.count, rest.count)
+            pending.append(contentsOf: rest.prefix(take))
+            rest = rest.dropFirst(take)
+            guard !rest.isEmpty else { return }
+            let full = pending
+            try full.withUnsafeBytes { try sealFrame($0, final: false, into: &output) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while rest.count > frameLength {
+            try sealFrame(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: rest.prefix(frameLength))), final: false, into: &output)
+            rest = rest.dropFirst(frameLength)
+        }
+        pending.append(contentsOf: rest)
+    }
+
+    private mutating func flushHeader(into output: inout [UInt8]) {
+        guard let header = unsentHeader else { return }
+        unsentHeader = nil
+        emit(header, into: &output)
+    }
+
+    private mutating func sealFrame(_ plaintext: UnsafeRawBufferPointer, final: Bool, into output: inout [UInt8]) throws {
         let sequenceNumber = nextSequenceNumber
         guard sequenceNumber != UInt32.max else {
             throw EnvelopeError(.invalidArgument, "message would need more than 4294967294 frames; use a larger frame length")
@@ -123,19 +162,19 @@ public struct MessageEncryptor: Sendable {
             frame.write(sequenceNumber)
             frame.write(BodyCipher.iv(sequenceNumber: sequenceNumber))
         }
-        emit(frame.bytes)
-        emit(sealed.ciphertext)
-        emit(sealed.tag)
+        emit(frame.bytes, into: &output)
+        emit(sealed.ciphertext, into: &output)
+        emit(sealed.tag, into: &output)
         nextSequenceNumber += 1
     }
 
-    private mutating func emit<D: DataProtocol>(_ bytes: D) {
+    private mutating func emit(_ bytes: [UInt8], into output: inout [UInt8]) {
         signer?.update(bytes)
         output.append(contentsOf: bytes)
     }
 
-    private mutating func takeOutput() -> [UInt8] {
-        defer { output = [] }
-        return output
+    private mutating func emit(_ bytes: Data, into output: inout [UInt8]) {
+        signer?.update(bytes)
+        bytes.withUnsafeBytes { output.append(contentsOf: $0) }
     }
 }

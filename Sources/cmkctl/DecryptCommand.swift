@@ -42,8 +42,12 @@ struct DecryptCommand: AsyncParsableCommand {
             let sink = try AtomicOutput(path: spool ?? output)
             var decryptor = MessageDecryptor(keyring: keyring, requiredContext: try envelope.encryptionContext(),
                                              configuration: envelope.configuration())
+            var ready: [UInt8] = []
+            ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
             while let chunk = try source.next() {
-                try sink.write(try await decryptor.update(chunk))
+                ready.removeAll(keepingCapacity: true)
+                try await decryptor.update(chunk, into: &ready)
+                try sink.write(ready)
             }
             try sink.write(try decryptor.finish())
             try sink.commit()
@@ -51,7 +55,7 @@ struct DecryptCommand: AsyncParsableCommand {
                 defer { unlink(spool) }
                 let replay = try ChunkedInput(path: spool)
                 while let chunk = try replay.next() {
-                    FileHandle.standardOutput.write(chunk)
+                    FileHandle.standardOutput.write(Data(chunk))
                 }
             }
         } }

@@ -42,8 +42,12 @@ struct EncryptCommand: AsyncParsableCommand {
             let sink = try AtomicOutput(path: output)
             var encryptor = try await MessageEncryptor(keyring: keyring, encryptionContext: envelope.encryptionContext(),
                                                        configuration: configuration)
+            var ready: [UInt8] = []
+            ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
             while let chunk = try source.next() {
-                try sink.write(try encryptor.update(chunk))
+                ready.removeAll(keepingCapacity: true)
+                try encryptor.update(chunk, into: &ready)
+                try sink.write(ready)
             }
             try sink.write(try encryptor.finish())
             try sink.commit()

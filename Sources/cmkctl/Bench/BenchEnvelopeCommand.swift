@@ -35,13 +35,10 @@ struct BenchEnvelopeCommand: AsyncParsableCommand {
 
             let keyring = try RawAESKeyring(namespace: "bench", name: "key", wrappingKey: SymmetricKey(size: .bits256))
             let context = try EncryptionContext([("tenant", "bench")])
-            var plaintext = [UInt8](repeating: 0, count: messageMiB << 20)
-            var generator = SystemRandomNumberGenerator()
-            for index in stride(from: 0, to: plaintext.count, by: 8) {
-                withUnsafeBytes(of: generator.next() as UInt64) { word in
-                    for offset in 0..<min(8, plaintext.count - index) { plaintext[index + offset] = word[offset] }
-                }
+            guard let random = FileHandle(forReadingAtPath: "/dev/urandom") else {
+                throw CommandFailure(status: .noInput, message: "cannot read /dev/urandom")
             }
+            var plaintext = [UInt8](random.readData(ofLength: messageMiB << 20))
             for suite in [AlgorithmSuite.aes256GCMHKDFSHA512CommitKey, .aes256GCMHKDFSHA512CommitKeyECDSAP384] {
                 for frameLength: UInt32 in [4096, 65536] {
                     let configuration = EnvelopeConfiguration(suite: suite, frameLength: frameLength)

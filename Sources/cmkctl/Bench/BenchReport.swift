@@ -1,3 +1,4 @@
+import CMKKMS
 import Foundation
 
 /// Collects benchmark figures and prints them as a table or as one JSON object whose keys name them.
@@ -58,7 +59,7 @@ extension Duration {
 enum OpenSSLSpeed {
     /// MiB/s for one block size, from `openssl speed -evp aes-256-gcm -bytes N`.
     static func measureAES256GCM(blockSize: Int, seconds: Int) throws -> Double {
-        let output = try runTool("/usr/bin/env", ["openssl", "speed", "-evp", "aes-256-gcm", "-bytes", "\(blockSize)", "-seconds", "\(seconds)"])
+        let output = try runTool("/usr/bin/openssl", [ "speed", "-evp", "aes-256-gcm", "-bytes", "\(blockSize)", "-seconds", "\(seconds)"])
         // The last line reads "AES-256-GCM   2161372.32k": thousands of bytes per second.
         guard let line = output.split(separator: "\n").last(where: { $0.uppercased().hasPrefix("AES-256-GCM") }),
               let field = line.split(separator: " ").last, field.hasSuffix("k"), let thousands = Double(field.dropLast()) else {
@@ -75,7 +76,8 @@ enum PythonSDKSpeed {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/esdk-python-bench.py").path
         let path = FileManager.default.fileExists(atPath: script) ? script : "scripts/esdk-python-bench.py"
         let output = try runTool(python, [path, "--seconds", "\(seconds)"])
-        guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+        let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) ?? ""
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let rate = object["roundtrips_per_second"] as? Double else {
             throw CommandFailure(status: .unavailable, message: "could not read the Python SDK benchmark's output")
         }
@@ -83,23 +85,24 @@ enum PythonSDKSpeed {
     }
 }
 
-/// Runs a tool and returns its stdout; a non-zero exit is a failure naming the tool.
+/// Runs a tool and returns what it printed (stdout and stderr together).
+///
+/// It goes through `ChildProcess` so the tool starts with an empty signal mask: `openssl speed`
+/// times itself with SIGALRM, which a Swift process has blocked on its threads.
 func runTool(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : FileManager.default.currentDirectoryPath + "/" + executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
+    let path = executable.hasPrefix("/") ? executable : FileManager.default.currentDirectoryPath + "/" + executable
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("cmkctl-tool-\(UUID().uuidString).out").path
+    defer { unlink(output) }
+    let pid: pid_t
     do {
-        try process.run()
+        pid = try ChildProcess.spawn(path, arguments: arguments, environment: ProcessInfo.processInfo.environment, outputPath: output)
     } catch {
-        throw CommandFailure(status: .unavailable, message: "cannot run \(executable): \(error.localizedDescription)")
+        throw CommandFailure(status: .unavailable, message: "cannot run \(executable): \(error)")
     }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CommandFailure(status: .unavailable, message: "\(executable) \(arguments.first ?? "") exited with status \(process.terminationStatus)")
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    guard status == 0 else {
+        throw CommandFailure(status: .unavailable, message: "\(executable) \(arguments.first ?? "") failed (wait status \(status))")
     }
-    return String(decoding: data, as: UTF8.self)
+    return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
 }

@@ -1,27 +1,48 @@
 import Foundation
 
 /// Reads input in fixed-size chunks from a file or stdin, so memory does not grow with the input.
-struct ChunkedInput {
+///
+/// It calls read(2) into one reused buffer: Foundation's `FileHandle.read(upToCount:)` reads a page at
+/// a time, which made a 256 MiB encrypt spend most of its time in 65,000 system calls.
+final class ChunkedInput {
     static let chunkSize = 1 << 20
-    private let handle: FileHandle
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private var buffer = [UInt8](repeating: 0, count: chunkSize)
 
     /// - Parameter path: a file, or nil / "-" for stdin.
     init(path: String?) throws {
         if let path, path != "-" {
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw CommandFailure(status: .noInput, message: "cannot open the input file \(path)")
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else {
+                throw CommandFailure(status: .noInput, message: "cannot open the input file \(path): \(String(cString: strerror(errno)))")
             }
-            self.handle = handle
+            self.descriptor = descriptor
+            self.ownsDescriptor = true
         } else {
-            self.handle = FileHandle.standardInput
+            self.descriptor = STDIN_FILENO
+            self.ownsDescriptor = false
         }
     }
 
-    /// The next chunk, or nil at the end of input.
-    func next() throws -> Data? {
-        let chunk = try handle.read(upToCount: Self.chunkSize)
-        guard let chunk, !chunk.isEmpty else { return nil }
-        return chunk
+    /// The next chunk, or nil at the end of input. The slice shares the reused buffer, so let it go
+    /// before asking for the next one (or it is copied).
+    func next() throws -> ArraySlice<UInt8>? {
+        var filled = 0
+        while filled < buffer.count {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw CommandFailure(status: .noInput, message: "cannot read the input: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            filled += count
+        }
+        return filled > 0 ? buffer[..<filled] : nil
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
     }
 }
 
@@ -35,8 +56,11 @@ final class AtomicOutput {
 
     /// - Parameter path: a file, or nil / "-" for stdout.
     init(path: String?) throws {
-        guard let path, path != "-" else {
-            handle = FileHandle.standardOutput
+        // stdout, and destinations that are not regular files (/dev/null, a FIFO), are written directly.
+        var status = stat()
+        let isSpecialFile = path.map { stat($0, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG } ?? false
+        guard let path, path != "-", !isSpecialFile else {
+            handle = path.flatMap { isSpecialFile ? FileHandle(forWritingAtPath: $0) : nil } ?? FileHandle.standardOutput
             temporaryPath = nil
             finalPath = nil
             return
