@@ -19,9 +19,12 @@ let package = Package(
     ],
     targets: [
         // AWS Encryption SDK message format, keyrings, streaming. Knows nothing of AWS services.
+        // The system libcrypto's EVP AES-GCM, for sealing frames in place (libssl-dev).
+        .target(name: "COpenSSLCrypto"),
         .target(
             name: "CMKEnvelope",
             dependencies: [
+                "COpenSSLCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -46,18 +46,18 @@ struct BodyCipher {
         return writer.bytes
     }
 
-    /// Encrypts one body piece; returns ciphertext followed by the 16-byte tag.
-    func seal<P: DataProtocol>(_ plaintext: P, piece: Piece, sequenceNumber: UInt32) throws -> (ciphertext: Data, tag: Data) {
-        let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(data: Self.iv(sequenceNumber: sequenceNumber)),
-                                   authenticating: aad(piece, sequenceNumber: sequenceNumber, contentLength: UInt64(plaintext.count)))
-        return (box.ciphertext, box.tag)
+    /// Encrypts one body piece, appending its ciphertext and then its 16-byte tag to `output`.
+    func seal(_ plaintext: UnsafeRawBufferPointer, piece: Piece, sequenceNumber: UInt32, into output: inout [UInt8]) throws {
+        try FrameAEAD.seal(plaintext, key: key, iv: Self.iv(sequenceNumber: sequenceNumber),
+                           aad: aad(piece, sequenceNumber: sequenceNumber, contentLength: UInt64(plaintext.count)), into: &output)
     }
 
-    /// Authenticates and decrypts one body piece; throws if the tag does not verify.
-    func open(ciphertext: ArraySlice<UInt8>, tag: ArraySlice<UInt8>, iv: ArraySlice<UInt8>, piece: Piece, sequenceNumber: UInt32) throws -> Data {
-        let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag)
-        return try AES.GCM.open(box, using: key,
-                                authenticating: aad(piece, sequenceNumber: sequenceNumber, contentLength: UInt64(ciphertext.count)))
+    /// Authenticates and decrypts one body piece, appending the plaintext to `output` only if the
+    /// tag verifies.
+    func open(ciphertext: ArraySlice<UInt8>, tag: ArraySlice<UInt8>, iv: ArraySlice<UInt8>, piece: Piece, sequenceNumber: UInt32,
+              into output: inout [UInt8]) throws {
+        try FrameAEAD.open(ciphertext: ciphertext, tag: tag, key: key, iv: iv,
+                           aad: aad(piece, sequenceNumber: sequenceNumber, contentLength: UInt64(ciphertext.count)), into: &output)
     }
 
     /// The header authentication tag: AES-GCM over no plaintext with the header as AAD.

@@ -123,11 +123,15 @@ public struct MessageDecryptor {
             case .header:
                 guard try await readHeader() else { return }
             case .body:
-                guard let frame = try readBodyPiece() else { return }
                 if header!.suite.isSigned && release == .afterSignature {
-                    frame.withUnsafeBytes { withheld.append(contentsOf: $0) }
+                    // Swapped out (O(1)) so the frame can be appended without overlapping access to self.
+                    var held = withheld
+                    withheld = []
+                    let progressed = try readBodyPiece(into: &held)
+                    withheld = held
+                    guard progressed else { return }
                 } else {
-                    frame.withUnsafeBytes { plaintext.append(contentsOf: $0) }
+                    guard try readBodyPiece(into: &plaintext) else { return }
                 }
             case .footer:
                 guard try readFooter() else { return }
@@ -201,26 +205,25 @@ public struct MessageDecryptor {
     }
 
     /// Reads one frame (or the non-framed body); nil when more bytes are needed.
-    private mutating func readBodyPiece() throws -> Data? {
+    private mutating func readBodyPiece(into output: inout [UInt8]) throws -> Bool {
         guard let header, let cipher else { throw EnvelopeError(.misuse, "body before header") }
         var reader = ByteReader(buffer[readOffset...])
-        let plaintext: Data
         do {
             switch header.contentType {
             case .framed:
-                plaintext = try readFrame(&reader, header: header, cipher: cipher)
+                try readFrame(&reader, header: header, cipher: cipher, into: &output)
             case .nonFramed:
-                plaintext = try readSingleBlock(&reader, cipher: cipher)
+                try readSingleBlock(&reader, cipher: cipher, into: &output)
             }
         } catch is NeedMoreBytes {
-            return nil
+            return false
         }
         verifier?.update(buffer[readOffset..<(readOffset + reader.consumed)])
         readOffset += reader.consumed
-        return plaintext
+        return true
     }
 
-    private mutating func readFrame(_ reader: inout ByteReader, header: MessageHeader, cipher: BodyCipher) throws -> Data {
+    private mutating func readFrame(_ reader: inout ByteReader, header: MessageHeader, cipher: BodyCipher, into output: inout [UInt8]) throws {
         let frameLength = Int(header.frameLength)
         let marker = try reader.readUInt32()
         let isFinal = marker == UInt32.max
@@ -238,16 +241,15 @@ public struct MessageDecryptor {
         }
         let ciphertext = try reader.readBytes(contentLength)
         let tag = try reader.readBytes(AlgorithmSuite.tagLength)
-        let plaintext = try cipher.open(ciphertext: ciphertext, tag: tag, iv: iv, piece: isFinal ? .finalFrame : .frame,
-                                        sequenceNumber: sequenceNumber)
+        try cipher.open(ciphertext: ciphertext, tag: tag, iv: iv, piece: isFinal ? .finalFrame : .frame,
+                        sequenceNumber: sequenceNumber, into: &output)
         nextSequenceNumber += 1
         if isFinal {
             phase = header.suite.isSigned ? .footer : .done
         }
-        return plaintext
     }
 
-    private mutating func readSingleBlock(_ reader: inout ByteReader, cipher: BodyCipher) throws -> Data {
+    private mutating func readSingleBlock(_ reader: inout ByteReader, cipher: BodyCipher, into output: inout [UInt8]) throws {
         let iv = try reader.readBytes(AlgorithmSuite.ivLength)
         guard iv.elementsEqual(BodyCipher.iv(sequenceNumber: 1)) else {
             throw MessageFormatError("non-framed body IV is not the sequence IV")
@@ -258,9 +260,8 @@ public struct MessageDecryptor {
         }
         let ciphertext = try reader.readBytes(Int(length))
         let tag = try reader.readBytes(AlgorithmSuite.tagLength)
-        let plaintext = try cipher.open(ciphertext: ciphertext, tag: tag, iv: iv, piece: .singleBlock, sequenceNumber: 1)
+        try cipher.open(ciphertext: ciphertext, tag: tag, iv: iv, piece: .singleBlock, sequenceNumber: 1, into: &output)
         phase = header!.suite.isSigned ? .footer : .done
-        return plaintext
     }
 
     /// Reads and verifies the footer signature; false when more bytes are needed.

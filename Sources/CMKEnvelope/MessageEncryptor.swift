@@ -58,9 +58,8 @@ public struct MessageEncryptor: Sendable {
             throw EnvelopeError(.policyViolation, "keyrings produced \(materials.encryptedDataKeys.count) encrypted data keys; the limit is \(configuration.limits.maxEncryptedDataKeys)")
         }
 
-        var messageID = [UInt8](repeating: 0, count: suite.messageIDLength)
-        var generator = SystemRandomNumberGenerator()
-        for index in messageID.indices { messageID[index] = generator.next() }
+        // One call to the CSPRNG for the whole id (a byte-at-a-time generator costs a system call each).
+        let messageID = SymmetricKey(size: SymmetricKeySize(bitCount: suite.messageIDLength * 8)).withUnsafeBytes { Array($0) }
 
         let header = MessageHeader(
             version: 2, suite: suite, messageID: messageID, encryptionContext: context,
@@ -151,20 +150,18 @@ public struct MessageEncryptor: Sendable {
         guard sequenceNumber != UInt32.max else {
             throw EnvelopeError(.invalidArgument, "message would need more than 4294967294 frames; use a larger frame length")
         }
-        let sealed = try cipher.seal(plaintext, piece: final ? .finalFrame : .frame, sequenceNumber: sequenceNumber)
-        var frame = ByteWriter(capacity: plaintext.count + 40)
+        let start = output.count
         if final {
-            frame.write(UInt32.max)
-            frame.write(sequenceNumber)
-            frame.write(BodyCipher.iv(sequenceNumber: sequenceNumber))
-            frame.write(UInt32(plaintext.count))
+            appendUInt32(UInt32.max, to: &output)
+            appendUInt32(sequenceNumber, to: &output)
+            output.append(contentsOf: BodyCipher.iv(sequenceNumber: sequenceNumber))
+            appendUInt32(UInt32(plaintext.count), to: &output)
         } else {
-            frame.write(sequenceNumber)
-            frame.write(BodyCipher.iv(sequenceNumber: sequenceNumber))
+            appendUInt32(sequenceNumber, to: &output)
+            output.append(contentsOf: BodyCipher.iv(sequenceNumber: sequenceNumber))
         }
-        emit(frame.bytes, into: &output)
-        emit(sealed.ciphertext, into: &output)
-        emit(sealed.tag, into: &output)
+        try cipher.seal(plaintext, piece: final ? .finalFrame : .frame, sequenceNumber: sequenceNumber, into: &output)
+        signer?.update(output[start...])
         nextSequenceNumber += 1
     }
 
@@ -173,8 +170,10 @@ public struct MessageEncryptor: Sendable {
         output.append(contentsOf: bytes)
     }
 
-    private mutating func emit(_ bytes: Data, into output: inout [UInt8]) {
-        signer?.update(bytes)
-        bytes.withUnsafeBytes { output.append(contentsOf: $0) }
+    private func appendUInt32(_ value: UInt32, to output: inout [UInt8]) {
+        output.append(UInt8(truncatingIfNeeded: value >> 24))
+        output.append(UInt8(truncatingIfNeeded: value >> 16))
+        output.append(UInt8(truncatingIfNeeded: value >> 8))
+        output.append(UInt8(truncatingIfNeeded: value))
     }
 }

@@ -26,7 +26,7 @@ public struct MotoServer: Sendable {
     /// `initialNoAuthActionCount` turns on moto's IAM authentication after that many requests, so
     /// SigV4 signatures are checked against the IAM users created in those first requests.
     public static func start(executable: String, initialNoAuthActionCount: Int? = nil, logPath: String = "/dev/null",
-                             readyWithin: Duration = .seconds(30)) async throws -> MotoServer {
+                             readyWithin: Duration = .seconds(120)) async throws -> MotoServer {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw KMSError(.invalidRequest, "moto_server not found at \(executable); run ./scripts/bootstrap")
         }

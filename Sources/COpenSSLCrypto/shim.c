@@ -1,0 +1,1 @@
+// Empty: COpenSSLCrypto is a header-only bridge to the system libcrypto.
