@@ -11,10 +11,15 @@ extension EncryptionContext {
 
     /// The context as a JSON object, keys in the context's byte order.
     public var jsonObject: String {
-        "{" + pairs.map { "\(Self.jsonString($0.key)):\(Self.jsonString($0.value))" }.joined(separator: ",") + "}"
+        "{" + pairs.map { "\(JSONText.quoted($0.key)):\(JSONText.quoted($0.value))" }.joined(separator: ",") + "}"
     }
+}
 
-    static func jsonString(_ text: String) -> String {
+/// JSON string literals, escaped as RFC 8259 requires; shared by every module that writes JSON by hand.
+public enum JSONText {
+    /// `text` as a quoted JSON string: quotes, backslashes and control characters escaped, all
+    /// other scalars kept as they are (so a key's exact bytes survive).
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
