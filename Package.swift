@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CMKEnvelope", targets: ["CMKEnvelope"]),
         .library(name: "CMKKMS", targets: ["CMKKMS"]),
         .library(name: "CMKWorkflow", targets: ["CMKWorkflow"]),
+        .library(name: "CMKTenant", targets: ["CMKTenant"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -47,12 +48,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The domain: tenants, key generations, enrollment, key-policy analysis, audit trail.
+        .target(
+            name: "CMKTenant",
+            dependencies: [
+                "CMKEnvelope",
+                "CMKKMS",
+                "CMKWorkflow",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "cmkctl",
             dependencies: [
                 "CMKEnvelope",
                 "CMKKMS",
                 "CMKWorkflow",
+                "CMKTenant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,6 +77,10 @@ let package = Package(
         .testTarget(
             name: "CMKWorkflowTests",
             dependencies: ["CMKWorkflow", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "CMKTenantTests",
+            dependencies: ["CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output).
         .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope"]),
