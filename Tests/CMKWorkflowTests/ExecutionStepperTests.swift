@@ -138,6 +138,29 @@ struct ExecutionStepperTests {
         #expect(events.first?.detail["error"] == .string(StatesError.timeout))
     }
 
+    @Test func timeoutSecondsPathSetsTheParkDeadlineFromTheInput() throws {
+        let stepper = try stepper(#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::activity:work","TimeoutSecondsPath":"$.recheck.seconds","End":true}}}"#)
+        let start = stepper.start(name: "e", input: ["recheck": ["seconds": 45]], now: t0).snapshot
+        var seen: Double?
+        let (parked, _, until) = drive(stepper, start, at: t0) { request in
+            seen = request.timeoutSeconds
+            return .success(.parked)
+        }
+        #expect(seen == 45)
+        #expect(parked.phase == .parked)
+        #expect(until == t0.addingTimeInterval(45))
+
+        let missing = stepper.start(name: "m", input: [:], now: t0).snapshot
+        let (failed, _, _) = drive(stepper, missing, at: t0) { _ in .success(.parked) }
+        #expect(failed.status == .failed && failed.error == StatesError.runtime)
+    }
+
+    @Test func timeoutSecondsPathExcludesTimeoutSeconds() {
+        #expect(throws: WorkflowError.self) {
+            try stepper(#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::activity:work","TimeoutSeconds":5,"TimeoutSecondsPath":"$.t","End":true}}}"#)
+        }
+    }
+
     @Test func machineTimeoutEndsTheExecution() throws {
         let stepper = try stepper(#"{"StartAt":"W","TimeoutSeconds":5,"States":{"W":{"Type":"Wait","Seconds":100,"End":true}}}"#)
         let start = stepper.start(name: "e", input: [:], now: t0).snapshot

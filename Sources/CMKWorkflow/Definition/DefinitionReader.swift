@@ -15,7 +15,7 @@ struct DefinitionReader {
     private static let allowedFields: [String: Set<String>] = [
         "Task": [
             "Type", "Comment", "Resource", "Next", "End", "InputPath", "Parameters", "ResultPath", "OutputPath",
-            "Retry", "Catch", "TimeoutSeconds", "HeartbeatSeconds",
+            "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds",
         ],
         "Pass": ["Type", "Comment", "Next", "End", "InputPath", "Parameters", "ResultPath", "OutputPath", "Result"],
         "Choice": ["Type", "Comment", "Choices", "Default", "InputPath", "OutputPath"],
@@ -129,12 +129,19 @@ struct DefinitionReader {
             try readCatch(entry, field: "Catch[\(index)]")
         }
         let timeout = try seconds(members["TimeoutSeconds"], field: "TimeoutSeconds")
+        var timeoutPath: JSONPath?
+        if let value = members["TimeoutSecondsPath"] {
+            guard timeout == nil else { throw fail("TimeoutSecondsPath", "cannot be combined with TimeoutSeconds") }
+            guard let text = value.stringValue else { throw fail("TimeoutSecondsPath", "must be a path string") }
+            timeoutPath = try path(text, field: "TimeoutSecondsPath")
+        }
         let heartbeat = try seconds(members["HeartbeatSeconds"], field: "HeartbeatSeconds")
         if let timeout, let heartbeat, heartbeat >= timeout {
             throw fail("HeartbeatSeconds", "must be smaller than TimeoutSeconds")
         }
         return TaskSpec(
-            handler: handler, timeoutSeconds: timeout, heartbeatSeconds: heartbeat, retry: retry, catchers: catchers)
+            handler: handler, timeoutSeconds: timeout, heartbeatSeconds: heartbeat, retry: retry, catchers: catchers,
+            timeoutSecondsPath: timeoutPath)
     }
 
     private func readRetry(_ value: JSONValue, field: String) throws -> RetryRule {

@@ -129,7 +129,8 @@ public struct ExecutionStepper: Sendable {
                 return .runTask(
                     TaskRequest(
                         execution: snapshot.name, state: state.name, attempt: snapshot.attempt, handler: spec.handler,
-                        input: effective, timeoutSeconds: spec.timeoutSeconds, heartbeatSeconds: spec.heartbeatSeconds))
+                        input: effective, timeoutSeconds: try spec.timeout(for: effective),
+                        heartbeatSeconds: spec.heartbeatSeconds))
             } catch {
                 let failure = TaskFailure(error: StatesError.runtime, cause: "\(error)")
                 return .commit(complete(builder, state: state, outcome: .failure(failure), randomUnit: 0))
@@ -149,7 +150,9 @@ public struct ExecutionStepper: Sendable {
         let attempt = builder.snapshot.attempt
         switch outcome {
         case .success(.parked):
-            let deadline = spec.timeoutSeconds.map { builder.now.addingTimeInterval($0) }
+            // The same timeout the attempt ran with: TimeoutSecondsPath reads the unchanged state input.
+            let timeout = (try? state.effectiveInput(from: builder.snapshot.stateInput)).flatMap { try? spec.timeout(for: $0) }
+            let deadline = (timeout ?? spec.timeoutSeconds).map { builder.now.addingTimeInterval($0) }
             builder.snapshot.phase = .parked
             builder.snapshot.dueAt = deadline
             builder.append(
