@@ -1,0 +1,108 @@
+import Foundation
+
+/// What the SaaS operator configures once: who calls KMS, the context key, the provider's own key
+/// (generation 0), optional VPC endpoints and tenant list, and how patiently to wait for customers.
+///
+/// Read from a JSON file (default `.cmkctl/operator.json`); every field has a default so the embedded
+/// setup works without one.
+public struct OperatorConfiguration: Sendable, Equatable, Codable {
+    /// The IAM principal (role ARN) cmkctl's KMS calls come from; tenants' key policies must allow it.
+    public var servicePrincipal: String
+    /// The encryption-context key of the tenant identifier.
+    public var contextKey: String
+    /// VPC endpoint ids the calls come through; when set, key policies should require `aws:SourceVpce`.
+    public var vpcEndpointIDs: [String]
+    /// The provider-managed key every tenant starts under (generation 0).
+    public var providerKey: String
+    /// When set, only these tenant ids may enroll.
+    public var tenants: [String]?
+    /// First wait before re-checking a blocked enrollment, doubled each round up to `recheckMaxSeconds`.
+    public var recheckInitialSeconds: Double
+    public var recheckMaxSeconds: Double
+    /// KMS endpoint per region (`us-east-1` → `http://127.0.0.1:5000`), for VPC endpoints and test servers.
+    public var kmsEndpoints: [String: String]
+    /// The local KMS file, for keys in region `local`.
+    public var localKMSPath: String
+
+    public static let defaultPath = ".cmkctl/operator.json"
+
+    public init(
+        servicePrincipal: String = "arn:aws:iam::000000000000:role/cmkctl-service", contextKey: String = "cmk-tenant",
+        vpcEndpointIDs: [String] = [], providerKey: String = "arn:aws:kms:local:000000000000:alias/cmkctl-provider",
+        tenants: [String]? = nil, recheckInitialSeconds: Double = 60, recheckMaxSeconds: Double = 6 * 3600,
+        kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json"
+    ) {
+        self.servicePrincipal = servicePrincipal
+        self.contextKey = contextKey
+        self.vpcEndpointIDs = vpcEndpointIDs
+        self.providerKey = providerKey
+        self.tenants = tenants
+        self.recheckInitialSeconds = recheckInitialSeconds
+        self.recheckMaxSeconds = recheckMaxSeconds
+        self.kmsEndpoints = kmsEndpoints
+        self.localKMSPath = localKMSPath
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
+        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms"
+    }
+
+    /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
+    public init(from decoder: any Decoder) throws {
+        let defaults = OperatorConfiguration()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        servicePrincipal = try container.decodeIfPresent(String.self, forKey: .servicePrincipal) ?? defaults.servicePrincipal
+        contextKey = try container.decodeIfPresent(String.self, forKey: .contextKey) ?? defaults.contextKey
+        vpcEndpointIDs = try container.decodeIfPresent([String].self, forKey: .vpcEndpointIDs) ?? []
+        providerKey = try container.decodeIfPresent(String.self, forKey: .providerKey) ?? defaults.providerKey
+        tenants = try container.decodeIfPresent([String].self, forKey: .tenants)
+        recheckInitialSeconds = try container.decodeIfPresent(Double.self, forKey: .recheckInitialSeconds) ?? defaults.recheckInitialSeconds
+        recheckMaxSeconds = try container.decodeIfPresent(Double.self, forKey: .recheckMaxSeconds) ?? defaults.recheckMaxSeconds
+        kmsEndpoints = try container.decodeIfPresent([String: String].self, forKey: .kmsEndpoints) ?? [:]
+        localKMSPath = try container.decodeIfPresent(String.self, forKey: .localKMSPath) ?? defaults.localKMSPath
+    }
+
+    /// Reads the file at `path`; a missing file gives the defaults, a broken one an error naming it.
+    public static func load(path: String) throws -> OperatorConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else { return OperatorConfiguration() }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw TenantError(.configuration, "cannot read operator configuration \(path): \(error.localizedDescription)")
+        }
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let known = Set(["servicePrincipal", "contextKey", "vpcEndpointIds", "providerKey", "tenants", "recheckInitialSeconds",
+                             "recheckMaxSeconds", "kmsEndpoints", "localKms"])
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw TenantError(.configuration, "\(path): unknown field \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+        do {
+            let configuration = try JSONDecoder().decode(OperatorConfiguration.self, from: data)
+            try configuration.validate(source: path)
+            return configuration
+        } catch let error as TenantError {
+            throw error
+        } catch {
+            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(error)")
+        }
+    }
+
+    public func validate(source: String = "operator configuration") throws {
+        guard servicePrincipal.hasPrefix("arn:") && servicePrincipal.contains(":iam::") else {
+            throw TenantError(.configuration, "\(source): servicePrincipal must be an IAM principal ARN, got \"\(servicePrincipal)\"")
+        }
+        guard !contextKey.isEmpty, !contextKey.hasPrefix("aws") else {
+            throw TenantError(.configuration, "\(source): contextKey must be non-empty and must not start with \"aws\" (reserved by AWS)")
+        }
+        guard recheckInitialSeconds > 0, recheckMaxSeconds >= recheckInitialSeconds else {
+            throw TenantError(.configuration, "\(source): need 0 < recheckInitialSeconds <= recheckMaxSeconds")
+        }
+    }
+
+    /// The wait before re-check `round` (1 for the first), doubling up to the maximum.
+    public func recheckDelay(round: Int) -> Double {
+        let exponent = Double(max(0, min(round - 1, 40)))
+        return min(recheckMaxSeconds, recheckInitialSeconds * pow(2, exponent))
+    }
+}

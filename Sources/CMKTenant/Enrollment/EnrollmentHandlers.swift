@@ -1,0 +1,239 @@
+import CMKEnvelope
+import CMKKMS
+import CMKWorkflow
+import Foundation
+import GRDB
+
+/// The task handlers of `Workflows/enroll.asl.json`, registered by activity name.
+///
+/// Steps that only touch the store are transactional (exactly once, committed with the step).
+/// Steps that call KMS are detached (at-least-once); their store writes are idempotent and their
+/// KMS calls read-only or harmless to repeat, and every call lands in the audit trail.
+public struct EnrollmentHandlers: Sendable {
+    public let store: TenantStore
+    public let configuration: OperatorConfiguration
+    public let kms: TenantKMS
+    public let now: @Sendable () -> Date
+
+    public static let names: Set<String> = [
+        "tenant-register", "tenant-assign-context", "tenant-verify-policy", "tenant-probe-keys", "tenant-await-customer",
+        "tenant-record-generation", "tenant-hand-over", "tenant-activate", "tenant-mark-failed",
+    ]
+
+    public init(store: TenantStore, configuration: OperatorConfiguration, kms: TenantKMS,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.configuration = configuration
+        self.kms = kms
+        self.now = now
+    }
+
+    public func register(into registry: inout HandlerRegistry) {
+        let store = store, configuration = configuration, now = now
+        registry.register("tenant-register", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            try TenantStore.register(db, tenant: input.tenant, ticket: input.ticket, tag: input.tag,
+                                     execution: context.request.execution, providerKey: configuration.providerKey,
+                                     cause: input.cause(context), now: now())
+            return .succeeded(["tenant": .string(input.tenant)])
+        })
+        registry.register("tenant-assign-context", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            let cause = input.cause(context)
+            try TenantStore.transition(db, tenant: input.tenant, to: .assigningContext, waitingFor: nil, cause: cause, now: now())
+            var generator = SystemRandomNumberGenerator()
+            let value = try TenantStore.assignContext(db, tenant: input.tenant, candidate: {
+                ContextIdentifier.generate(tag: input.tag, using: &generator)
+            }, cause: cause, now: now())
+            return .succeeded(["key": .string(configuration.contextKey), "value": .string(value)])
+        })
+        registry.register("tenant-verify-policy", .detached { context in
+            try await verifyPolicies(context)
+        })
+        registry.register("tenant-probe-keys", .detached { context in
+            try await probeKeys(context)
+        })
+        registry.register("tenant-await-customer", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            let waitingFor = context.input["check"]?["waitingFor"]?.stringValue ?? "the customer"
+            _ = try TenantStore.countWaitingRound(db, tenant: input.tenant)
+            try TenantStore.transition(db, tenant: input.tenant, to: .awaitingCustomer, waitingFor: waitingFor,
+                                       cause: input.cause(context), now: now())
+            return .parked
+        })
+        registry.register("tenant-record-generation", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            let current = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM key_generations WHERE tenant = ?",
+                                           arguments: [input.tenant]) ?? 0
+            // A generation already holding exactly these keys is this step's own, recorded before.
+            let number = try TenantStore.generations(db, input.tenant).first(where: { !$0.providerManaged && $0.keys == input.keys })?.number
+                ?? current + 1
+            try TenantStore.recordGeneration(db, tenant: input.tenant, number: number, keys: input.keys, cause: input.cause(context), now: now())
+            return .succeeded(["number": .number(Double(number))])
+        })
+        registry.register("tenant-hand-over", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            try TenantStore.transition(db, tenant: input.tenant, to: .reencrypting,
+                                       waitingFor: "re-encryption from generation 0 (not built yet: the tenant becomes active at once)",
+                                       cause: input.cause(context), now: now())
+            return .succeeded(["reencryption": "skipped"])
+        })
+        registry.register("tenant-activate", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            try db.execute(sql: "UPDATE tenants SET waiting_rounds = 0 WHERE id = ?", arguments: [input.tenant])
+            try TenantStore.transition(db, tenant: input.tenant, to: .active, waitingFor: nil, cause: input.cause(context), now: now())
+            return .succeeded(["state": .string(TenantState.active.rawValue)])
+        })
+        registry.register("tenant-mark-failed", .transactional { context, db in
+            let input = try EnrollmentInput(context.input)
+            let error = context.input["failure"]?["Error"]?.stringValue ?? "unknown"
+            let cause = context.input["failure"]?["Cause"]?.stringValue ?? ""
+            if try TenantStore.tenant(db, input.tenant) != nil {
+                try TenantStore.transition(db, tenant: input.tenant, to: .enrollmentFailed, waitingFor: nil, cause: input.cause(context),
+                                           now: now(), detail: ["error": error, "cause": String(cause.prefix(500))])
+            }
+            return .succeeded(["error": .string(error)])
+        })
+        _ = store
+    }
+
+    // MARK: KMS steps
+
+    /// Reads and analyses every key's policy; blocking findings send the workflow to the customer.
+    func verifyPolicies(_ context: TaskContext) async throws -> TaskOutcome {
+        let input = try EnrollmentInput(context.input)
+        let cause = input.cause(context)
+        let identifier = try contextIdentifier(input)
+        try await transition(input.tenant, to: .verifyingPolicy, cause: cause)
+        let requirements = PolicyRequirements(servicePrincipal: configuration.servicePrincipal, contextKey: configuration.contextKey,
+                                              contextValue: identifier, vpcEndpointIDs: configuration.vpcEndpointIDs)
+        let analyzer = PolicyAnalyzer(requirements: requirements)
+        var problems: [String] = []
+        var warnings = 0
+        for key in input.keys {
+            let client = AuditedKMSClient(try kms.client(forKey: key.keyARN), store: store, tenant: input.tenant, cause: cause, now: now)
+            let document: String
+            do {
+                document = try await client.getKeyPolicy(keyID: key.keyARN)
+            } catch let error as KMSError where error.code == .throttled || error.code == .unreachable {
+                throw TaskFailure(error: "KMS.Unavailable", cause: "GetKeyPolicy \(key.keyARN): \(error.code.name)")
+            } catch let error as KMSError {
+                problems.append("the key policy of \(key.keyARN) cannot be read (\(error.code.name)): allow kms:GetKeyPolicy to \(configuration.servicePrincipal)")
+                continue
+            }
+            let report: PolicyReport
+            do {
+                report = try analyzer.analyze(policy: document)
+            } catch let error as TenantError {
+                problems.append("the key policy of \(key.keyARN) is malformed: \(error.message)")
+                continue
+            }
+            let reportText = try AuditLog.canonicalJSON(report)
+            let tenant = input.tenant, at = now()
+            _ = try store.write { db in
+                try TenantStore.savePolicyCheck(db, tenant: tenant, keyARN: key.keyARN, blocking: report.isBlocking, report: reportText, now: at)
+            }
+            warnings += report.findings.filter { $0.severity == .warning }.count
+            let blocking = report.findings.filter { $0.severity == .blocking }
+            if !blocking.isEmpty {
+                let codes = blocking.map { finding in finding.action.map { "\(finding.code.rawValue) \($0)" } ?? finding.code.rawValue }
+                problems.append("fix the key policy of \(key.keyARN): \(codes.joined(separator: ", "))")
+            }
+        }
+        return try await checkResult(stage: "policy", problems: problems, tenant: input.tenant, extra: ["warnings": .number(Double(warnings))])
+    }
+
+    /// Probes every key with the tenant's context; a refusal is the customer's to fix, an outage is retried.
+    func probeKeys(_ context: TaskContext) async throws -> TaskOutcome {
+        let input = try EnrollmentInput(context.input)
+        let cause = input.cause(context)
+        let identifier = try contextIdentifier(input)
+        try await transition(input.tenant, to: .probing, cause: cause)
+        let encryptionContext = try EncryptionContext([(configuration.contextKey, identifier)])
+        var problems: [String] = []
+        var regions: [CMKWorkflow.JSONValue] = []
+        for key in input.keys {
+            let client = AuditedKMSClient(try kms.client(forKey: key.keyARN), store: store, tenant: input.tenant, cause: cause, now: now)
+            let result = await KeyProbe(client: client).probe(keyID: key.keyARN, context: encryptionContext)
+            switch result.verdict {
+            case .ok:
+                regions.append(.string(key.region))
+            case .throttled, .unreachable:
+                throw TaskFailure(error: "KMS.Unavailable", cause: "probe of \(key.keyARN): \(result.verdict.rawValue)")
+            default:
+                let step = result.steps.first(where: { !$0.passed })
+                problems.append("key \(key.keyARN) failed the probe (\(result.verdict.rawValue) at \(step?.name ?? "?"): \(step?.detail ?? ""))")
+            }
+        }
+        return try await checkResult(stage: "probe", problems: problems, tenant: input.tenant, extra: ["regions": .array(regions)])
+    }
+
+    /// `{ok, stage, waitingFor, recheckSeconds}`: the Choice after the step reads `ok`; the customer
+    /// wait reads the other two.
+    private func checkResult(stage: String, problems: [String], tenant: String,
+                             extra: [String: CMKWorkflow.JSONValue]) async throws -> TaskOutcome {
+        var result = extra
+        result["ok"] = .bool(problems.isEmpty)
+        result["stage"] = .string(stage)
+        if !problems.isEmpty {
+            let rounds = try store.read { db in
+                try Int.fetchOne(db, sql: "SELECT waiting_rounds FROM tenants WHERE id = ?", arguments: [tenant]) ?? 0
+            }
+            result["waitingFor"] = .string(problems.joined(separator: "; "))
+            result["recheckSeconds"] = .number(configuration.recheckDelay(round: rounds + 1))
+        }
+        return .succeeded(.object(result))
+    }
+
+    private func transition(_ tenant: String, to state: TenantState, cause: Cause) async throws {
+        let at = now()
+        _ = try store.write { db in
+            try TenantStore.transition(db, tenant: tenant, to: state, waitingFor: nil, cause: cause, now: at)
+        }
+    }
+
+    private func contextIdentifier(_ input: EnrollmentInput) throws -> String {
+        guard let record = try store.tenant(input.tenant), let identifier = record.contextIdentifier else {
+            throw TaskFailure(error: "Tenant.NotReady", cause: "tenant \(input.tenant) has no context identifier yet")
+        }
+        return identifier
+    }
+}
+
+/// The execution input of an enrollment, as `cmkctl enroll` starts it.
+struct EnrollmentInput {
+    let ticket: String
+    let tenant: String
+    let tag: ContextTag
+    let keys: [KeyGeneration.RegionalKey]
+    let operatorName: String?
+
+    init(_ value: CMKWorkflow.JSONValue) throws {
+        guard let ticket = value["ticket"]?.stringValue, let tenant = value["tenant"]?.stringValue,
+              let tag = value["tag"]?.stringValue, case .array(let keys)? = value["keys"] else {
+            throw TaskFailure(error: "Enrollment.BadInput", cause: "the enrollment input lacks ticket, tenant, tag or keys")
+        }
+        self.ticket = ticket
+        self.tenant = tenant
+        self.tag = try ContextTag(tag)
+        self.keys = keys.compactMap { key in
+            guard let region = key["region"]?.stringValue, let arn = key["arn"]?.stringValue else { return nil }
+            return KeyGeneration.RegionalKey(region: region, keyARN: arn)
+        }
+        operatorName = value["operator"]?.stringValue
+    }
+
+    static func json(_ request: EnrollmentRequest) -> CMKWorkflow.JSONValue {
+        .object([
+            "ticket": .string(request.ticket),
+            "tenant": .string(request.tenant),
+            "tag": .string(request.tag.value),
+            "operator": .string(request.operatorName),
+            "keys": .array(request.keys.map { .object(["region": .string($0.region), "arn": .string($0.keyARN)]) }),
+        ])
+    }
+
+    func cause(_ context: TaskContext) -> Cause {
+        Cause(ticket: ticket, operatorName: operatorName, execution: context.idempotencyKey)
+    }
+}

@@ -1,0 +1,55 @@
+import CMKKMS
+
+/// What support staff ask for: a ticket, a tenant, one key per region and a tag, validated before
+/// anything is journaled.
+public struct EnrollmentRequest: Sendable, Equatable {
+    public let ticket: String
+    public let tenant: String
+    public let keys: [KeyGeneration.RegionalKey]
+    public let tag: ContextTag
+    public let operatorName: String
+
+    /// Checks every field and names the first problem: ids, ARNs (key ARNs, not aliases, which a
+    /// customer could re-point), one key per region, the tag rules, the operator's tenant list.
+    public init(ticket: String, tenant: String, keys: [String], tag: String, operatorName: String,
+                configuration: OperatorConfiguration) throws {
+        try Self.checkIdentifier(ticket, what: "ticket", maxLength: 64)
+        try Self.checkIdentifier(tenant, what: "tenant id", maxLength: 64)
+        if let allowed = configuration.tenants, !allowed.contains(tenant) {
+            throw TenantError(.unknownTenant, "tenant \"\(tenant)\" is not in the operator's tenant list")
+        }
+        guard !keys.isEmpty else { throw TenantError(.invalidInput, "give at least one --key (a KMS key ARN)") }
+        var regional: [KeyGeneration.RegionalKey] = []
+        for text in keys {
+            guard let arn = KeyARN(text) else {
+                throw TenantError(.invalidInput, "\"\(text)\" is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+            }
+            guard !arn.isAlias else {
+                throw TenantError(.invalidInput, "\(text) is an alias ARN; give the key ARN, since an alias can be re-pointed to another key")
+            }
+            guard !arn.resourceID.isEmpty else { throw TenantError(.invalidInput, "\(text) has no key id") }
+            if let other = regional.first(where: { $0.region == arn.region }) {
+                throw TenantError(.invalidInput, "two keys in region \(arn.region) (\(other.keyARN) and \(text)): give one key per region")
+            }
+            regional.append(.init(region: arn.region, keyARN: arn.description))
+        }
+        self.ticket = ticket
+        self.tenant = tenant
+        self.keys = regional
+        self.tag = try ContextTag(tag)
+        self.operatorName = operatorName
+    }
+
+    static func checkIdentifier(_ text: String, what: String, maxLength: Int) throws {
+        guard !text.isEmpty, text.utf8.count <= maxLength else {
+            throw TenantError(.invalidInput, "the \(what) must be 1 to \(maxLength) characters")
+        }
+        let allowed = text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        guard allowed, text.utf8.first != UInt8(ascii: "-") else {
+            throw TenantError(.invalidInput, "the \(what) \"\(text)\" may hold only ASCII letters, digits, '-', '_' and '.'")
+        }
+    }
+}

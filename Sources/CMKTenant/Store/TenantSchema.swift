@@ -1,0 +1,96 @@
+import GRDB
+
+/// The tenant tables, in the same SQLite file as the workflow journal so that a transactional task
+/// handler's tenant write commits with its workflow step. Migrations are only ever appended; their
+/// ids never change once shipped and never collide with the journal's (`tenant-` prefix).
+enum TenantSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("tenant-v1-tenants-generations-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE tenants (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    ticket TEXT NOT NULL,
+                    tag TEXT NOT NULL,
+                    context_id TEXT UNIQUE,
+                    state TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    waiting_for TEXT,
+                    waiting_rounds INTEGER NOT NULL DEFAULT 0,
+                    execution TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                -- The identifier is in every ciphertext's AAD and in tenants' key policies: never changed.
+                CREATE TRIGGER tenants_context_id_immutable BEFORE UPDATE OF context_id ON tenants
+                WHEN OLD.context_id IS NOT NULL AND NEW.context_id IS NOT OLD.context_id
+                BEGIN SELECT RAISE(ABORT, 'the encryption-context identifier is immutable'); END;
+                CREATE TRIGGER tenants_tag_immutable BEFORE UPDATE OF tag ON tenants
+                WHEN NEW.tag IS NOT OLD.tag
+                BEGIN SELECT RAISE(ABORT, 'the tag is immutable'); END;
+
+                CREATE TABLE key_generations (
+                    tenant TEXT NOT NULL REFERENCES tenants(id),
+                    number INTEGER NOT NULL,
+                    provider_managed INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    cause TEXT NOT NULL,
+                    PRIMARY KEY (tenant, number)
+                );
+                CREATE TABLE generation_keys (
+                    tenant TEXT NOT NULL,
+                    number INTEGER NOT NULL,
+                    region TEXT NOT NULL,
+                    key_arn TEXT NOT NULL,
+                    PRIMARY KEY (tenant, number, region),
+                    FOREIGN KEY (tenant, number) REFERENCES key_generations(tenant, number)
+                );
+                -- The latest policy analysis of each key, for `status` and the customer's fix.
+                CREATE TABLE policy_checks (
+                    tenant TEXT NOT NULL,
+                    key_arn TEXT NOT NULL,
+                    checked_at REAL NOT NULL,
+                    blocking INTEGER NOT NULL,
+                    report TEXT NOT NULL,
+                    PRIMARY KEY (tenant, key_arn)
+                );
+
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    at TEXT NOT NULL,
+                    tenant TEXT,
+                    kind TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    cause TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX audit_log_tenant ON audit_log(tenant, seq);
+                -- Append-only through the engine; a change made around these triggers breaks the hash chain.
+                CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                -- The newest entry, so that cutting entries off the end is detected too.
+                CREATE TABLE audit_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    seq INTEGER NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("tenant-v2-enrollment-claims") { db in
+            // One enrollment per tenant at a time: the ticket that claimed it and its execution.
+            try db.execute(sql: """
+                CREATE TABLE enrollment_claims (
+                    tenant TEXT PRIMARY KEY NOT NULL,
+                    ticket TEXT NOT NULL,
+                    execution TEXT NOT NULL,
+                    requested_at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}
