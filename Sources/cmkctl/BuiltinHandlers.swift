@@ -1,12 +1,19 @@
+import CMKTenant
 import CMKWorkflow
 import Foundation
 import GRDB
 
 /// The task handlers this binary ships, by activity name; `workflows validate` checks definitions against them.
 ///
-/// For now these are the handlers of `Workflows/example.asl.json`, which the test suite also uses to
-/// exercise crash recovery; tenant lifecycle handlers will be registered here as they are built.
+/// `registry` holds the handlers of `Workflows/example.asl.json`, which the test suite also uses to
+/// exercise crash recovery; the tenant lifecycle's handlers (`EnrollmentHandlers`) need the tenant store
+/// and KMS, so `TenantRuntime` adds them.
 enum BuiltinHandlers {
+    /// Every activity name this binary can run: the examples' and the tenant lifecycle's.
+    static var names: Set<String> {
+        registry(effectsLog: nil, journal: nil).names.union(EnrollmentHandlers.names)
+    }
+
     /// - Parameters:
     ///   - effectsLog: a file to which at-least-once effects append their idempotency key, one per line.
     ///   - journal: the journal the worker uses, for handlers that record their own runs.

@@ -15,6 +15,11 @@ struct CMKCtl: AsyncParsableCommand {
             WorkflowsCommand.self,
             ExecutionsCommand.self,
             SignalCommand.self,
+            EnrollCommand.self,
+            StatusCommand.self,
+            HistoryCommand.self,
+            AuditCommand.self,
+            WorkerCommand.self,
             BenchCommand.self,
             WorkflowWorkerCommand.self,
         ]

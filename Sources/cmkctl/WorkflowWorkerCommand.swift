@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKTenant
 import CMKWorkflow
 import Foundation
 
@@ -19,19 +20,27 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
     @Option(help: "Lease length in seconds.")
     var leaseSeconds: Double = 10
 
+    @Option(help: "Operator configuration file (JSON).")
+    var config: String = OperatorConfiguration.defaultPath
+
     @Option(help: "File to which at-least-once example effects append their idempotency keys.")
     var effectsLog: String?
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
             let journal = try SQLiteJournal(path: storeOptions.store)
-            let handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
-            let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(
-                URL(fileURLWithPath: workflows))
-            let worker = WorkflowWorker(
-                journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,
-                idleCheckSeconds: 0.2)
-            try await worker.run()
+            let configuration = try OperatorConfiguration.load(path: config)
+            let store = try TenantStore(journal: journal)
+            try await TenantKMS.withClients(configuration: configuration) { kms in
+                var handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
+                EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
+                let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(
+                    URL(fileURLWithPath: workflows))
+                let worker = WorkflowWorker(
+                    journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,
+                    idleCheckSeconds: 0.2)
+                try await worker.run()
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ struct WorkflowsValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let loader = DefinitionLoader(handlerNames: BuiltinHandlers.registry(effectsLog: nil, journal: nil).names)
+            let loader = DefinitionLoader(handlerNames: BuiltinHandlers.names)
             let files = try DefinitionLoader.definitionFiles(in: URL(fileURLWithPath: directory))
             guard !files.isEmpty else {
                 throw WorkflowError(.invalidDefinition, "\(directory): no *.asl.json files")

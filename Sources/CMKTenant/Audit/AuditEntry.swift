@@ -35,5 +35,12 @@ public struct AuditVerification: Sendable, Equatable, Codable {
     public let brokenAt: Int?
     public let problem: String?
 
+    public init(entries: Int, headHash: String?, brokenAt: Int?, problem: String?) {
+        self.entries = entries
+        self.headHash = headHash
+        self.brokenAt = brokenAt
+        self.problem = problem
+    }
+
     public var isIntact: Bool { brokenAt == nil && problem == nil }
 }

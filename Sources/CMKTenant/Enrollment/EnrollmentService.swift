@@ -96,13 +96,16 @@ public struct EnrollmentService: Sendable {
 
     /// Every enrolled or enrolling tenant (or one), with what it waits for.
     public func status(tenant: String? = nil) throws -> [TenantStatus] {
-        try store.read { db in
-            var claims = try Row.fetchAll(db, sql: "SELECT tenant, ticket, execution FROM enrollment_claims ORDER BY tenant")
-            if let tenant { claims = claims.filter { ($0["tenant"] as String) == tenant } }
-            return try claims.map { claim in
+        var claims = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT tenant, ticket, execution FROM enrollment_claims ORDER BY tenant")
+        }
+        if let tenant { claims = claims.filter { ($0["tenant"] as String) == tenant } }
+        // The journal has its own reads; take the snapshots first, outside the tenant read.
+        let snapshots = try claims.map { try journal.execution(named: $0["execution"]) }
+        return try store.read { db in
+            try zip(claims, snapshots).map { claim, snapshot in
                 let id: String = claim["tenant"]
                 let execution: String = claim["execution"]
-                let snapshot = try journal.execution(named: execution)
                 let executionStatus = snapshot?.status.rawValue ?? "not started"
                 guard let record = try TenantStore.tenant(db, id) else {
                     return TenantStatus(tenant: id, ticket: claim["ticket"], state: TenantState.enrolling.rawValue, generation: 0,

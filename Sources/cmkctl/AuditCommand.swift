@@ -1,0 +1,88 @@
+import ArgumentParser
+import CMKTenant
+import Foundation
+
+/// `cmkctl audit verify|export`: the hash-chained audit trail.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Verify or export the hash-chained audit trail.",
+        subcommands: [AuditVerifyCommand.self, AuditExportCommand.self])
+}
+
+struct AuditVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every link of the audit chain; exit 5 naming the first entry that was edited, inserted or deleted.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "The head hash recorded earlier (from a previous verify); fails if the log no longer contains it as its head or beyond.")
+    var expectHead: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await runTenantCommand {
+            let journal = try storeOptions.openExisting()
+            let store = try TenantStore(journal: journal)
+            let result = try store.verifyAudit()
+            var problem = result.problem
+            if result.isIntact, let expectHead {
+                let entries = try store.auditEntries(tenant: nil)
+                if !entries.contains(where: { $0.hash == expectHead }) {
+                    problem = "the expected head \(expectHead.prefix(16))… is not in the log: entries were removed or rewritten"
+                }
+            }
+            if json {
+                try printJSON(AuditVerification(entries: result.entries, headHash: result.headHash,
+                                                brokenAt: result.brokenAt, problem: problem))
+            } else if problem == nil {
+                print("audit chain intact: \(result.entries) entries, head \(result.headHash ?? "(empty)")")
+            }
+            if let problem {
+                throw TenantError(.auditChainBroken, result.brokenAt.map { "audit entry \($0): \(problem)" } ?? problem)
+            }
+        }
+    }
+}
+
+struct AuditExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write a tenant's audit entries as JSON lines, for the tenant's SIEM.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Tenant id (omit with --all for every entry).")
+    var tenant: String?
+
+    @Flag(help: "Export every entry, of every tenant.")
+    var all = false
+
+    @Option(help: "Output file (default: stdout).")
+    var output: String?
+
+    func validate() throws {
+        guard (tenant != nil) != all else { throw ValidationError("give --tenant ID or --all") }
+    }
+
+    func run() async throws {
+        try await runTenantCommand {
+            let store = try TenantStore(journal: try storeOptions.openExisting())
+            let entries = try store.auditEntries(tenant: tenant)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var text = ""
+            for entry in entries {
+                text += String(decoding: try encoder.encode(entry), as: UTF8.self) + "\n"
+            }
+            if let output {
+                do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+                    throw TenantError(.storeFailure, "cannot write \(output): \(error.localizedDescription)")
+                }
+            } else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        }
+    }
+}

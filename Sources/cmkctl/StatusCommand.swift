@@ -1,0 +1,43 @@
+import ArgumentParser
+import CMKTenant
+import Foundation
+
+/// `cmkctl status`: every tenant (or one) with state, key generation, regions and what it waits for.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show tenants: state, key generation, regions, context identifier, what each waits for.")
+
+    @OptionGroup var options: TenantOptions
+
+    @Option(help: "Only this tenant (exit 67 when unknown).")
+    var tenant: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await runTenantCommand {
+            let runtime = try options.open(create: false)
+            let statuses = try runtime.service().status(tenant: tenant)
+            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)") }
+            if json {
+                try printJSON(statuses)
+                return
+            }
+            if statuses.isEmpty { print("no tenants"); return }
+            for status in statuses { print(StatusTable.describe(status)) }
+        }
+    }
+}
+
+enum StatusTable {
+    /// A few lines per tenant: the headline, then keys, identifier and the wait.
+    static func describe(_ status: EnrollmentService.TenantStatus) -> String {
+        var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket)"]
+        if let identifier = status.contextIdentifier { lines.append("  context     \(identifier)") }
+        for key in status.keys { lines.append("  key         \(key)") }
+        if let waitingFor = status.waitingFor { lines.append("  waiting for \(waitingFor)") }
+        lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import CMKTenant
+import CMKWorkflow
+import Foundation
+
+/// The options every tenant command shares: the store, the operator configuration, the definitions.
+struct TenantOptions: ParsableArguments {
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Operator configuration (JSON: servicePrincipal, contextKey, providerKey, vpcEndpointIds, tenants, kmsEndpoints, localKms, recheckInitialSeconds, recheckMaxSeconds). Missing file: built-in defaults for the embedded setup.")
+    var config: String = OperatorConfiguration.defaultPath
+
+    @Option(help: "Directory of the workflow definitions (*.asl.json).")
+    var workflows: String = "Workflows"
+
+    func configuration() throws -> OperatorConfiguration {
+        try OperatorConfiguration.load(path: config)
+    }
+
+    /// Opens the store, creating it when `create` is set (enroll, worker); read commands refuse a missing store.
+    func open(create: Bool) throws -> TenantRuntime {
+        let configuration = try configuration()
+        let journal = create ? try SQLiteJournal(path: storeOptions.store) : try storeOptions.openExisting()
+        let store = try TenantStore(journal: journal)
+        return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: URL(fileURLWithPath: workflows))
+    }
+}
+
+/// An opened store with its configuration: what enroll, status, history and the worker work on.
+struct TenantRuntime {
+    let journal: SQLiteJournal
+    let store: TenantStore
+    let configuration: OperatorConfiguration
+    let workflows: URL
+
+    func service() throws -> EnrollmentService {
+        EnrollmentService(journal: journal, store: store, definition: try EnrollmentService.loadDefinition(directory: workflows))
+    }
+
+    /// A worker over every definition in the directory, with the example and tenant handlers.
+    func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker {
+        var handlers = BuiltinHandlers.registry(effectsLog: nil, journal: journal)
+        EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
+        let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(workflows)
+        return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner)
+    }
+}
+
+/// Exit codes of the tenant commands, part of the CLI's contract.
+enum TenantExit: Int32 {
+    case ok = 0
+    /// The enrollment waits for the customer (policy to fix, key to enable).
+    case awaitingCustomer = 2
+    /// The enrollment failed.
+    case failed = 3
+    /// Another ticket already enrolls the tenant, or a tag would change.
+    case conflict = 4
+    /// The audit chain does not verify.
+    case auditBroken = 5
+    case usage = 64
+    case unknownTenant = 67
+    case storeFailure = 74
+    case configuration = 78
+}
+
+/// Runs a tenant command: every error becomes one line on stderr and its exit code.
+func runTenantCommand(_ body: () async throws -> Void) async throws {
+    func fail(_ status: TenantExit, _ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
+        return ExitCode(status.rawValue)
+    }
+    do {
+        try await body()
+    } catch let error as TenantError {
+        let status: TenantExit = switch error.code {
+        case .invalidInput, .malformedPolicy: .usage
+        case .conflict: .conflict
+        case .unknownTenant: .unknownTenant
+        case .storeFailure: .storeFailure
+        case .auditChainBroken: .auditBroken
+        case .configuration: .configuration
+        }
+        throw fail(status, error.message)
+    } catch let error as WorkflowError {
+        let status: TenantExit = switch error.code {
+        case .executionNotFound: .unknownTenant
+        case .invalidDefinition, .workflowNotLoaded: .configuration
+        default: .storeFailure
+        }
+        throw fail(status, error.message)
+    }
+}
+
+/// `$USER`, for the audit trail's operator when `--operator` is not given.
+func defaultOperatorName() -> String {
+    ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown"
+}
+
+/// Prints a value as sorted, indented JSON on stdout.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
