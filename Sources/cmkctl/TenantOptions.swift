@@ -13,6 +13,9 @@ struct TenantOptions: ParsableArguments {
     @Option(help: "Directory of the workflow definitions (*.asl.json).")
     var workflows: String = "Workflows"
 
+    @Option(help: "Seconds a worker's claim on an execution lasts without renewal; a killed worker's executions pass to another after this.")
+    var leaseSeconds: Double = 10
+
     func configuration() throws -> OperatorConfiguration {
         try OperatorConfiguration.load(path: config)
     }
@@ -22,7 +25,8 @@ struct TenantOptions: ParsableArguments {
         let configuration = try configuration()
         let journal = create ? try SQLiteJournal(path: storeOptions.store) : try storeOptions.openExisting()
         let store = try TenantStore(journal: journal)
-        return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: URL(fileURLWithPath: workflows))
+        return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: URL(fileURLWithPath: workflows),
+                             leaseSeconds: leaseSeconds)
     }
 }
 
@@ -32,6 +36,7 @@ struct TenantRuntime {
     let store: TenantStore
     let configuration: OperatorConfiguration
     let workflows: URL
+    let leaseSeconds: Double
 
     func service() throws -> EnrollmentService {
         EnrollmentService(journal: journal, store: store, definition: try EnrollmentService.loadDefinition(directory: workflows))
@@ -42,7 +47,7 @@ struct TenantRuntime {
         var handlers = BuiltinHandlers.registry(effectsLog: nil, journal: journal)
         EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
         let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(workflows)
-        return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner)
+        return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }
 }
 

@@ -1,16 +1,21 @@
 import AsyncHTTPClient
-import CMKKMS
 import Foundation
 
-/// Just enough of the IAM query API to set up moto's IAM users, signed with the project's SigV4
+/// Just enough of the IAM query API to set up moto's IAM users (tests and local demos only), signed with the project's SigV4
 /// signer (service `iam`, region `us-east-1`).
-struct IAMQueryClient {
+public struct IAMQueryClient: Sendable {
     let http: HTTPClient
     let endpoint: String
     let credentials: AWSCredentials
 
+    public init(http: HTTPClient, endpoint: String, credentials: AWSCredentials) {
+        self.http = http
+        self.endpoint = endpoint
+        self.credentials = credentials
+    }
+
     /// Sends `Action=...&...` and returns the XML answer; throws the classified error otherwise.
-    func call(_ action: String, _ parameters: [(String, String)]) async throws -> String {
+    public func call(_ action: String, _ parameters: [(String, String)]) async throws -> String {
         let pairs = [("Action", action), ("Version", "2010-05-08")] + parameters
         let body = Array(pairs.map { "\(SigV4Signer.uriEncode($0.0))=\(SigV4Signer.uriEncode($0.1))" }.joined(separator: "&").utf8)
         let url = URL(string: endpoint)!
@@ -32,14 +37,20 @@ struct IAMQueryClient {
     }
 
     /// Creates a user with an inline policy and an access key; three IAM actions.
-    func createUser(_ name: String, policy: String) async throws -> AWSCredentials {
-        _ = try await call("CreateUser", [("UserName", name)])
+    public func createUser(_ name: String, policy: String) async throws -> AWSCredentials {
+        try await createPrincipal(name, policy: policy).credentials
+    }
+
+    /// Like `createUser`, also returning the user's ARN, for key policies that name it.
+    public func createPrincipal(_ name: String, policy: String) async throws -> (arn: String, credentials: AWSCredentials) {
+        let created = try await call("CreateUser", [("UserName", name)])
+        guard let arn = element("Arn", created) else { throw KMSError(.invalidRequest, "CreateUser answer without an Arn") }
         _ = try await call("PutUserPolicy", [("UserName", name), ("PolicyName", "\(name)-policy"), ("PolicyDocument", policy)])
         let answer = try await call("CreateAccessKey", [("UserName", name)])
         guard let id = element("AccessKeyId", answer), let secret = element("SecretAccessKey", answer) else {
             throw KMSError(.invalidRequest, "CreateAccessKey answer without a key")
         }
-        return AWSCredentials(accessKeyID: id, secretAccessKey: secret)
+        return (arn, AWSCredentials(accessKeyID: id, secretAccessKey: secret))
     }
 
     private func element(_ name: String, _ xml: String) -> String? {

@@ -1,0 +1,157 @@
+import CMKKMS
+import CMKTenant
+import CMKWorkflow
+import Foundation
+import GRDB
+import Testing
+
+/// Enrollment end to end on the embedded default: the local KMS and the SQLite store.
+@Suite struct EnrollmentLocalTests {
+    @Test func cleanEnrollmentEndsActiveWithItsIdentifierGenerationAndTrail() async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let key = try await harness.localKey("acme-root")
+        let started = try harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
+        #expect(started.created)
+        let status = try await harness.drive("acme")
+        #expect(status.state == "active")
+        #expect(status.generation == 1)
+        #expect(status.keys == [key])
+        #expect(status.regions == ["local"])
+        #expect(status.executionStatus == "succeeded")
+        let identifier = try #require(status.contextIdentifier)
+        #expect(identifier.hasPrefix("acmeprod-") && identifier.count == "acmeprod-".count + 6)
+
+        let generations = try harness.store.generations(of: "acme")
+        #expect(generations.map(\.number) == [0, 1])
+        #expect(generations[0].providerManaged && !generations[1].providerManaged)
+        #expect(generations[1].cause.ticket == "SUP-1")
+
+        // Every lifecycle step and every KMS call is in the trail, with the tenant's context on the calls.
+        let entries = try harness.store.auditEntries(tenant: "acme")
+        let transitions = entries.filter { $0.kind == .transition }.map(\.action)
+        #expect(transitions == ["(new) -> enrolling", "enrolling -> assigning-context", "context identifier assigned",
+                                "assigning-context -> verifying-policy", "verifying-policy -> probing", "key generation 0 -> 1",
+                                "probing -> re-encrypting", "re-encrypting -> active"])
+        let calls = entries.filter { $0.kind == .kmsCall }
+        #expect(calls.map(\.action) == ["GetKeyPolicy", "DescribeKey", "GenerateDataKey", "Decrypt", "Decrypt"])
+        #expect(calls.first(where: { $0.action == "GenerateDataKey" })?.detail["encryptionContext"] == "cmk-tenant=\(identifier)")
+        #expect(calls.allSatisfy { $0.cause.ticket == "SUP-1" && $0.cause.execution?.hasPrefix("enroll-acme-SUP-1/") == true })
+        #expect(try harness.store.verifyAudit().isIntact)
+
+        let history = try harness.service.history(tenant: "acme")
+        #expect(history.first?.what == "ExecutionStarted")
+        #expect(history.contains { $0.what == "ExecutionSucceeded" })
+    }
+
+    @Test func sameTicketIsTheSameEnrollmentAndAnotherTicketIsRefused() async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let key = try await harness.localKey("acme-root")
+        let request = try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod")
+        let first = try harness.service.enroll(request)
+        let again = try harness.service.enroll(request)
+        #expect(first.created && !again.created && first.execution == again.execution)
+
+        let other = try harness.request(ticket: "SUP-2", tenant: "acme", keys: [key], tag: "acmeprod")
+        let whileEnrolling = #expect(throws: TenantError.self) { try harness.service.enroll(other) }
+        #expect(whileEnrolling?.code == .conflict)
+        #expect(whileEnrolling?.message.contains("SUP-1") == true)
+
+        #expect(try await harness.drive("acme").state == "active")
+        let afterwards = #expect(throws: TenantError.self) { try harness.service.enroll(other) }
+        #expect(afterwards?.code == .conflict)
+        #expect(try harness.service.enroll(request).created == false)
+        #expect(try harness.journal.executions(status: nil).count == 1)
+        #expect(try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .request }.count == 1)
+    }
+
+    @Test func twoTenantsWithTheSameTagGetDistinctIdentifiers() async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let tenants = (1...6).map { "tenant\($0)" }
+        for tenant in tenants {
+            let key = try await harness.localKey("\(tenant)-root")
+            try harness.service.enroll(try harness.request(ticket: "SUP-\(tenant)", tenant: tenant, keys: [key], tag: "shared"))
+        }
+        // Two workers at once, as two processes sharing the store would.
+        async let one: Bool = try harness.worker(owner: "one").runUntilIdle()
+        async let two: Bool = try harness.worker(owner: "two").runUntilIdle()
+        _ = try await (one, two)
+        _ = try await harness.worker().runUntilIdle()
+        let identifiers = try tenants.map { try #require(try harness.status($0).contextIdentifier) }
+        #expect(Set(identifiers).count == tenants.count)
+        #expect(identifiers.allSatisfy { $0.hasPrefix("shared-") })
+        #expect(try tenants.allSatisfy { try harness.status($0).state == "active" })
+    }
+
+    @Test func disabledKeyWaitsForTheCustomerThenResumesOnSignal() async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let key = try await harness.localKey("globex-root")
+        try await harness.localKMS.disableKey(keyID: key)
+        let started = try harness.service.enroll(try harness.request(ticket: "SUP-7", tenant: "globex", keys: [key], tag: "globex"))
+        let waiting = try await harness.drive("globex")
+        #expect(waiting.state == "awaiting-customer")
+        #expect(waiting.generation == 0)
+        #expect(waiting.waitingFor?.contains("\(key) failed the probe (disabled at DescribeKey") == true)
+        #expect(try harness.journal.execution(named: started.execution)?.phase == .parked)
+
+        // A signal before the fix re-checks, finds the key still disabled and parks again.
+        _ = try harness.journal.signal(execution: started.execution, payload: ["note": "customer says fixed"], now: Date())
+        #expect(try await harness.drive("globex").state == "awaiting-customer")
+
+        try await harness.localKMS.enableKey(keyID: key)
+        _ = try harness.journal.signal(execution: started.execution, payload: ["note": "enabled now"], now: Date())
+        let active = try await harness.drive("globex")
+        #expect(active.state == "active")
+        #expect(active.generation == 1)
+        let kinds = try harness.journal.history(of: started.execution).map(\.kind)
+        #expect(kinds.filter { $0 == .parked }.count == 2)
+        #expect(kinds.filter { $0 == .signalled }.count == 2)
+    }
+
+    @Test func blockedEnrollmentRechecksOnItsOwnWithGrowingDelays() async throws {
+        let harness = try TenantHarness(configuration: OperatorConfiguration(recheckInitialSeconds: 0.2, recheckMaxSeconds: 0.4))
+        defer { harness.remove() }
+        let key = try await harness.localKey("initech-root")
+        try await harness.localKMS.disableKey(keyID: key)
+        let started = try harness.service.enroll(try harness.request(ticket: "SUP-8", tenant: "initech", keys: [key], tag: "initech"))
+        #expect(try await harness.drive("initech").state == "awaiting-customer")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await harness.drive("initech").state == "awaiting-customer")
+        try await harness.localKMS.enableKey(keyID: key)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await harness.drive("initech").state == "active")
+        // The park deadlines: 0.2 s, then 0.4 s (doubled, capped at the maximum).
+        let parked = try harness.journal.history(of: started.execution).filter { $0.kind == .parked }
+        #expect(parked.count == 2)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let delays = parked.compactMap { event in
+            event.detail["deadline"]?.stringValue.flatMap { formatter.date(from: $0) }.map { $0.timeIntervalSince(event.at) }
+        }
+        #expect(delays.count == 2)
+        if delays.count == 2 {
+            #expect(abs(delays[0] - 0.2) < 0.05 && abs(delays[1] - 0.4) < 0.05)
+        }
+    }
+
+    @Test func theIdentifierAndTagCannotBeChangedInTheStore() async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let key = try await harness.localKey("acme-root")
+        try harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
+        try await harness.drive("acme")
+        #expect(throws: (any Error).self) {
+            try harness.store.pool.write { db in try db.execute(sql: "UPDATE tenants SET context_id = 'other-123456' WHERE id = 'acme'") }
+        }
+        #expect(throws: (any Error).self) {
+            try harness.store.pool.write { db in try db.execute(sql: "UPDATE tenants SET tag = 'other' WHERE id = 'acme'") }
+        }
+        #expect(throws: (any Error).self) {
+            try harness.store.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, ticket, tag, context_id, state, generation, execution, created_at, updated_at) SELECT 'twin', ticket, tag, context_id, state, generation, execution, created_at, updated_at FROM tenants WHERE id = 'acme'") }
+        }
+        #expect(try harness.status("acme").contextIdentifier?.hasPrefix("acmeprod-") == true)
+    }
+}

@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import CMKKMS
+import CMKTenant
+import CMKWorkflow
+import Foundation
+import Testing
+
+/// Enrollment against moto's KMS over HTTP with SigV4 and IAM checks on: the service user's signed calls.
+@Suite(.serialized) struct EnrollmentMotoTests {
+    /// The customer's policy: our principal may use the key for contexts of its tag, and read its metadata.
+    static func policy(principal: String, cryptoActions: [String]) -> String {
+        let actions = cryptoActions.map { "\"\($0)\"" }.joined(separator: ",")
+        return """
+            {"Version":"2012-10-17","Id":"tenant-key","Statement":[
+              {"Sid":"TenantAdmins","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"kms:*","Resource":"*"},
+              {"Sid":"SaaSUse","Effect":"Allow","Principal":{"AWS":"\(principal)"},"Action":[\(actions)],"Resource":"*",
+               "Condition":{"StringLike":{"kms:EncryptionContext:cmk-tenant":"acmeprod-*"}}},
+              {"Sid":"SaaSRead","Effect":"Allow","Principal":{"AWS":["\(principal)"]},"Action":["kms:DescribeKey","kms:GetKeyPolicy"],"Resource":"*"}
+            ]}
+            """
+    }
+
+    static let allCrypto = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+
+    func harness(_ moto: MotoServer, _ http: HTTPClient, principal: String, credentials: AWSCredentials) throws -> TenantHarness {
+        let endpoints = ["us-east-1": moto.url, "eu-west-1": moto.url]
+        return try TenantHarness(
+            configuration: OperatorConfiguration(servicePrincipal: principal, kmsEndpoints: endpoints),
+            aws: { AWSKMSClient(httpClient: http, credentials: credentials, configuration: .init(endpoints: endpoints, requestTimeout: .seconds(5))) })
+    }
+
+    @Test func cleanEnrollmentInTwoRegions() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+                .createKey(description: "acme us-east-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            // moto serves every region from one endpoint; the second key's ARN names eu-west-1 through the region header.
+            let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
+                                          configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
+            let west = try await westClient.createKey(description: "acme eu-west-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            #expect(KeyARN(west.arn)?.region == "eu-west-1")
+
+            try harness.service.enroll(try harness.request(ticket: "SUP-100", tenant: "acme", keys: [east.arn, west.arn], tag: "acmeprod"))
+            let status = try await harness.drive("acme")
+            #expect(status.state == "active", "\(status)")
+            #expect(Set(status.regions) == ["us-east-1", "eu-west-1"])
+            let calls = try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
+            #expect(Set(calls.compactMap { $0.detail["region"] }) == ["us-east-1", "eu-west-1"])
+            #expect(calls.filter { $0.action == "GetKeyPolicy" }.count == 2)
+            #expect(try harness.store.verifyAudit().isIntact)
+        }
+    }
+
+    @Test func missingPermissionParksUntilThePolicyIsFixedAndASignalArrives() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let withoutDecrypt = Self.allCrypto.filter { $0 != "kms:Decrypt" }
+            let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: withoutDecrypt))
+
+            let started = try harness.service.enroll(try harness.request(ticket: "SUP-101", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
+            let waiting = try await harness.drive("acme")
+            #expect(waiting.state == "awaiting-customer")
+            #expect(waiting.waitingFor?.contains("fix the key policy of \(key.arn)") == true)
+            #expect(waiting.waitingFor?.contains("kms:Decrypt") == true)
+            let checks = try harness.store.policyChecks(of: "acme")
+            #expect(checks.count == 1 && checks[0].blocking)
+            // The probe never ran: the policy step stopped first.
+            #expect(try harness.store.auditEntries(tenant: "acme").filter { $0.action == "GenerateDataKey" }.isEmpty)
+
+            try await client.putKeyPolicy(keyID: key.keyID, policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            _ = try harness.journal.signal(execution: started.execution, payload: ["fixed": true], now: Date())
+            let active = try await harness.drive("acme")
+            #expect(active.state == "active")
+            #expect(try harness.store.policyChecks(of: "acme").allSatisfy { !$0.blocking })
+        }
+    }
+
+    @Test func disabledKeyFailsTheProbeWithAClearStatus() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            try await client.disableKey(keyID: key.keyID) // moto finds DisableKey targets by key id only
+            try harness.service.enroll(try harness.request(ticket: "SUP-102", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
+            let status = try await harness.drive("acme")
+            #expect(status.state == "awaiting-customer")
+            #expect(status.waitingFor?.contains("failed the probe (disabled") == true)
+            #expect(status.generation == 0)
+        }
+    }
+
+    @Test func unsignedOrWronglySignedCallsAreDeniedAndNotRetriedAsOutages() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let forged = AWSCredentials(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey + "x")
+            let endpoints = ["us-east-1": moto.url]
+            let good = AWSKMSClient(httpClient: http, credentials: credentials, configuration: .init(endpoints: endpoints))
+            let key = try await good.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            let harness = try TenantHarness(
+                configuration: OperatorConfiguration(servicePrincipal: principal, kmsEndpoints: endpoints),
+                aws: { AWSKMSClient(httpClient: http, credentials: forged, configuration: .init(endpoints: endpoints)) })
+            defer { harness.remove() }
+            try harness.service.enroll(try harness.request(ticket: "SUP-103", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
+            let status = try await harness.drive("acme")
+            #expect(status.state == "awaiting-customer")
+            #expect(status.waitingFor?.contains("cannot be read (denied)") == true)
+        }
+    }
+}
