@@ -36,6 +36,7 @@ enum StatusTable {
         var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket)"]
         if let identifier = status.contextIdentifier { lines.append("  context     \(identifier)") }
         for key in status.keys { lines.append("  key         \(key)") }
+        for key in status.enrollingKeys { lines.append("  enrolling   \(key)") }
         if let waitingFor = status.waitingFor { lines.append("  waiting for \(waitingFor)") }
         lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
         return lines.joined(separator: "\n")

@@ -109,6 +109,10 @@ import Testing
         let kinds = try harness.journal.history(of: started.execution).map(\.kind)
         #expect(kinds.filter { $0 == .parked }.count == 2)
         #expect(kinds.filter { $0 == .signalled }.count == 2)
+        let resumed = try harness.store.auditEntries(tenant: "globex").filter { $0.action == "awaiting-customer -> verifying-policy" }
+        #expect(resumed.count == 2 && resumed.allSatisfy { $0.cause.event == "customer signal" })
+        #expect(waiting.enrollingKeys == [key])
+        #expect(active.enrollingKeys.isEmpty)
     }
 
     @Test func blockedEnrollmentRechecksOnItsOwnWithGrowingDelays() async throws {
@@ -123,6 +127,8 @@ import Testing
         try await harness.localKMS.enableKey(keyID: key)
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await harness.drive("initech").state == "active")
+        let resumed = try harness.store.auditEntries(tenant: "initech").filter { $0.action == "awaiting-customer -> verifying-policy" }
+        #expect(!resumed.isEmpty && resumed.allSatisfy { $0.cause.event == "re-check timer" })
         // The park deadlines: 0.2 s, then 0.4 s (doubled, capped at the maximum).
         let parked = try harness.journal.history(of: started.execution).filter { $0.kind == .parked }
         #expect(parked.count == 2)

@@ -233,7 +233,13 @@ struct EnrollmentInput {
         ])
     }
 
+    /// The step's cause: the ticket and operator, the step, and what resumed a wait for the customer
+    /// (their signal, or the re-check timer).
     func cause(_ context: TaskContext) -> Cause {
-        Cause(ticket: ticket, operatorName: operatorName, execution: context.idempotencyKey)
+        var event: String?
+        if let resumed = context.input["customer"] {
+            event = resumed["Error"]?.stringValue == StatesError.timeout ? "re-check timer" : "customer signal"
+        }
+        return Cause(ticket: ticket, operatorName: operatorName, event: event, execution: context.idempotencyKey)
     }
 }

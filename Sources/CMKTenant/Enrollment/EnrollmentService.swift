@@ -88,6 +88,8 @@ public struct EnrollmentService: Sendable {
         public let regions: [String]
         public let keys: [String]
         public let contextIdentifier: String?
+        /// The keys the enrollment brings, while they are not yet the current generation.
+        public let enrollingKeys: [String]
         public let waitingFor: String?
         public let execution: String
         public let executionStatus: String
@@ -109,7 +111,7 @@ public struct EnrollmentService: Sendable {
                 let executionStatus = snapshot?.status.rawValue ?? "not started"
                 guard let record = try TenantStore.tenant(db, id) else {
                     return TenantStatus(tenant: id, ticket: claim["ticket"], state: TenantState.enrolling.rawValue, generation: 0,
-                                        regions: [], keys: [], contextIdentifier: nil,
+                                        regions: [], keys: [], contextIdentifier: nil, enrollingKeys: Self.keys(of: snapshot),
                                         waitingFor: snapshot == nil ? "the enrollment to start (run cmkctl enroll again)" : "a worker",
                                         execution: execution, executionStatus: executionStatus,
                                         updatedAt: AuditLog.timestamp(snapshot?.updatedAt ?? Date()))
@@ -127,10 +129,17 @@ public struct EnrollmentService: Sendable {
                 }
                 return TenantStatus(tenant: id, ticket: record.ticket, state: state, generation: record.generation,
                                     regions: current?.keys.map(\.region) ?? [], keys: current?.keys.map(\.keyARN) ?? [],
-                                    contextIdentifier: record.contextIdentifier, waitingFor: waitingFor, execution: execution,
+                                    contextIdentifier: record.contextIdentifier,
+                                    enrollingKeys: record.generation == 0 ? Self.keys(of: snapshot) : [],
+                                    waitingFor: waitingFor, execution: execution,
                                     executionStatus: executionStatus, updatedAt: AuditLog.timestamp(record.updatedAt))
             }
         }
+    }
+
+    static func keys(of snapshot: ExecutionSnapshot?) -> [String] {
+        guard case .array(let keys)? = snapshot?.input["keys"] else { return [] }
+        return keys.compactMap { $0["arn"]?.stringValue }
     }
 
     // MARK: History
