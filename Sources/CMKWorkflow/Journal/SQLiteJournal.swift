@@ -25,9 +25,25 @@ public final class SQLiteJournal: WorkflowJournal {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             pool = try DatabasePool(path: path, configuration: configuration)
-            try JournalSchema.migrator.migrate(pool)
+            try Self.migrate(pool)
         } catch {
             throw WorkflowError(.storeFailure, "cannot open journal at \(path): \(error)")
+        }
+    }
+
+    /// Applies pending migrations. Processes opening a new journal together race: the loser's
+    /// CREATE TABLE fails because the winner's committed meanwhile, and migrating again finds it applied.
+    private static func migrate(_ pool: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            do {
+                try JournalSchema.migrator.migrate(pool)
+                return
+            } catch {
+                attempt += 1
+                if attempt >= 5 { throw error }
+                Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
+            }
         }
     }
 
