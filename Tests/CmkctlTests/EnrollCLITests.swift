@@ -137,6 +137,32 @@ import Glibc
         #expect(verify.stderr.contains("altered"))
     }
 
+    @Test func concurrentEnrollmentsOnANewStoreGetDistinctIdentifiers() throws {
+        let scratch = try Scratch()
+        let tenants = ["t1", "t2", "t3", "t4"]
+        var keys: [String: String] = [:]
+        for tenant in tenants { keys[tenant] = try createKey(scratch, alias: "\(tenant)-root") }
+        // Four support staff at once, all asking for the same tag, on a store nobody has opened yet.
+        let processes = try tenants.map { tenant in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
+            process.arguments = tenantArgs(["enroll", "--ticket", "SUP-\(tenant)", "--tenant", tenant, "--key", keys[tenant]!, "--tag", "same"])
+            process.currentDirectoryURL = scratch.url
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        for process in processes { process.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        _ = try cmkctl(scratch, tenantArgs(["worker", "--until-idle"]))
+        let listed = try #require(try json(try cmkctl(scratch, tenantArgs(["status", "--json"]))) as? [[String: Any]])
+        #expect(listed.count == 4)
+        #expect(listed.allSatisfy { $0["state"] as? String == "active" })
+        let identifiers = listed.compactMap { $0["contextIdentifier"] as? String }
+        #expect(Set(identifiers).count == 4 && identifiers.allSatisfy { $0.hasPrefix("same-") })
+    }
+
     /// The enroll process killed with SIGKILL at random moments, then rerun: every tenant ends enrolled
     /// once, with one identifier, one key generation and a complete, gap-free history.
     @Test func enrollmentKilledAtRandomPointsConverges() throws {
