@@ -174,11 +174,11 @@ import Glibc
             tenantArgs(["enroll", "--ticket", "SUP-\(tenant)", "--tenant", tenant, "--key", keys[tenant]!, "--tag", "shared",
                         "--lease-seconds", "1"])
         }
-        let seed = UInt64.random(in: 0...UInt64.max)
-        print("crash test seed \(seed)")
-        var random = SplitMix(seed: seed)
+        // The kill schedule is printed, so a failing run can be replayed.
+        let delays = (0..<36).map { _ in UInt32.random(in: 0..<400_000) }
+        print("crash test kill delays (µs): \(delays)")
         var kills = 0
-        for round in 0..<36 {
+        for (round, delay) in delays.enumerated() {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
             process.arguments = enroll(tenants[round % tenants.count])
@@ -186,7 +186,7 @@ import Glibc
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32(random.next() % 400_000))
+            usleep(delay)
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
@@ -237,18 +237,5 @@ import Glibc
             }
         }
         #expect(try cmkctl(scratch, ["audit", "verify"]).status == 0)
-    }
-}
-
-/// A small seeded generator, so a failing crash schedule can be replayed from the printed seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
