@@ -89,7 +89,8 @@ public struct EnrollmentHandlers: Sendable {
             let error = context.input["failure"]?["Error"]?.stringValue ?? "unknown"
             let cause = context.input["failure"]?["Cause"]?.stringValue ?? ""
             if try TenantStore.tenant(db, input.tenant) != nil {
-                try TenantStore.transition(db, tenant: input.tenant, to: .enrollmentFailed, waitingFor: nil, cause: input.cause(context),
+                let reason = "a new ticket: the enrollment failed (\(error): \(cause.prefix(300)))"
+                try TenantStore.transition(db, tenant: input.tenant, to: .enrollmentFailed, waitingFor: reason, cause: input.cause(context),
                                            now: now(), detail: ["error": error, "cause": String(cause.prefix(500))])
             }
             return .succeeded(["error": .string(error)])
