@@ -12,6 +12,7 @@ struct CMKCtl: AsyncParsableCommand {
             DecryptCommand.self,
             KMSCommand.self,
             ProbeCommand.self,
+            PolicyCommand.self,
             WorkflowsCommand.self,
             ExecutionsCommand.self,
             SignalCommand.self,
