@@ -6,10 +6,10 @@ import CMKTenant
 /// `--principal` and `--identifier` are optional in the type so other sources (a tenant store
 /// lookup, an operator config file) can supply them later; `validate()` requires them for now.
 struct PolicyRequirementsOptions: ParsableArguments {
-    @Option(name: .customLong("principal"), help: ArgumentHelp("The SaaS's IAM role ARN that makes the KMS calls.", valueName: "role-arn"))
+    @Option(name: .customLong("principal"), help: ArgumentHelp("The SaaS's IAM role ARN that makes the KMS calls (required).", valueName: "role-arn"))
     var principal: String?
 
-    @Option(name: .customLong("identifier"), help: ArgumentHelp("The tenant's encryption-context identifier, e.g. acmeprod-7f3k2q.", valueName: "value"))
+    @Option(name: .customLong("identifier"), help: ArgumentHelp("The tenant's encryption-context identifier, e.g. acmeprod-7f3k2q (required).", valueName: "value"))
     var identifier: String?
 
     @Option(name: .customLong("context-key"), help: ArgumentHelp("The encryption-context key.", valueName: "key"))
@@ -23,8 +23,8 @@ struct PolicyRequirementsOptions: ParsableArguments {
         guard principal.hasPrefix("arn:") else { throw ValidationError("--principal \(principal): expected an IAM role ARN") }
         guard let identifier, !identifier.isEmpty else { throw ValidationError("give --identifier VALUE") }
         guard !contextKey.isEmpty else { throw ValidationError("--context-key must not be empty") }
-        if let empty = vpcEndpointIDs.first(where: { !$0.hasPrefix("vpce-") }) {
-            throw ValidationError("--vpce \(empty): expected a VPC endpoint id (vpce-...)")
+        if let bad = vpcEndpointIDs.first(where: { !$0.hasPrefix("vpce-") }) {
+            throw ValidationError("--vpce \(bad): expected a VPC endpoint id (vpce-...)")
         }
     }
 

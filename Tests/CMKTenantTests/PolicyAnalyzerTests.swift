@@ -46,19 +46,18 @@ import Testing
         (#"{"Statement": [{"Sid": 3, "Effect": "Allow", "Principal": "*", "Action": "kms:*"}]}"#, "Statement[0]: Sid must be a string"),
     ]
 
-    @Test("malformed documents throw malformedPolicy naming the statement and field", arguments: malformed)
+    @Test("malformed documents throw malformedPolicy naming the statement and field", arguments: PolicyAnalyzerTests.malformed)
     func malformedDocuments(policy: String, fragment: String) {
-        #expect {
+        let error = #expect(throws: TenantError.self) {
             try PolicyAnalyzer(requirements: Self.requirements).analyze(policy: policy)
-        } throws: { error in
-            guard let error = error as? TenantError else { return false }
-            return error.code == .malformedPolicy && error.message.contains(fragment)
         }
+        #expect(error?.code == .malformedPolicy)
+        #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "")")
     }
 
     // MARK: Template
 
-    @Test("the template, pasted into a policy, has no findings", arguments: [[], [endpoints[0]], endpoints])
+    @Test("the template, pasted into a policy, has no findings", arguments: [[], [PolicyAnalyzerTests.endpoints[0]], PolicyAnalyzerTests.endpoints])
     func templateIsClean(endpoints: [String]) throws {
         var requirements = Self.requirements
         requirements.vpcEndpointIDs = endpoints

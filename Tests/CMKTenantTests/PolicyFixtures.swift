@@ -30,7 +30,7 @@ enum PolicyFixtures {
         let findings: [Finding]
     }
 
-    private struct Expected: Decodable {
+    private struct Expected: Decodable, Sendable {
         let defaults: Case.Requirements
         let fixtures: [Case]
     }
