@@ -7,7 +7,13 @@ struct CMKCtl: AsyncParsableCommand {
         commandName: "cmkctl",
         abstract: "Customer-managed keys for a multi-tenant SaaS: envelope encryption, KMS, durable tenant workflows.",
         subcommands: [
-            // Subcommands, one per line, grouped by module.
+            // Subcommands, one per line: the tenant lifecycle first, then the tools under it.
+            EnrollCommand.self,
+            StatusCommand.self,
+            HistoryCommand.self,
+            AuditCommand.self,
+            PolicyCommand.self,
+            WorkerCommand.self,
             EncryptCommand.self,
             DecryptCommand.self,
             KMSCommand.self,
@@ -15,11 +21,6 @@ struct CMKCtl: AsyncParsableCommand {
             WorkflowsCommand.self,
             ExecutionsCommand.self,
             SignalCommand.self,
-            EnrollCommand.self,
-            StatusCommand.self,
-            HistoryCommand.self,
-            AuditCommand.self,
-            WorkerCommand.self,
             BenchCommand.self,
             WorkflowWorkerCommand.self,
         ]

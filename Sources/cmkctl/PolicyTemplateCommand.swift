@@ -1,0 +1,22 @@
+import ArgumentParser
+import CMKTenant
+
+/// `cmkctl policy template --principal ROLE_ARN --identifier VALUE`: prints the key policy
+/// statements a customer adds for one tenant.
+struct PolicyTemplateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "template",
+        abstract: "Print the key policy statements a tenant's key needs, as a JSON list.",
+        discussion: """
+        Paste the printed statements into the key policy's Statement list. The first grants the \
+        cryptographic calls under the tenant's encryption context; the second grants DescribeKey and \
+        GetKeyPolicy, which carry no encryption context. With --vpce both require aws:SourceVpce.
+        """
+    )
+
+    @OptionGroup var options: PolicyRequirementsOptions
+
+    func run() async throws {
+        print(PolicyTemplate.statements(for: try options.requirements()))
+    }
+}
