@@ -10,45 +10,95 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Check a key policy document against the KMS calls cmkctl makes for a tenant.",
         discussion: """
+        Checks a document (--policy FILE, or - for stdin), or with --tenant and no --policy the live \
+        policies of the tenant's keys, read with GetKeyPolicy (the calls go to the tenant's audit trail). \
         Prints one line per finding (severity, code, statement, action, message) and a summary. \
         Blocking findings make cmkctl's calls fail; warnings leave the key less protected than it \
         should be. Codes are listed in docs/policy.md.
-        Exit codes: 0 nothing blocking, 2 blocking findings, 65 malformed policy, 66 unreadable file.
+        Exit codes: 0 nothing blocking, 2 blocking findings, 65 malformed policy, 66 unreadable file, \
+        67 unknown tenant, 69 a key policy could not be read.
         """
     )
 
     /// Exit status when the policy would refuse some of our calls.
     static let blockingExitCode: Int32 = 2
 
-    @Option(name: .customLong("policy"), help: ArgumentHelp("The key policy document (JSON); - reads standard input.", valueName: "file"))
-    var policyFile: String
+    @Option(name: .customLong("policy"), help: ArgumentHelp("The key policy document (JSON); - reads standard input. Without it, --tenant checks the tenant's keys live.", valueName: "file"))
+    var policyFile: String?
 
     @OptionGroup var options: PolicyRequirementsOptions
 
     @Flag(help: "Print a JSON report instead of lines.") var json = false
 
-    func run() async throws {
-        let requirements = try options.requirements()
-        var report: PolicyReport?
-        try await reportingFailures {
-            let policy = try readPolicy()
-            do {
-                report = try PolicyAnalyzer(requirements: requirements).analyze(policy: policy)
-            } catch let error as TenantError where error.code == .malformedPolicy {
-                throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
-            }
-        }
-        guard let report else { return }
-        if json {
-            print(Self.json(report, requirements: requirements).serialized(pretty: true))
-        } else {
-            for finding in report.findings { print(Self.line(finding)) }
-            print(Self.summary(report))
-        }
-        if report.isBlocking { throw ExitCode(Self.blockingExitCode) }
+    func validate() throws {
+        guard policyFile != nil || options.tenant != nil else { throw ValidationError("give --policy FILE, or --tenant ID to check its keys' live policies") }
     }
 
-    private func readPolicy() throws -> String {
+    func run() async throws {
+        var reports: [(key: String?, report: PolicyReport)] = []
+        var requirements: PolicyRequirements?
+        try await reportingFailures {
+            let resolved = try options.requirements()
+            requirements = resolved
+            let analyzer = PolicyAnalyzer(requirements: resolved)
+            if let policyFile {
+                do {
+                    reports = [(nil, try analyzer.analyze(policy: try readPolicy(policyFile)))]
+                } catch let error as TenantError where error.code == .malformedPolicy {
+                    throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
+                }
+            } else {
+                reports = try await liveReports(analyzer)
+            }
+        }
+        guard let requirements else { return }
+        if json {
+            if reports.count == 1, reports[0].key == nil {
+                print(Self.json(reports[0].report, requirements: requirements).serialized(pretty: true))
+            } else {
+                let keyed: [CMKKMS.JSONValue] = reports.map { entry in
+                    .object([("key", .string(entry.key ?? "")), ("report", Self.json(entry.report, requirements: requirements))])
+                }
+                print(CMKKMS.JSONValue.array(keyed).serialized(pretty: true))
+            }
+        } else {
+            for entry in reports {
+                if let key = entry.key { print("key \(key)") }
+                for finding in entry.report.findings { print(Self.line(finding)) }
+                print(Self.summary(entry.report))
+            }
+        }
+        if reports.contains(where: { $0.report.isBlocking }) { throw ExitCode(Self.blockingExitCode) }
+    }
+
+    /// Reads the policy of every key the tenant is enrolled with (or enrolling), through the audited client.
+    private func liveReports(_ analyzer: PolicyAnalyzer) async throws -> [(key: String?, report: PolicyReport)] {
+        guard let record = try options.tenantRecord() else { return [] }
+        let store = try TenantStore(journal: try options.storeOptions.openExisting())
+        let configuration = try options.configuration()
+        let generations = try store.generations(of: record.id)
+        var keys = generations.last(where: { !$0.providerManaged })?.keys.map(\.keyARN) ?? []
+        if keys.isEmpty {
+            let definition = try EnrollmentService.loadDefinition(directory: URL(fileURLWithPath: workflows))
+            let service = EnrollmentService(journal: try options.storeOptions.openExisting(), store: store, definition: definition)
+            keys = try service.status(tenant: record.id).first?.enrollingKeys ?? []
+        }
+        guard !keys.isEmpty else { throw TenantError(.unknownTenant, "tenant \(record.id) has no keys of its own yet") }
+        let cause = Cause(ticket: nil, operatorName: defaultOperatorName(), event: "policy check")
+        return try await TenantKMS.withClients(configuration: configuration) { kms in
+            var reports: [(key: String?, report: PolicyReport)] = []
+            for key in keys {
+                let client = AuditedKMSClient(try kms.client(forKey: key), store: store, tenant: record.id, cause: cause)
+                reports.append((key, try analyzer.analyze(policy: try await client.getKeyPolicy(keyID: key))))
+            }
+            return reports
+        }
+    }
+
+    @Option(help: "Directory of the workflow definitions (with --tenant and no --policy).")
+    var workflows: String = "Workflows"
+
+    private func readPolicy(_ policyFile: String) throws -> String {
         let data: Data
         do {
             if policyFile == "-" {

@@ -1,35 +1,69 @@
 import ArgumentParser
 import CMKTenant
+import CMKWorkflow
+import Foundation
 
 /// The options that describe our calls to a tenant's key, shared by `policy check` and `policy template`.
 ///
-/// `--principal` and `--identifier` are optional in the type so other sources (a tenant store
-/// lookup, an operator config file) can supply them later; `validate()` requires them for now.
+/// Each value comes from its flag, else from the tenant store (`--tenant`: the identifier) and the
+/// operator configuration (`--config`: principal, context key, VPC endpoints).
 struct PolicyRequirementsOptions: ParsableArguments {
-    @Option(name: .customLong("principal"), help: ArgumentHelp("The SaaS's IAM role ARN that makes the KMS calls (required).", valueName: "role-arn"))
+    @Option(name: .customLong("principal"), help: ArgumentHelp("The SaaS's IAM role ARN that makes the KMS calls (default: servicePrincipal of the operator configuration).", valueName: "role-arn"))
     var principal: String?
 
-    @Option(name: .customLong("identifier"), help: ArgumentHelp("The tenant's encryption-context identifier, e.g. acmeprod-7f3k2q (required).", valueName: "value"))
+    @Option(name: .customLong("identifier"), help: ArgumentHelp("The tenant's encryption-context identifier, e.g. acmeprod-7f3k2q (or --tenant).", valueName: "value"))
     var identifier: String?
 
-    @Option(name: .customLong("context-key"), help: ArgumentHelp("The encryption-context key.", valueName: "key"))
-    var contextKey: String = "cmk-tenant"
+    @Option(name: .customLong("tenant"), help: ArgumentHelp("An enrolled tenant: its identifier is read from the store.", valueName: "id"))
+    var tenant: String?
 
-    @Option(name: .customLong("vpce"), help: ArgumentHelp("A VPC endpoint id the calls arrive through (repeatable); none: no aws:SourceVpce condition expected.", valueName: "id"))
+    @Option(name: .customLong("context-key"), help: ArgumentHelp("The encryption-context key (default: contextKey of the operator configuration, cmk-tenant).", valueName: "key"))
+    var contextKey: String?
+
+    @Option(name: .customLong("vpce"), help: ArgumentHelp("A VPC endpoint id the calls arrive through (repeatable; default: vpcEndpointIds of the operator configuration).", valueName: "id"))
     var vpcEndpointIDs: [String] = []
 
+    @Option(help: "Operator configuration file (JSON).")
+    var config: String = OperatorConfiguration.defaultPath
+
+    @OptionGroup var storeOptions: StoreOptions
+
     func validate() throws {
-        guard let principal, !principal.isEmpty else { throw ValidationError("give --principal ROLE_ARN") }
-        guard principal.hasPrefix("arn:") else { throw ValidationError("--principal \(principal): expected an IAM role ARN") }
-        guard let identifier, !identifier.isEmpty else { throw ValidationError("give --identifier VALUE") }
-        guard !contextKey.isEmpty else { throw ValidationError("--context-key must not be empty") }
+        if let principal { guard principal.hasPrefix("arn:") else { throw ValidationError("--principal \(principal): expected an IAM role ARN") } }
+        guard identifier != nil || tenant != nil else { throw ValidationError("give --identifier VALUE or --tenant ID") }
+        guard identifier == nil || tenant == nil else { throw ValidationError("give --identifier or --tenant, not both") }
+        if let contextKey, contextKey.isEmpty { throw ValidationError("--context-key must not be empty") }
         if let bad = vpcEndpointIDs.first(where: { !$0.hasPrefix("vpce-") }) {
             throw ValidationError("--vpce \(bad): expected a VPC endpoint id (vpce-...)")
         }
     }
 
+    func configuration() throws -> OperatorConfiguration {
+        try OperatorConfiguration.load(path: config)
+    }
+
+    /// The enrolled tenant named by `--tenant`, from the store.
+    func tenantRecord() throws -> TenantRecord? {
+        guard let tenant else { return nil }
+        let store = try TenantStore(journal: try storeOptions.openExisting())
+        guard let record = try store.tenant(tenant) else {
+            throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)")
+        }
+        return record
+    }
+
     func requirements() throws -> PolicyRequirements {
-        guard let principal, let identifier else { throw ValidationError("give --principal and --identifier") }
-        return PolicyRequirements(servicePrincipal: principal, contextKey: contextKey, contextValue: identifier, vpcEndpointIDs: vpcEndpointIDs)
+        let configuration = try configuration()
+        var value = identifier
+        if value == nil, let record = try tenantRecord() {
+            guard let assigned = record.contextIdentifier else {
+                throw TenantError(.unknownTenant, "tenant \(record.id) has no encryption-context identifier yet (its enrollment has not assigned one)")
+            }
+            value = assigned
+        }
+        guard let value else { throw ValidationError("give --identifier VALUE or --tenant ID") }
+        return PolicyRequirements(servicePrincipal: principal ?? configuration.servicePrincipal,
+                                  contextKey: contextKey ?? configuration.contextKey, contextValue: value,
+                                  vpcEndpointIDs: vpcEndpointIDs.isEmpty ? configuration.vpcEndpointIDs : vpcEndpointIDs)
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CMKTenant
 
-/// `cmkctl policy template --principal ROLE_ARN --identifier VALUE`: prints the key policy
+/// `cmkctl policy template --tenant ID` (or `--identifier VALUE`): prints the key policy
 /// statements a customer adds for one tenant.
 struct PolicyTemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +16,13 @@ struct PolicyTemplateCommand: AsyncParsableCommand {
 
     @OptionGroup var options: PolicyRequirementsOptions
 
+    @Flag(help: "Print a whole key policy document holding the two statements (for a new key, or `cmkctl kms put-policy`), not just the list.")
+    var document = false
+
     func run() async throws {
-        print(PolicyTemplate.statements(for: try options.requirements()))
+        try await reportingFailures {
+            let requirements = try options.requirements()
+            print(document ? PolicyTemplate.document(for: requirements) : PolicyTemplate.statements(for: requirements))
+        }
     }
 }

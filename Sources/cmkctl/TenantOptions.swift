@@ -68,6 +68,19 @@ enum TenantExit: Int32 {
     case configuration = 78
 }
 
+extension TenantExit {
+    init(_ code: TenantError.Code) {
+        self = switch code {
+        case .invalidInput, .malformedPolicy: .usage
+        case .conflict: .conflict
+        case .unknownTenant: .unknownTenant
+        case .storeFailure: .storeFailure
+        case .auditChainBroken: .auditBroken
+        case .configuration: .configuration
+        }
+    }
+}
+
 /// Runs a tenant command: every error becomes one line on stderr and its exit code.
 func runTenantCommand(_ body: () async throws -> Void) async throws {
     func fail(_ status: TenantExit, _ message: String) -> ExitCode {
@@ -77,15 +90,7 @@ func runTenantCommand(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as TenantError {
-        let status: TenantExit = switch error.code {
-        case .invalidInput, .malformedPolicy: .usage
-        case .conflict: .conflict
-        case .unknownTenant: .unknownTenant
-        case .storeFailure: .storeFailure
-        case .auditChainBroken: .auditBroken
-        case .configuration: .configuration
-        }
-        throw fail(status, error.message)
+        throw fail(TenantExit(error.code), error.message)
     } catch let error as WorkflowError {
         let status: TenantExit = switch error.code {
         case .executionNotFound: .unknownTenant

@@ -62,6 +62,19 @@ import Glibc
         // No key material or ciphertext in the timeline: only names, ids and outcomes.
         #expect(!history.stdoutText.contains("CiphertextBlob") && !history.stdoutText.contains("Plaintext"))
 
+        // The tenant's own statements, with its identifier; once applied, the live check finds nothing.
+        let before = try cmkctl(scratch, tenantArgs(["policy", "check", "--tenant", "acme"]))
+        #expect(before.status == 0)
+        #expect(before.stdoutText.contains("warning context-condition-missing"))
+        let template = try cmkctl(scratch, ["policy", "template", "--tenant", "acme", "--document"])
+        #expect(template.stdoutText.contains("\"kms:EncryptionContext:cmk-tenant\": \"\(identifier)\""))
+        let policyFile = try scratch.write("acme-policy.json", Array(template.stdout))
+        #expect(try cmkctl(scratch, ["kms", "put-policy", "alias/acme-root", "--policy-file", policyFile]).status == 0)
+        let after = try cmkctl(scratch, tenantArgs(["policy", "check", "--tenant", "acme", "--json"]))
+        #expect(after.status == 0)
+        let reports = try #require(try json(after) as? [[String: Any]])
+        #expect(((reports.first?["report"] as? [String: Any])?["findings"] as? [Any])?.isEmpty == true)
+
         let verify = try cmkctl(scratch, ["audit", "verify"])
         #expect(verify.status == 0)
         #expect(verify.stdoutText.contains("audit chain intact"))

@@ -77,6 +77,7 @@ import Testing
     @Test("missing or bad arguments are usage errors")
     func usage() throws {
         #expect(try CLIRunner.run(["policy", "check", "--policy", Self.fixture("template"), "--principal", Self.role]).status == 64)
+        #expect(try CLIRunner.run(["policy", "check", "--policy", Self.fixture("template"), "--identifier", "x", "--tenant", "acme"]).status == 64)
         #expect(try CLIRunner.run(["policy", "template", "--identifier", "x", "--principal", "not-an-arn"]).status == 64)
     }
 

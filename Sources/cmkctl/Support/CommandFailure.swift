@@ -1,6 +1,7 @@
 import ArgumentParser
 import CMKEnvelope
 import CMKKMS
+import CMKTenant
 import Foundation
 
 /// Exit codes of cmkctl, from sysexits(3) so scripts can tell failures apart.
@@ -44,6 +45,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     } catch let error as KMSError {
         // A KMS refusal (denied, disabled, not found) or outage: the key service failed.
         exitWith(error.code == .invalidCiphertext ? .dataError : .unavailable, "KMS \(error.code): \(error.message)")
+    } catch let error as TenantError {
+        FileHandle.standardError.write(Data("cmkctl: error: \(error.message)\n".utf8))
+        exit(TenantExit(error.code).rawValue)
     } catch let error as ValidationError {
         throw error
     } catch let error as ExitCode {
