@@ -40,7 +40,7 @@ import Testing
         #expect(try harness.store.verifyAudit().isIntact)
 
         let history = try harness.service.history(tenant: "acme")
-        #expect(Set(history.prefix(2).map(\.what)) == ["ExecutionStarted", "request: enroll requested"])
+        #expect(history.prefix(2).map(\.what) == ["request: enroll requested", "ExecutionStarted"])
         #expect(history.contains { $0.what == "ExecutionSucceeded" })
     }
 

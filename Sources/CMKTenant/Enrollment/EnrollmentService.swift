@@ -137,6 +137,10 @@ public struct EnrollmentService: Sendable {
         }
     }
 
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
     static func keys(of snapshot: ExecutionSnapshot?) -> [String] {
         guard case .array(let keys)? = snapshot?.input["keys"] else { return [] }
         return keys.compactMap { $0["arn"]?.stringValue }
@@ -160,7 +164,10 @@ public struct EnrollmentService: Sendable {
                 UNION SELECT execution FROM tenants WHERE id = ?
                 """, arguments: [tenant, tenant])
         }
-        var entries: [(Date, Int, TimelineEntry)] = []
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // Sorted by millisecond (the audit log's precision), a request before what it started, then as read.
+        var entries: [(Int64, Int, Int, TimelineEntry)] = []
         var order = 0
         for execution in Set(executions).sorted() {
             for event in try journal.history(of: execution) {
@@ -169,20 +176,18 @@ public struct EnrollmentService: Sendable {
                 if let error = event.detail["error"]?.stringValue { detail += " error \(error)" }
                 if let due = event.detail["due"]?.stringValue ?? event.detail["deadline"]?.stringValue { detail += " until \(due)" }
                 order += 1
-                entries.append((event.at, order, TimelineEntry(at: AuditLog.timestamp(event.at), source: "workflow \(execution) #\(event.seq)",
+                entries.append((Self.milliseconds(formatter.date(from: AuditLog.timestamp(event.at)) ?? event.at), 1, order, TimelineEntry(at: AuditLog.timestamp(event.at), source: "workflow \(execution) #\(event.seq)",
                                                                what: event.kind.rawValue, detail: detail.trimmingCharacters(in: .whitespaces))))
             }
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for entry in try store.auditEntries(tenant: tenant) {
             let detail = entry.detail.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             let cause = entry.cause.summary
             order += 1
-            entries.append((formatter.date(from: entry.at) ?? .distantPast, order,
+            entries.append((Self.milliseconds(formatter.date(from: entry.at) ?? .distantPast), entry.kind == .request ? 0 : 1, order,
                             TimelineEntry(at: entry.at, source: "audit #\(entry.seq)", what: "\(entry.kind.rawValue): \(entry.action)",
                                           detail: [detail, cause.isEmpty ? "" : "[\(cause)]"].filter { !$0.isEmpty }.joined(separator: " "))))
         }
-        return entries.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+        return entries.sorted { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }.map(\.3)
     }
 }
