@@ -115,6 +115,25 @@ import Testing
         #expect(active.enrollingKeys.isEmpty)
     }
 
+    @Test func missingPermissionParksUntilThePolicyIsFixedAndASignalArrives() async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let principal = harness.configuration.servicePrincipal
+        func policy(_ actions: [String]) -> String {
+            let list = actions.map { "\"\($0)\"" }.joined(separator: ",")
+            return #"{"Version":"2012-10-17","Statement":[{"Sid":"SaaS","Effect":"Allow","Principal":{"AWS":"\#(principal)"},"Action":[\#(list)],"Resource":"*"}]}"#
+        }
+        let all = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey", "kms:GetKeyPolicy"]
+        let key = try await harness.localKMS.createKey(description: "umbrella", policy: policy(all.filter { $0 != "kms:GenerateDataKey" }), alias: "umbrella").arn
+        let started = try harness.service.enroll(try harness.request(ticket: "SUP-11", tenant: "umbrella", keys: [key], tag: "umbrella"))
+        let waiting = try await harness.drive("umbrella")
+        #expect(waiting.state == "awaiting-customer")
+        #expect(waiting.waitingFor == "fix the key policy of \(key): action-missing kms:GenerateDataKey")
+        try await harness.localKMS.putKeyPolicy(keyID: key, policy: policy(all))
+        _ = try harness.journal.signal(execution: started.execution, payload: ["fixed": true], now: Date())
+        #expect(try await harness.drive("umbrella").state == "active")
+    }
+
     @Test func blockedEnrollmentRechecksOnItsOwnWithGrowingDelays() async throws {
         let harness = try TenantHarness(configuration: OperatorConfiguration(recheckInitialSeconds: 0.2, recheckMaxSeconds: 0.4))
         defer { harness.remove() }

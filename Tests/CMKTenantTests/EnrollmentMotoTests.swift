@@ -93,6 +93,31 @@ import Testing
         }
     }
 
+    @Test func duplicateConflictingAndSameTagEnrollments() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let acmeKey = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            let otherKey = try await client.createKey(description: "acme2", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            let request = try harness.request(ticket: "SUP-104", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod")
+            #expect(try harness.service.enroll(request).created)
+            #expect(try harness.service.enroll(request).created == false)
+            let conflict = #expect(throws: TenantError.self) {
+                try harness.service.enroll(try harness.request(ticket: "SUP-105", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod"))
+            }
+            #expect(conflict?.code == .conflict)
+            // Another tenant asks for the same tag (its policy names the same "acmeprod-*" prefix).
+            try harness.service.enroll(try harness.request(ticket: "SUP-106", tenant: "acme2", keys: [otherKey.arn], tag: "acmeprod"))
+            let first = try await harness.drive("acme")
+            let second = try await harness.drive("acme2")
+            #expect(first.state == "active" && second.state == "active")
+            #expect(first.contextIdentifier != second.contextIdentifier)
+            #expect([first, second].allSatisfy { $0.contextIdentifier?.hasPrefix("acmeprod-") == true })
+            #expect(try harness.journal.executions(status: nil).count == 2)
+        }
+    }
+
     @Test func unsignedOrWronglySignedCallsAreDeniedAndNotRetriedAsOutages() async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let forged = AWSCredentials(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey + "x")
