@@ -18,19 +18,3 @@ public struct TenantRecord: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 }
-
-/// A set of root keys, one per region, that wraps the tenant's data from a point in time.
-public struct KeyGeneration: Sendable, Equatable, Codable {
-    public struct RegionalKey: Sendable, Equatable, Codable {
-        public var region: String
-        public var keyARN: String
-    }
-
-    public var tenant: String
-    public var number: Int
-    public var keys: [RegionalKey]
-    /// True for generation 0: the operator's key, not the tenant's.
-    public var providerManaged: Bool
-    public var createdAt: Date
-    public var cause: Cause
-}

@@ -1,3 +1,4 @@
+import CMKKMS
 import CMKWorkflow
 import Foundation
 import GRDB
@@ -100,7 +101,7 @@ public struct TenantStore: Sendable {
                 """,
             arguments: [tenant, ticket, tag.value, TenantState.enrolling.rawValue, execution, now.timeIntervalSince1970,
                         now.timeIntervalSince1970])
-        let region = CMKKMSRegion.of(providerKey)
+        let region = KeyARN(providerKey)?.region ?? LocalKMS.defaultRegion
         try insertGeneration(db, tenant: tenant, number: 0, keys: [.init(region: region, keyARN: providerKey)],
                              providerManaged: true, cause: cause, now: now)
         try AuditLog.append(db, tenant: tenant, kind: .transition, action: "(new) -> enrolling",
@@ -205,13 +206,5 @@ public struct TenantStore: Sendable {
                             generation: row["generation"], waitingFor: row["waiting_for"], execution: row["execution"],
                             createdAt: Date(timeIntervalSince1970: row["created_at"]),
                             updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
-    }
-}
-
-/// The region part of a key ARN, or `local` for anything else (a provider key given by alias).
-enum CMKKMSRegion {
-    static func of(_ key: String) -> String {
-        let parts = key.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count >= 4 && parts[0] == "arn" && !parts[3].isEmpty ? String(parts[3]) : "local"
     }
 }

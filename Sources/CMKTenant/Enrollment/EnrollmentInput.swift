@@ -1,0 +1,45 @@
+import CMKWorkflow
+
+/// The execution input of an enrollment, as `cmkctl enroll` starts it.
+struct EnrollmentInput {
+    let ticket: String
+    let tenant: String
+    let tag: ContextTag
+    let keys: [KeyGeneration.RegionalKey]
+    let operatorName: String?
+
+    init(_ value: CMKWorkflow.JSONValue) throws {
+        guard let ticket = value["ticket"]?.stringValue, let tenant = value["tenant"]?.stringValue,
+              let tag = value["tag"]?.stringValue, case .array(let keys)? = value["keys"] else {
+            throw TaskFailure(error: "Enrollment.BadInput", cause: "the enrollment input lacks ticket, tenant, tag or keys")
+        }
+        self.ticket = ticket
+        self.tenant = tenant
+        self.tag = try ContextTag(tag)
+        self.keys = keys.compactMap { key in
+            guard let region = key["region"]?.stringValue, let arn = key["arn"]?.stringValue else { return nil }
+            return KeyGeneration.RegionalKey(region: region, keyARN: arn)
+        }
+        operatorName = value["operator"]?.stringValue
+    }
+
+    static func json(_ request: EnrollmentRequest) -> CMKWorkflow.JSONValue {
+        .object([
+            "ticket": .string(request.ticket),
+            "tenant": .string(request.tenant),
+            "tag": .string(request.tag.value),
+            "operator": .string(request.operatorName),
+            "keys": .array(request.keys.map { .object(["region": .string($0.region), "arn": .string($0.keyARN)]) }),
+        ])
+    }
+
+    /// The step's cause: the ticket and operator, the step, and what resumed a wait for the customer
+    /// (their signal, or the re-check timer).
+    func cause(_ context: TaskContext) -> Cause {
+        var event: String?
+        if let resumed = context.input["customer"] {
+            event = resumed["Error"]?.stringValue == StatesError.timeout ? "re-check timer" : "customer signal"
+        }
+        return Cause(ticket: ticket, operatorName: operatorName, event: event, execution: context.idempotencyKey)
+    }
+}
