@@ -136,7 +136,10 @@ import Glibc
         let scratch = try Scratch()
         let key = try createKey(scratch, alias: "acme-root")
         #expect(try cmkctl(scratch, tenantArgs(["enroll", "--ticket", "SUP-1", "--tenant", "acme", "--key", key, "--tag", "acme"])).status == 0)
-        #expect(try cmkctl(scratch, ["audit", "verify"]).status == 0)
+        let intact = try #require(try json(try cmkctl(scratch, ["audit", "verify", "--json"])) as? [String: Any])
+        let head = try #require(intact["headHash"] as? String)
+        #expect(try cmkctl(scratch, ["audit", "verify", "--expect-head", head]).status == 0)
+        #expect(try cmkctl(scratch, ["audit", "verify", "--expect-head", String(repeating: "0", count: 64)]).status == 5)
         let sql = "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET action = 'nothing to see' WHERE seq = 3;"
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
