@@ -180,4 +180,63 @@ struct ExecutionStepperTests {
         }
         #expect(done.status == .failed && done.error == "Caught")
     }
+
+    @Test func foldCarriesPureStatesUpToTheNextTaskAndNoFurther() throws {
+        let stepper = try stepper(#"""
+            {"StartAt":"T1","States":{
+              "T1":{"Type":"Task","Resource":"arn:aws:states:::activity:work","Next":"P"},
+              "P":{"Type":"Pass","Result":{"v":7},"ResultPath":"$.r","Next":"C"},
+              "C":{"Type":"Choice","Choices":[{"Variable":"$.r.v","NumericEquals":7,"Next":"T2"}],"Default":"D"},
+              "T2":{"Type":"Task","Resource":"arn:aws:states:::activity:work","Next":"D"},
+              "D":{"Type":"Succeed"}}}
+            """#)
+        let start = stepper.start(name: "e", input: [:], now: t0).snapshot
+        guard case .runTask(let first) = stepper.decide(start, now: t0, randomUnit: 0.5) else {
+            Issue.record("T1 should run first")
+            return
+        }
+        let completed = stepper.complete(start, request: first, outcome: .success(.succeeded(["ok": true])), now: t0, randomUnit: 0.5)
+        let (folded, next) = stepper.fold(completed, now: t0, randomUnit: { 0.5 })
+        // T1's result, P and C in one step; T2 is entered but not run: it runs after this step commits.
+        #expect(folded.events.map(\.kind) == [.taskScheduled, .taskSucceeded, .stateEntered, .stateEntered, .stateEntered])
+        #expect(folded.events.map(\.seq) == Array(start.nextSeq..<(start.nextSeq + 5)))
+        #expect(folded.snapshot.stateName == "T2" && folded.snapshot.phase == .entering && !folded.releasesLease)
+        guard case .runTask(let second)? = next else {
+            Issue.record("the fold should stop at T2")
+            return
+        }
+        #expect(second.state == "T2" && second.attempt == 1)
+        #expect(second.input == ["ok": true, "r": ["v": 7]])
+
+        let last = stepper.complete(folded.snapshot, request: second, outcome: .success(.succeeded(nil)), now: t0, randomUnit: 0.5)
+        let (ended, after) = stepper.fold(last, now: t0, randomUnit: { 0.5 })
+        #expect(ended.events.map(\.kind) == [.taskScheduled, .taskSucceeded, .stateEntered, .executionSucceeded])
+        #expect(ended.releasesLease && after == nil)
+    }
+
+    @Test func foldStopsAtATimerAndAtItsLimit() throws {
+        let waits = try stepper(#"{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"W"},"W":{"Type":"Wait","Seconds":5,"Next":"D"},"D":{"Type":"Succeed"}}}"#)
+        let started = waits.start(name: "e", input: [:], now: t0).snapshot
+        guard case .commit(let entered) = waits.decide(started, now: t0, randomUnit: 0.5) else {
+            Issue.record("P should commit")
+            return
+        }
+        let (timer, next) = waits.fold(entered, now: t0, randomUnit: { 0.5 })
+        #expect(timer.events.map(\.kind) == [.stateEntered, .timerSet])
+        #expect(timer.releasesLease && next == nil)
+
+        let loop = try stepper(#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}"#)
+        let looping = loop.start(name: "l", input: [:], now: t0).snapshot
+        guard case .commit(let step) = loop.decide(looping, now: t0, randomUnit: 0.5) else {
+            Issue.record("A should commit")
+            return
+        }
+        let (bounded, more) = loop.fold(step, now: t0, randomUnit: { 0.5 }, limit: 10)
+        #expect(bounded.events.count == 10)
+        guard case .commit(let rest)? = more else {
+            Issue.record("the fold should hand back the next commit at its limit")
+            return
+        }
+        #expect(rest.events.first?.seq == bounded.snapshot.nextSeq)
+    }
 }

@@ -82,6 +82,51 @@ struct JournalWorkerTests {
         #expect(rotations == 1)
     }
 
+    @Test(arguments: JournalDurability.allCases)
+    func theWriterCommitsWithTheRequestedSynchronousSetting(durability: JournalDurability) throws {
+        // GRDB turns its writer to NORMAL when it enables WAL; the journal must set the requested value back.
+        let path = try TestPaths.temporaryDirectory("durability").appendingPathComponent("store.sqlite").path
+        let journal = try SQLiteJournal(path: path, durability: durability)
+        let synchronous = try journal.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == (durability == .full ? 2 : 1))
+    }
+
+    @Test func aChainCommitsOnceForTheClaimAndOncePerTask() async throws {
+        let journal = try journal()
+        var handlers = HandlerRegistry()
+        handlers.register("step", .detached { .succeeded($0.input) })
+        let definition = try definition(
+            #"""
+            {"StartAt":"P1","States":{
+              "P1":{"Type":"Pass","Result":1,"ResultPath":"$.p1","Next":"T1"},
+              "T1":{"Type":"Task","Resource":"arn:aws:states:::activity:step","Next":"P2"},
+              "P2":{"Type":"Pass","Result":2,"ResultPath":"$.p2","Next":"T2"},
+              "T2":{"Type":"Task","Resource":"arn:aws:states:::activity:step","Next":"P3"},
+              "P3":{"Type":"Pass","Result":3,"ResultPath":"$.p3","Next":"T3"},
+              "T3":{"Type":"Task","Resource":"arn:aws:states:::activity:step","End":true}}}
+            """#, handlers: handlers.names)
+        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
+        try worker.start(workflow: "wf", name: "chain", input: [:])
+        let counter = CommitCounter()
+        journal.pool.add(transactionObserver: counter)
+        try await worker.runUntilIdle()
+
+        let execution = try #require(try journal.execution(named: "chain"))
+        #expect(execution.status == .succeeded)
+        #expect(execution.output == ["p1": 1, "p2": 2, "p3": 3])
+        // The claim commits P1 and the entry into T1; each task's result commits with the next Pass and the
+        // entry into the next task, which runs only after that commit.
+        #expect(counter.commits == 4)
+        let history = try journal.history(of: "chain")
+        #expect(history.map(\.seq) == Array(1...history.count))
+        #expect(history.map(\.kind) == [
+            .executionStarted, .stateEntered, .stateEntered, .taskScheduled, .taskSucceeded, .stateEntered,
+            .stateEntered, .taskScheduled, .taskSucceeded, .stateEntered, .stateEntered, .taskScheduled,
+            .taskSucceeded, .executionSucceeded,
+        ])
+        #expect(history.compactMap { $0.kind == .stateEntered ? $0.state : nil } == ["P1", "T1", "P2", "T2", "P3", "T3"])
+    }
+
     @Test func startingAnExistingNameReturnsTheExistingExecution() throws {
         let journal = try journal()
         let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#, handlers: [])

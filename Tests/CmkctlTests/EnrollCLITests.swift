@@ -190,11 +190,13 @@ import Glibc
             tenantArgs(["enroll", "--ticket", "SUP-\(tenant)", "--tenant", tenant, "--key", keys[tenant]!, "--tag", "shared",
                         "--lease-seconds", "1"])
         }
-        // The kill schedule is printed, so a failing run can be replayed.
-        let delays = (0..<36).map { _ in UInt32.random(in: 0..<400_000) }
-        print("crash test kill delays (µs): \(delays)")
+        // Kill at random moments until 24 processes died mid-run (at most 200 tries); the schedule is
+        // printed so a failing run can be replayed.
         var kills = 0
-        for (round, delay) in delays.enumerated() {
+        var schedule: [UInt32] = []
+        var round = 0
+        while kills < 24 && round < 200 {
+            let delay = UInt32.random(in: 10_000..<220_000)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
             process.arguments = enroll(tenants[round % tenants.count])
@@ -206,11 +208,13 @@ import Glibc
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
+                schedule.append(delay)
             }
             process.waitUntilExit()
+            round += 1
         }
-        print("crash test: \(kills) kills")
-        #expect(kills >= 12)
+        print("crash test: \(kills) kills in \(round) runs, at (µs) \(schedule)")
+        #expect(kills >= 24)
 
         // Rerun until every tenant is active; a dead process's lease (1 s) must lapse first.
         let deadline = Date().addingTimeInterval(60)

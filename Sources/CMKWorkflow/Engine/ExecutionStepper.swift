@@ -66,6 +66,36 @@ public struct ExecutionStepper: Sendable {
         }
     }
 
+    /// The most decisions folded into one commit, so a loop of Pass and Choice states cannot grow a transaction
+    /// without bound; the worker commits and folds again.
+    public static let foldLimit = 64
+
+    /// Carries `step` on through every following decision that needs neither a handler nor time to pass,
+    /// so that they commit in one transaction.
+    ///
+    /// Only pure decisions are folded (Pass, Choice, Succeed, Fail, a fired timer, an expired deadline);
+    /// they act on nothing outside the journal, so committing them together is the same as committing them
+    /// one by one. The fold stops before a task: the decision that stopped it comes back as `next`, and the
+    /// worker runs that task only after the combined step has committed. `next` is nil when the combined
+    /// step gives up the lease (the execution ended, waits for a timer or is parked).
+    public func fold(
+        _ step: StepResult, now: Date, randomUnit: () -> Double, limit: Int = ExecutionStepper.foldLimit
+    ) -> (step: StepResult, next: Decision?) {
+        var combined = step
+        var folded = 1
+        while !combined.releasesLease {
+            let decision = decide(combined.snapshot, now: now, randomUnit: randomUnit())
+            guard case .commit(let more) = decision, folded < limit else {
+                return (combined, decision)
+            }
+            combined.events += more.events
+            combined.snapshot = more.snapshot
+            combined.releasesLease = more.releasesLease
+            folded += 1
+        }
+        return (combined, nil)
+    }
+
     /// Records a finished task attempt: TaskScheduled and its result, then retry, catch or move on.
     public func complete(
         _ snapshot: ExecutionSnapshot, request: TaskRequest, outcome: Result<TaskOutcome, TaskFailure>, now: Date,

@@ -19,6 +19,7 @@ public final class WorkflowWorker: Sendable {
     public let idleCheckSeconds: Double
     private let random: @Sendable () -> Double
     private let logger: Logger
+    private let leaseKeeper: LeaseKeeper
 
     public init(
         journal: some WorkflowJournal, definitions: [StateMachineDefinition], handlers: HandlerRegistry,
@@ -36,6 +37,7 @@ public final class WorkflowWorker: Sendable {
         self.idleCheckSeconds = idleCheckSeconds
         self.random = random
         self.logger = logger
+        self.leaseKeeper = LeaseKeeper(journal: journal, owner: owner, leaseSeconds: leaseSeconds, clock: clock)
     }
 
     /// Starts an execution of a loaded workflow; an existing name returns the existing execution.
@@ -80,49 +82,84 @@ public final class WorkflowWorker: Sendable {
     }
 
     /// Claims and drives one due execution; false when none was due.
+    ///
+    /// The claim commits the execution's first steps too (up to its next task), so a claim costs no
+    /// transaction of its own.
     public func runOnce() async throws -> Bool {
-        guard let claimed = try journal.claim(owner: owner, leaseSeconds: leaseSeconds, now: clock.now()) else {
-            return false
+        var first: ExecutionStepper.Decision?
+        var stepper: ExecutionStepper?
+        let claim = try journal.claim(owner: owner, leaseSeconds: leaseSeconds, now: clock.now()) { snapshot in
+            guard let definition = definitions[snapshot.workflow] else { return nil }
+            let planner = ExecutionStepper(definition: definition)
+            stepper = planner
+            let now = clock.now()
+            let decision = planner.decide(snapshot, now: now, randomUnit: random())
+            guard case .commit(let planned) = decision else {
+                first = decision
+                return nil
+            }
+            let folded = planner.fold(planned, now: now, randomUnit: random)
+            first = folded.next
+            return folded.step
+        }
+        guard let (claimed, step) = claim else { return false }
+        guard let stepper else {
+            // Another worker process may have this workflow. Keeping the lease until it expires, rather than
+            // releasing it, stops this worker from claiming the same execution again in a tight loop.
+            logger.warning("execution of a workflow not loaded here", metadata: ["execution": "\(claimed.name)"])
+            return true
         }
         do {
-            try await drive(claimed)
+            try await drive(step?.snapshot ?? claimed, next: first, stepper: stepper)
         } catch let error as WorkflowError where error.code == .leaseLost {
             logger.debug("lease lost", metadata: ["execution": "\(claimed.name)"])
         }
         return true
     }
 
-    private func drive(_ claimed: ExecutionSnapshot) async throws {
-        guard let definition = definitions[claimed.workflow] else {
-            // Another worker process may have this workflow. Keeping the lease until it expires, rather than
-            // releasing it, stops this worker from claiming the same execution again in a tight loop.
-            logger.warning("execution of a workflow not loaded here", metadata: ["execution": "\(claimed.name)"])
-            return
-        }
-        let stepper = ExecutionStepper(definition: definition)
-        var snapshot = claimed
-        while true {
-            switch stepper.decide(snapshot, now: clock.now(), randomUnit: random()) {
+    /// Carries a held execution on from `next`, the decision taken on `snapshot`, until it releases its lease.
+    ///
+    /// Every commit folds the pure decisions that follow it (`ExecutionStepper.fold`); a task handler runs
+    /// only once the commit that entered its state (or scheduled its retry) is durable.
+    private func drive(_ start: ExecutionSnapshot, next first: ExecutionStepper.Decision?, stepper: ExecutionStepper)
+        async throws
+    {
+        var snapshot = start
+        var pending = first
+        while let decision = pending {
+            var next: ExecutionStepper.Decision?
+            let step: StepResult
+            switch decision {
             case .sleep:
                 try journal.releaseLease(execution: snapshot.name, owner: owner)
                 return
             case .commit(let planned):
-                let step = try journal.commit(
+                step = try journal.commit(
                     execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq,
-                    leaseSeconds: leaseSeconds, now: clock.now(), build: { _ in planned })
-                if step.releasesLease { return }
-                snapshot = step.snapshot
+                    leaseSeconds: leaseSeconds, now: clock.now()
+                ) { _ in
+                    let folded = stepper.fold(planned, now: self.clock.now(), randomUnit: self.random)
+                    next = folded.next
+                    return folded.step
+                }
             case .runTask(let request):
-                let step = try await runTask(request, snapshot: snapshot, stepper: stepper)
-                if step.releasesLease { return }
-                snapshot = step.snapshot
+                step = try await runTask(request, snapshot: snapshot, stepper: stepper) { completed in
+                    let folded = stepper.fold(completed, now: self.clock.now(), randomUnit: self.random)
+                    next = folded.next
+                    return folded.step
+                }
             }
+            if step.releasesLease { return }
+            snapshot = step.snapshot
+            pending = next
         }
     }
 
-    private func runTask(_ request: TaskRequest, snapshot: ExecutionSnapshot, stepper: ExecutionStepper) async throws
-        -> StepResult
-    {
+    /// Runs one task attempt and commits its outcome, carried on by `fold` within the same transaction.
+    private func runTask(
+        _ request: TaskRequest, snapshot: ExecutionSnapshot, stepper: ExecutionStepper,
+        fold: (StepResult) -> StepResult
+    ) async throws -> StepResult {
         guard let handler = handlers[request.handler] else {
             throw WorkflowError(.workflowNotLoaded, "no handler registered for \(request.handler)")
         }
@@ -147,8 +184,9 @@ public final class WorkflowWorker: Sendable {
                 } catch {
                     outcome = .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
                 }
-                return stepper.complete(
-                    snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random())
+                return fold(
+                    stepper.complete(
+                        snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random()))
             }
         case .detached(let body):
             let outcome = await runDetached(body, request: request)
@@ -159,13 +197,43 @@ public final class WorkflowWorker: Sendable {
                 execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds,
                 now: clock.now()
             ) { _ in
-                stepper.complete(snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random())
+                fold(
+                    stepper.complete(
+                        snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random()))
             }
         }
     }
 
     /// Runs a handler with its TimeoutSeconds and HeartbeatSeconds watched, renewing the lease meanwhile.
+    ///
+    /// Without either limit there is nothing to watch but the lease: the handler runs inline and the worker's
+    /// `LeaseKeeper` renews the lease. With a limit, a watchdog child task races the handler and cancels it.
     private func runDetached(
+        _ body: @escaping @Sendable (TaskContext) async throws -> TaskOutcome, request: TaskRequest
+    ) async -> Result<TaskOutcome, TaskFailure> {
+        guard request.timeoutSeconds != nil || request.heartbeatSeconds != nil else {
+            leaseKeeper.hold(request.execution)
+            defer { leaseKeeper.release(request.execution) }
+            return await Self.outcome(of: body, context: TaskContext(request: request, heartbeat: {}))
+        }
+        return await runWatched(body, request: request)
+    }
+
+    /// A handler's result, with any error that is not a `TaskFailure` reported as `States.TaskFailed`.
+    private static func outcome(
+        of body: @Sendable (TaskContext) async throws -> TaskOutcome, context: TaskContext
+    ) async -> Result<TaskOutcome, TaskFailure> {
+        do {
+            return .success(try await body(context))
+        } catch let failure as TaskFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
+        }
+    }
+
+    /// Runs a handler beside a watchdog that fails it on TimeoutSeconds or HeartbeatSeconds and renews the lease.
+    private func runWatched(
         _ body: @escaping @Sendable (TaskContext) async throws -> TaskOutcome, request: TaskRequest
     ) async -> Result<TaskOutcome, TaskFailure> {
         let clock = self.clock
@@ -174,13 +242,7 @@ public final class WorkflowWorker: Sendable {
         let started = clock.now()
         return await withTaskGroup(of: Result<TaskOutcome, TaskFailure>?.self) { group in
             group.addTask {
-                do {
-                    return .success(try await body(context))
-                } catch let failure as TaskFailure {
-                    return .failure(failure)
-                } catch {
-                    return .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
-                }
+                await Self.outcome(of: body, context: context)
             }
             group.addTask { [journal, owner, leaseSeconds] in
                 // Watchdog and lease keeper in one loop: wake at a third of the lease or the next deadline.

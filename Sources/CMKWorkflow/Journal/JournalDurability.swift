@@ -5,4 +5,12 @@ public enum JournalDurability: String, Sendable, CaseIterable {
     /// `synchronous=NORMAL`: the WAL is fsynced at checkpoints; a committed step survives a killed process,
     /// but the last commits may be lost on power loss (never corrupted).
     case normal
+
+    /// The value of SQLite's `PRAGMA synchronous` for this setting.
+    var synchronousPragma: String {
+        switch self {
+        case .full: "FULL"
+        case .normal: "NORMAL"
+        }
+    }
 }

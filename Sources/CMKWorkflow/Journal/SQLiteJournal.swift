@@ -18,13 +18,19 @@ public final class SQLiteJournal: WorkflowJournal {
         var configuration = Configuration()
         // Other worker processes hold the write lock briefly; wait for it rather than failing.
         configuration.busyMode = .timeout(30)
+        let synchronous = durability.synchronousPragma
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB's DatabasePool sets its writer to synchronous=NORMAL when it turns WAL on, which happens after
+            // prepareDatabase ran; without this, `.full` would silently be NORMAL and commits would not be fsynced.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            }
             try Self.migrate(pool)
         } catch {
             throw WorkflowError(.storeFailure, "cannot open journal at \(path): \(error)")
@@ -90,22 +96,33 @@ public final class SQLiteJournal: WorkflowJournal {
     }
 
     public func claim(owner: String, leaseSeconds: Double, now: Date) throws -> ExecutionSnapshot? {
+        try claim(owner: owner, leaseSeconds: leaseSeconds, now: now, advance: { _ in nil })?.claimed
+    }
+
+    public func claim(
+        owner: String, leaseSeconds: Double, now: Date, advance: (ExecutionSnapshot) throws -> StepResult?
+    ) throws -> (claimed: ExecutionSnapshot, step: StepResult?)? {
         let time = now.timeIntervalSince1970
         return try write { db in
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT * FROM executions
-                    WHERE status = 'running' AND wake_at <= ?
-                      AND (lease_owner IS NULL OR lease_expires <= ? OR lease_owner = ?)
-                    ORDER BY wake_at LIMIT 1
-                    """, arguments: [time, time, owner])
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM executions
+                        WHERE status = 'running' AND wake_at <= ?
+                          AND (lease_owner IS NULL OR lease_expires <= ? OR lease_owner = ?)
+                        ORDER BY wake_at LIMIT 1
+                        """), arguments: [time, time, owner])
             guard let row else { return nil }
-            let snapshot = try Self.snapshot(row)
-            try db.execute(
-                sql: "UPDATE executions SET lease_owner = ?, lease_expires = ? WHERE name = ?",
-                arguments: [owner, time + leaseSeconds, snapshot.name])
-            return snapshot
+            let claimed = try Self.snapshot(row)
+            try db.cachedStatement(sql: "UPDATE executions SET lease_owner = ?, lease_expires = ? WHERE name = ?")
+                .execute(arguments: [owner, time + leaseSeconds, claimed.name])
+            // The write lock is held from the SELECT to the commit, so the planned step cannot be stale; it is
+            // still stored through the same fence as every other step.
+            guard let planned = try advance(claimed) else { return (claimed, nil) }
+            try Self.store(
+                db, planned, execution: claimed.name, owner: owner, expectedSeq: claimed.nextSeq,
+                leaseSeconds: leaseSeconds, now: now)
+            return (claimed, planned)
         }
     }
 
@@ -134,20 +151,30 @@ public final class SQLiteJournal: WorkflowJournal {
     ) throws -> StepResult {
         try write { db in
             let step = try build(db)
-            // The fence is in the UPDATE's WHERE clause: another worker may have taken over after our lease
-            // expired, or a cancel or signal may have changed the row. Either way this step's view is stale;
-            // throwing rolls back the whole transaction, including a transactional handler's writes.
-            let keepsLease = !step.releasesLease
-            try Self.updateFenced(
-                db, step.snapshot, owner: owner, expectedSeq: expectedSeq,
-                leaseOwner: keepsLease ? owner : nil,
-                leaseExpires: keepsLease ? now.timeIntervalSince1970 + leaseSeconds : nil)
-            guard db.changesCount == 1 else {
-                throw WorkflowError(.leaseLost, "execution \(execution) changed under worker \(owner)")
-            }
-            try Self.append(db, step.events)
+            try Self.store(
+                db, step, execution: execution, owner: owner, expectedSeq: expectedSeq, leaseSeconds: leaseSeconds,
+                now: now)
             return step
         }
+    }
+
+    /// Writes a step's row change and events, fenced by lease and `next_seq`; throws `.leaseLost` when stale.
+    private static func store(
+        _ db: Database, _ step: StepResult, execution: String, owner: String, expectedSeq: Int, leaseSeconds: Double,
+        now: Date
+    ) throws {
+        // The fence is in the UPDATE's WHERE clause: another worker may have taken over after our lease
+        // expired, or a cancel or signal may have changed the row. Either way this step's view is stale;
+        // throwing rolls back the whole transaction, including a transactional handler's writes.
+        let keepsLease = !step.releasesLease
+        try updateFenced(
+            db, step.snapshot, owner: owner, expectedSeq: expectedSeq,
+            leaseOwner: keepsLease ? owner : nil,
+            leaseExpires: keepsLease ? now.timeIntervalSince1970 + leaseSeconds : nil)
+        guard db.changesCount == 1 else {
+            throw WorkflowError(.leaseLost, "execution \(execution) changed under worker \(owner)")
+        }
+        try append(db, step.events)
     }
 
     public func nextWake(now: Date) throws -> Date? {
