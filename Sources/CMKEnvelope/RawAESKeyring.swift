@@ -1,5 +1,5 @@
+import COpenSSLCrypto
 import Crypto
-import Foundation
 
 /// Wraps data keys under a local AES key, in the AWS Encryption SDK's raw AES keyring layout.
 ///
@@ -34,20 +34,26 @@ public struct RawAESKeyring: Keyring {
     public func onEncrypt(_ materials: EncryptionMaterials) async throws -> EncryptionMaterials {
         var materials = materials
         if materials.plaintextDataKey == nil {
-            try materials.setPlaintextDataKey(SymmetricKey(size: SymmetricKeySize(bitCount: materials.suite.dataKeyLength * 8)))
+            try materials.setPlaintextDataKey(SecureRandom.key(byteCount: materials.suite.dataKeyLength))
         }
         let aad = try materials.encryptionContext.serialized()
-        let nonce = AES.GCM.Nonce()
-        let box = try materials.plaintextDataKey!.withUnsafeBytes { dataKey in
-            try AES.GCM.seal(Array(dataKey), using: wrappingKey, nonce: nonce, authenticating: aad)
+        let iv = try SecureRandom.bytes(Int(Self.ivLength))
+        var wrapped: [UInt8] = []
+        wrapped.reserveCapacity(materials.suite.dataKeyLength + Int(Self.tagLengthBits / 8))
+        try materials.plaintextDataKey!.withUnsafeBytes { dataKey in
+            try iv.withUnsafeBytes { iv in
+                try aad.withUnsafeBytes { aad in
+                    try InPlaceAESGCM.seal(dataKey, key: wrappingKey, iv: iv, aad: aad, into: &wrapped)
+                }
+            }
         }
         var info = ByteWriter(capacity: name.utf8.count + 20)
-        info.write(Array(name.utf8))
+        info.write(name.utf8)
         info.write(Self.tagLengthBits)
         info.write(Self.ivLength)
-        info.write(Array(nonce))
-        materials.append(EncryptedDataKey(providerID: namespace, providerInfo: info.bytes,
-                                          ciphertext: Array(box.ciphertext) + Array(box.tag)))
+        info.write(iv)
+        // The wrapped key is ciphertext followed by tag, the order InPlaceAESGCM writes them in.
+        materials.append(EncryptedDataKey(providerID: namespace, providerInfo: info.bytes, ciphertext: wrapped))
         return materials
     }
 
@@ -76,10 +82,22 @@ public struct RawAESKeyring: Keyring {
         let tagLength = Int(Self.tagLengthBits / 8)
         guard candidate.ciphertext.count == expectedLength + tagLength else { return nil }
         let split = candidate.ciphertext.count - tagLength
-        guard let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv),
-                                               ciphertext: candidate.ciphertext[..<split], tag: candidate.ciphertext[split...]),
-              let plaintext = try? AES.GCM.open(box, using: wrappingKey, authenticating: aad)
-        else { return nil }
+        var plaintext: [UInt8] = []
+        plaintext.reserveCapacity(expectedLength)
+        defer { plaintext.withUnsafeMutableBytes { cmk_cleanse($0.baseAddress, $0.count) } }
+        do {
+            try candidate.ciphertext[..<split].withUnsafeBytes { ciphertext in
+                try candidate.ciphertext[split...].withUnsafeBytes { tag in
+                    try iv.withUnsafeBytes { iv in
+                        try aad.withUnsafeBytes { aad in
+                            try InPlaceAESGCM.open(ciphertext: ciphertext, tag: tag, key: wrappingKey, iv: iv, aad: aad, into: &plaintext)
+                        }
+                    }
+                }
+            }
+        } catch {
+            return nil
+        }
         return SymmetricKey(data: plaintext)
     }
 }

@@ -1,1 +1,182 @@
-// Empty: COpenSSLCrypto is a header-only bridge to the system libcrypto.
+#include "copenssl_crypto.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
+
+// Algorithms fetched once per process (see the header); NULL if libcrypto lacks them.
+static EVP_CIPHER *aes_128_gcm;
+static EVP_CIPHER *aes_192_gcm;
+static EVP_CIPHER *aes_256_gcm;
+static EVP_MD *sha384;
+static EVP_MD *sha512;
+static pthread_once_t fetched = PTHREAD_ONCE_INIT;
+
+static void fetch_algorithms(void) {
+    aes_128_gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    aes_192_gcm = EVP_CIPHER_fetch(NULL, "AES-192-GCM", NULL);
+    aes_256_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+    sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+static const EVP_CIPHER *gcm_cipher(size_t key_length) {
+    pthread_once(&fetched, fetch_algorithms);
+    switch (key_length) {
+    case 16: return aes_128_gcm;
+    case 24: return aes_192_gcm;
+    case 32: return aes_256_gcm;
+    default: return NULL;
+    }
+}
+
+int cmk_aes_gcm_seal(const uint8_t *key, size_t key_length, const uint8_t *iv,
+                     const uint8_t *aad, size_t aad_length,
+                     const uint8_t *plaintext, size_t length, uint8_t *ciphertext, uint8_t *tag) {
+    const EVP_CIPHER *cipher = gcm_cipher(key_length);
+    if (cipher == NULL || aad_length > INT32_MAX || length > INT32_MAX) return 0;
+    EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
+    if (context == NULL) return 0;
+    int ok = 0, written = 0, final_written = 0;
+    if (EVP_EncryptInit_ex2(context, cipher, key, iv, NULL) != 1) goto done;
+    if (aad_length > 0 && EVP_EncryptUpdate(context, NULL, &written, aad, (int)aad_length) != 1) goto done;
+    written = 0;
+    if (length > 0 && EVP_EncryptUpdate(context, ciphertext, &written, plaintext, (int)length) != 1) goto done;
+    if (EVP_EncryptFinal_ex(context, ciphertext + written, &final_written) != 1) goto done;
+    if ((size_t)written + (size_t)final_written != length) goto done;
+    ok = EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+done:
+    EVP_CIPHER_CTX_free(context);
+    return ok;
+}
+
+int cmk_aes_gcm_open(const uint8_t *key, size_t key_length, const uint8_t *iv,
+                     const uint8_t *aad, size_t aad_length,
+                     const uint8_t *ciphertext, size_t length, const uint8_t *tag, uint8_t *plaintext) {
+    const EVP_CIPHER *cipher = gcm_cipher(key_length);
+    if (cipher == NULL || aad_length > INT32_MAX || length > INT32_MAX) return 0;
+    EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
+    if (context == NULL) return 0;
+    int ok = 0, written = 0, final_written = 0;
+    uint8_t expected_tag[16];
+    memcpy(expected_tag, tag, sizeof expected_tag);
+    if (EVP_DecryptInit_ex2(context, cipher, key, iv, NULL) != 1) goto done;
+    if (aad_length > 0 && EVP_DecryptUpdate(context, NULL, &written, aad, (int)aad_length) != 1) goto done;
+    written = 0;
+    if (length > 0 && EVP_DecryptUpdate(context, plaintext, &written, ciphertext, (int)length) != 1) goto done;
+    if (EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, 16, expected_tag) != 1) goto done;
+    ok = EVP_DecryptFinal_ex(context, plaintext + written, &final_written) == 1;
+done:
+    EVP_CIPHER_CTX_free(context);
+    // Unauthenticated plaintext never survives a failed open.
+    if (!ok && length > 0) OPENSSL_cleanse(plaintext, length);
+    return ok;
+}
+
+enum { SHA512_BLOCK = 128, SHA512_LENGTH = 64 };
+
+/// One piece of an HMAC message; the message is the pieces in order.
+struct piece {
+    const uint8_t *bytes;
+    size_t length;
+};
+
+/// HMAC-SHA512 (RFC 2104) of the concatenated pieces with a key of at most one block.
+static int hmac_sha512(const uint8_t *key, size_t key_length, const struct piece *pieces, size_t piece_count,
+                       uint8_t *mac) {
+    pthread_once(&fetched, fetch_algorithms);
+    if (sha512 == NULL || key_length > SHA512_BLOCK) return 0;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    if (context == NULL) return 0;
+    uint8_t pad[SHA512_BLOCK];
+    uint8_t inner[SHA512_LENGTH];
+    int ok = 0;
+    memset(pad, 0x36, sizeof pad);
+    for (size_t index = 0; index < key_length; index++) pad[index] ^= key[index];
+    if (EVP_DigestInit_ex2(context, sha512, NULL) != 1 || EVP_DigestUpdate(context, pad, sizeof pad) != 1) goto done;
+    for (size_t index = 0; index < piece_count; index++) {
+        if (pieces[index].length > 0 && EVP_DigestUpdate(context, pieces[index].bytes, pieces[index].length) != 1) goto done;
+    }
+    if (EVP_DigestFinal_ex(context, inner, NULL) != 1) goto done;
+    memset(pad, 0x5c, sizeof pad);
+    for (size_t index = 0; index < key_length; index++) pad[index] ^= key[index];
+    if (EVP_DigestInit_ex2(context, sha512, NULL) != 1 || EVP_DigestUpdate(context, pad, sizeof pad) != 1
+        || EVP_DigestUpdate(context, inner, sizeof inner) != 1 || EVP_DigestFinal_ex(context, mac, NULL) != 1) goto done;
+    ok = 1;
+done:
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(inner, sizeof inner);
+    EVP_MD_CTX_free(context);
+    return ok;
+}
+
+int cmk_hkdf_sha512_extract(const uint8_t *salt, size_t salt_length, const uint8_t *ikm, size_t ikm_length,
+                            uint8_t *prk) {
+    // A salt longer than a block is hashed first, as HMAC does with long keys.
+    uint8_t hashed_salt[SHA512_LENGTH];
+    if (salt_length > SHA512_BLOCK) {
+        pthread_once(&fetched, fetch_algorithms);
+        if (sha512 == NULL || EVP_Digest(salt, salt_length, hashed_salt, NULL, sha512, NULL) != 1) return 0;
+        salt = hashed_salt;
+        salt_length = SHA512_LENGTH;
+    }
+    struct piece message = { ikm, ikm_length };
+    return hmac_sha512(salt, salt_length, &message, 1, prk);
+}
+
+int cmk_hkdf_sha512_expand(const uint8_t *prk, const uint8_t *info, size_t info_length, uint8_t *out, size_t length) {
+    if (length > 255 * SHA512_LENGTH) return 0;
+    // T(i) = HMAC(PRK, T(i-1) || info || i) with T(0) empty; the output is T(1) || T(2) || ...
+    uint8_t block[SHA512_LENGTH];
+    size_t previous_length = 0;
+    int ok = 1;
+    for (size_t produced = 0, counter = 1; ok && produced < length; counter++) {
+        uint8_t counter_byte = (uint8_t)counter;
+        struct piece message[3] = { { block, previous_length }, { info, info_length }, { &counter_byte, 1 } };
+        ok = hmac_sha512(prk, SHA512_LENGTH, message, 3, block);
+        size_t take = length - produced < SHA512_LENGTH ? length - produced : SHA512_LENGTH;
+        if (ok) memcpy(out + produced, block, take);
+        produced += take;
+        previous_length = SHA512_LENGTH;
+    }
+    OPENSSL_cleanse(block, sizeof block);
+    return ok;
+}
+
+EVP_MD_CTX *cmk_sha384_new(void) {
+    pthread_once(&fetched, fetch_algorithms);
+    if (sha384 == NULL) return NULL;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    if (context != NULL && EVP_DigestInit_ex2(context, sha384, NULL) != 1) {
+        EVP_MD_CTX_free(context);
+        return NULL;
+    }
+    return context;
+}
+
+EVP_MD_CTX *cmk_sha384_copy(const EVP_MD_CTX *context) {
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    if (copy != NULL && EVP_MD_CTX_copy_ex(copy, context) != 1) {
+        EVP_MD_CTX_free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+int cmk_sha384_update(EVP_MD_CTX *context, const void *bytes, size_t length) {
+    return length == 0 || EVP_DigestUpdate(context, bytes, length) == 1;
+}
+
+int cmk_sha384_final(EVP_MD_CTX *context, uint8_t *digest) {
+    return EVP_DigestFinal_ex(context, digest, NULL) == 1;
+}
+
+void cmk_sha384_free(EVP_MD_CTX *context) { EVP_MD_CTX_free(context); }
+
+int cmk_random_bytes(uint8_t *bytes, size_t length) {
+    return length <= INT32_MAX && RAND_bytes(bytes, (int)length) == 1;
+}
+
+void cmk_cleanse(void *bytes, size_t length) {
+    if (bytes != NULL) OPENSSL_cleanse(bytes, length);
+}

@@ -1,6 +1,47 @@
-// The system OpenSSL libcrypto's EVP interface, used for the AES-GCM of message bodies: it seals and
-// opens in place into the caller's buffer, which swift-crypto's value-returning API cannot.
+// The system OpenSSL libcrypto, used where swift-crypto is slow or cannot write in place: AES-GCM
+// sealed and opened into the caller's buffer, HKDF-SHA512, SHA-384 and random bytes.
+//
+// OpenSSL 3 looks an algorithm up by name (a locked "fetch") whenever it is handed one of the legacy
+// EVP_aes_256_gcm()/EVP_sha512() objects; the functions below fetch each algorithm once per process
+// and reuse it, which is what makes them cheap enough for 1 KiB messages.
 #include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
 
 static const int COPENSSL_GCM_GET_TAG = EVP_CTRL_GCM_GET_TAG;
 static const int COPENSSL_GCM_SET_TAG = EVP_CTRL_GCM_SET_TAG;
+
+/// AES-GCM with a 12-byte IV and a 16-byte tag: writes `length` bytes of ciphertext and the tag.
+/// `key_length` is 16, 24 or 32. Returns 1 on success, 0 on failure.
+int cmk_aes_gcm_seal(const uint8_t *key, size_t key_length, const uint8_t *iv,
+                     const uint8_t *aad, size_t aad_length,
+                     const uint8_t *plaintext, size_t length, uint8_t *ciphertext, uint8_t *tag);
+
+/// AES-GCM open: writes `length` bytes of plaintext and returns 1 only if the tag verifies. On
+/// failure (0) the bytes written to `plaintext` are zeroed before returning.
+int cmk_aes_gcm_open(const uint8_t *key, size_t key_length, const uint8_t *iv,
+                     const uint8_t *aad, size_t aad_length,
+                     const uint8_t *ciphertext, size_t length, const uint8_t *tag, uint8_t *plaintext);
+
+/// HKDF-SHA512 extract (RFC 5869): the 64-byte pseudorandom key of `ikm` under `salt`.
+int cmk_hkdf_sha512_extract(const uint8_t *salt, size_t salt_length, const uint8_t *ikm, size_t ikm_length,
+                            uint8_t *prk);
+
+/// HKDF-SHA512 expand (RFC 5869): `length` (at most 255 * 64) bytes from a 64-byte `prk` and `info`.
+int cmk_hkdf_sha512_expand(const uint8_t *prk, const uint8_t *info, size_t info_length, uint8_t *out, size_t length);
+
+/// A running SHA-384 over the system libcrypto (hand-written SIMD code; BoringSSL in swift-crypto
+/// runs its portable C version on x86-64 Linux). NULL when libcrypto cannot allocate.
+EVP_MD_CTX *cmk_sha384_new(void);
+/// Copies the running state into a new context (NULL on failure).
+EVP_MD_CTX *cmk_sha384_copy(const EVP_MD_CTX *context);
+int cmk_sha384_update(EVP_MD_CTX *context, const void *bytes, size_t length);
+/// Writes the 48-byte digest; the context cannot be updated afterwards.
+int cmk_sha384_final(EVP_MD_CTX *context, uint8_t *digest);
+void cmk_sha384_free(EVP_MD_CTX *context);
+
+/// Fills `bytes` from libcrypto's DRBG (seeded by the kernel; no system call per request).
+int cmk_random_bytes(uint8_t *bytes, size_t length);
+
+/// Overwrites `bytes` with zeros in a way the compiler cannot drop (OPENSSL_cleanse).
+void cmk_cleanse(void *bytes, size_t length);
