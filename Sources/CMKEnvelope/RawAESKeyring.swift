@@ -33,11 +33,18 @@ public struct RawAESKeyring: Keyring {
 
     public func onEncrypt(_ materials: EncryptionMaterials) async throws -> EncryptionMaterials {
         var materials = materials
+        let iv: [UInt8]
         if materials.plaintextDataKey == nil {
-            try materials.setPlaintextDataKey(SecureRandom.key(byteCount: materials.suite.dataKeyLength))
+            // One request to the random generator for the data key and the IV: each request costs
+            // about as much as the key wrap itself.
+            var random = try SecureRandom.bytes(materials.suite.dataKeyLength + Int(Self.ivLength))
+            defer { random.withUnsafeMutableBytes { cmk_cleanse($0.baseAddress, $0.count) } }
+            try materials.setPlaintextDataKey(SymmetricKey(data: random[..<materials.suite.dataKeyLength]))
+            iv = Array(random[materials.suite.dataKeyLength...])
+        } else {
+            iv = try SecureRandom.bytes(Int(Self.ivLength))
         }
         let aad = try materials.encryptionContext.serialized()
-        let iv = try SecureRandom.bytes(Int(Self.ivLength))
         var wrapped: [UInt8] = []
         wrapped.reserveCapacity(materials.suite.dataKeyLength + Int(Self.tagLengthBits / 8))
         try materials.plaintextDataKey!.withUnsafeBytes { dataKey in
