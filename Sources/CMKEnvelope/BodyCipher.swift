@@ -21,8 +21,13 @@ struct BodyCipher {
         private static let singleBlockLabel = Array("AWSKMSEncryptionClient Single Block".utf8)
     }
 
-    let key: SymmetricKey
+    let key: AESGCMKey
     let messageID: [UInt8]
+
+    init(key: SymmetricKey, messageID: [UInt8]) throws {
+        self.key = try AESGCMKey(key)
+        self.messageID = messageID
+    }
 
     /// The IV of the frame with this sequence number: the number big-endian in the last 4 of 12 bytes.
     static func iv(sequenceNumber: UInt32) -> [UInt8] {

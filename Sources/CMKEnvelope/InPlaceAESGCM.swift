@@ -1,5 +1,4 @@
 import COpenSSLCrypto
-import Crypto
 
 /// AES-GCM (12-byte IV, 16-byte tag) over the system libcrypto, writing ciphertext or plaintext
 /// straight into the caller's buffer.
@@ -15,16 +14,15 @@ enum InPlaceAESGCM {
     }
 
     /// Appends the ciphertext of `plaintext` and then its 16-byte tag to `output`.
-    static func seal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey, iv: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+    static func seal(_ plaintext: UnsafeRawBufferPointer, key: AESGCMKey, iv: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
                      into output: inout [UInt8]) throws {
         precondition(iv.count == AlgorithmSuite.ivLength)
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: plaintext.count + AlgorithmSuite.tagLength))
-        let sealed = key.withUnsafeBytes { keyBytes in
+        let sealed = key.withContext { context in
             output.withUnsafeMutableBytes { buffer in
                 let destination = buffer.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
-                return cmk_aes_gcm_seal(keyBytes.bytes, keyBytes.count,
-                                        iv.bytes,
+                return cmk_aes_gcm_seal(context, iv.bytes,
                                         aad.bytes, aad.count,
                                         plaintext.bytes, plaintext.count,
                                         destination, destination.advanced(by: plaintext.count)) == 1
@@ -37,15 +35,14 @@ enum InPlaceAESGCM {
     }
 
     /// Appends the plaintext to `output` only if the tag verifies; on failure `output` is unchanged.
-    static func open(ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, key: SymmetricKey, iv: UnsafeRawBufferPointer,
+    static func open(ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, key: AESGCMKey, iv: UnsafeRawBufferPointer,
                      aad: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
         precondition(iv.count == AlgorithmSuite.ivLength && tag.count == AlgorithmSuite.tagLength)
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: ciphertext.count))
-        let verified = key.withUnsafeBytes { keyBytes in
+        let verified = key.withContext { context in
             output.withUnsafeMutableBytes { buffer in
-                cmk_aes_gcm_open(keyBytes.bytes, keyBytes.count,
-                                 iv.bytes,
+                cmk_aes_gcm_open(context, iv.bytes,
                                  aad.bytes, aad.count,
                                  ciphertext.bytes, ciphertext.count,
                                  tag.bytes,

@@ -191,7 +191,7 @@ public struct MessageDecryptor {
         } else {
             encryptionKey = try KeyDerivation.encryptionKey(dataKey: dataKey, suite: parsed.suite, messageID: parsed.messageID)
         }
-        let cipher = BodyCipher(key: encryptionKey, messageID: parsed.messageID)
+        let cipher = try BodyCipher(key: encryptionKey, messageID: parsed.messageID)
         try cipher.verifyHeader(headerBytes, iv: authIV, tag: authTag)
 
         if parsed.suite.isSigned {

@@ -64,7 +64,7 @@ public struct MessageEncryptor: Sendable {
             version: 2, suite: suite, messageID: messageID, encryptionContext: context,
             encryptedDataKeys: materials.encryptedDataKeys, contentType: .framed, frameLength: configuration.frameLength,
             commitment: keys.commitment)
-        let cipher = BodyCipher(key: keys.encryptionKey, messageID: messageID)
+        let cipher = try BodyCipher(key: keys.encryptionKey, messageID: messageID)
         var headerBytes = try header.serialized()
         headerBytes.append(contentsOf: try cipher.headerTag(header: headerBytes))
 

@@ -10,7 +10,7 @@ import Crypto
 public struct RawAESKeyring: Keyring {
     public let namespace: String
     public let name: String
-    private let wrappingKey: SymmetricKey
+    private let wrappingKey: AESGCMKey
 
     private static let tagLengthBits: UInt32 = 128
     private static let ivLength: UInt32 = 12
@@ -28,7 +28,7 @@ public struct RawAESKeyring: Keyring {
         }
         self.namespace = namespace
         self.name = name
-        self.wrappingKey = wrappingKey
+        self.wrappingKey = try AESGCMKey(wrappingKey)
     }
 
     public func onEncrypt(_ materials: EncryptionMaterials) async throws -> EncryptionMaterials {

@@ -31,44 +31,46 @@ static const EVP_CIPHER *gcm_cipher(size_t key_length) {
     }
 }
 
-int cmk_aes_gcm_seal(const uint8_t *key, size_t key_length, const uint8_t *iv,
-                     const uint8_t *aad, size_t aad_length,
-                     const uint8_t *plaintext, size_t length, uint8_t *ciphertext, uint8_t *tag) {
+EVP_CIPHER_CTX *cmk_aes_gcm_key_new(const uint8_t *key, size_t key_length) {
     const EVP_CIPHER *cipher = gcm_cipher(key_length);
-    if (cipher == NULL || aad_length > INT32_MAX || length > INT32_MAX) return 0;
+    if (cipher == NULL) return NULL;
     EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
-    if (context == NULL) return 0;
-    int ok = 0, written = 0, final_written = 0;
-    if (EVP_EncryptInit_ex2(context, cipher, key, iv, NULL) != 1) goto done;
-    if (aad_length > 0 && EVP_EncryptUpdate(context, NULL, &written, aad, (int)aad_length) != 1) goto done;
-    written = 0;
-    if (length > 0 && EVP_EncryptUpdate(context, ciphertext, &written, plaintext, (int)length) != 1) goto done;
-    if (EVP_EncryptFinal_ex(context, ciphertext + written, &final_written) != 1) goto done;
-    if ((size_t)written + (size_t)final_written != length) goto done;
-    ok = EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
-done:
-    EVP_CIPHER_CTX_free(context);
-    return ok;
+    if (context != NULL && EVP_CipherInit_ex2(context, cipher, key, NULL, 1, NULL) != 1) {
+        EVP_CIPHER_CTX_free(context);
+        return NULL;
+    }
+    return context;
 }
 
-int cmk_aes_gcm_open(const uint8_t *key, size_t key_length, const uint8_t *iv,
-                     const uint8_t *aad, size_t aad_length,
+void cmk_aes_gcm_key_free(EVP_CIPHER_CTX *context) { EVP_CIPHER_CTX_free(context); }
+
+int cmk_aes_gcm_seal(EVP_CIPHER_CTX *context, const uint8_t *iv, const uint8_t *aad, size_t aad_length,
+                     const uint8_t *plaintext, size_t length, uint8_t *ciphertext, uint8_t *tag) {
+    if (context == NULL || aad_length > INT32_MAX || length > INT32_MAX) return 0;
+    int written = 0, final_written = 0;
+    // A NULL cipher and key keep the key schedule; only the IV (and the direction) are set.
+    if (EVP_CipherInit_ex2(context, NULL, NULL, iv, 1, NULL) != 1) return 0;
+    if (aad_length > 0 && EVP_EncryptUpdate(context, NULL, &written, aad, (int)aad_length) != 1) return 0;
+    written = 0;
+    if (length > 0 && EVP_EncryptUpdate(context, ciphertext, &written, plaintext, (int)length) != 1) return 0;
+    if (EVP_EncryptFinal_ex(context, ciphertext + written, &final_written) != 1) return 0;
+    if ((size_t)written + (size_t)final_written != length) return 0;
+    return EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+}
+
+int cmk_aes_gcm_open(EVP_CIPHER_CTX *context, const uint8_t *iv, const uint8_t *aad, size_t aad_length,
                      const uint8_t *ciphertext, size_t length, const uint8_t *tag, uint8_t *plaintext) {
-    const EVP_CIPHER *cipher = gcm_cipher(key_length);
-    if (cipher == NULL || aad_length > INT32_MAX || length > INT32_MAX) return 0;
-    EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
-    if (context == NULL) return 0;
+    if (context == NULL || aad_length > INT32_MAX || length > INT32_MAX) return 0;
     int ok = 0, written = 0, final_written = 0;
     uint8_t expected_tag[16];
     memcpy(expected_tag, tag, sizeof expected_tag);
-    if (EVP_DecryptInit_ex2(context, cipher, key, iv, NULL) != 1) goto done;
+    if (EVP_CipherInit_ex2(context, NULL, NULL, iv, 0, NULL) != 1) goto done;
     if (aad_length > 0 && EVP_DecryptUpdate(context, NULL, &written, aad, (int)aad_length) != 1) goto done;
     written = 0;
     if (length > 0 && EVP_DecryptUpdate(context, plaintext, &written, ciphertext, (int)length) != 1) goto done;
     if (EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, 16, expected_tag) != 1) goto done;
     ok = EVP_DecryptFinal_ex(context, plaintext + written, &final_written) == 1;
 done:
-    EVP_CIPHER_CTX_free(context);
     // Unauthenticated plaintext never survives a failed open.
     if (!ok && length > 0) OPENSSL_cleanse(plaintext, length);
     return ok;

@@ -11,16 +11,21 @@
 static const int COPENSSL_GCM_GET_TAG = EVP_CTRL_GCM_GET_TAG;
 static const int COPENSSL_GCM_SET_TAG = EVP_CTRL_GCM_SET_TAG;
 
+/// An AES-GCM key with its key schedule, for sealing and opening several pieces under one key (the
+/// header tag and the frames of a message) without redoing the schedule. `key_length` is 16, 24 or
+/// 32. NULL on failure. One context must not be used by two threads at once.
+EVP_CIPHER_CTX *cmk_aes_gcm_key_new(const uint8_t *key, size_t key_length);
+/// Frees the context; libcrypto wipes the key schedule.
+void cmk_aes_gcm_key_free(EVP_CIPHER_CTX *context);
+
 /// AES-GCM with a 12-byte IV and a 16-byte tag: writes `length` bytes of ciphertext and the tag.
-/// `key_length` is 16, 24 or 32. Returns 1 on success, 0 on failure.
-int cmk_aes_gcm_seal(const uint8_t *key, size_t key_length, const uint8_t *iv,
-                     const uint8_t *aad, size_t aad_length,
+/// Returns 1 on success, 0 on failure.
+int cmk_aes_gcm_seal(EVP_CIPHER_CTX *context, const uint8_t *iv, const uint8_t *aad, size_t aad_length,
                      const uint8_t *plaintext, size_t length, uint8_t *ciphertext, uint8_t *tag);
 
 /// AES-GCM open: writes `length` bytes of plaintext and returns 1 only if the tag verifies. On
 /// failure (0) the bytes written to `plaintext` are zeroed before returning.
-int cmk_aes_gcm_open(const uint8_t *key, size_t key_length, const uint8_t *iv,
-                     const uint8_t *aad, size_t aad_length,
+int cmk_aes_gcm_open(EVP_CIPHER_CTX *context, const uint8_t *iv, const uint8_t *aad, size_t aad_length,
                      const uint8_t *ciphertext, size_t length, const uint8_t *tag, uint8_t *plaintext);
 
 /// HKDF-SHA512 extract (RFC 5869): the 64-byte pseudorandom key of `ikm` under `salt`.
