@@ -45,7 +45,7 @@ int cmk_sha384_update(EVP_MD_CTX *context, const void *bytes, size_t length);
 int cmk_sha384_final(EVP_MD_CTX *context, uint8_t *digest);
 void cmk_sha384_free(EVP_MD_CTX *context);
 
-/// Fills `bytes` from libcrypto's DRBG (seeded by the kernel; no system call per request).
+/// Fills `bytes` with random bytes from the kernel (getrandom), or libcrypto's DRBG if that fails.
 int cmk_random_bytes(uint8_t *bytes, size_t length);
 
 /// Overwrites `bytes` with zeros in a way the compiler cannot drop (OPENSSL_cleanse).
