@@ -1,15 +1,12 @@
 // The system OpenSSL libcrypto, used where swift-crypto is slow or cannot write in place: AES-GCM
-// sealed and opened into the caller's buffer, HKDF-SHA512, SHA-384 and random bytes.
+// sealed and opened into the caller's buffer, HKDF-SHA512 and random bytes.
 //
 // OpenSSL 3 looks an algorithm up by name (a locked "fetch") whenever it is handed one of the legacy
-// EVP_aes_256_gcm()/EVP_sha512() objects; the functions below fetch each algorithm once per process
-// and reuse it, which is what makes them cheap enough for 1 KiB messages.
+// EVP_aes_256_gcm() objects; the functions below fetch each cipher once per process and reuse
+// it, which is what makes them cheap enough for 1 KiB messages.
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
-
-static const int COPENSSL_GCM_GET_TAG = EVP_CTRL_GCM_GET_TAG;
-static const int COPENSSL_GCM_SET_TAG = EVP_CTRL_GCM_SET_TAG;
 
 /// An AES-GCM key with its key schedule, for sealing and opening several pieces under one key (the
 /// header tag and the frames of a message) without redoing the schedule. `key_length` is 16, 24 or
@@ -34,16 +31,6 @@ int cmk_hkdf_sha512_extract(const uint8_t *salt, size_t salt_length, const uint8
 
 /// HKDF-SHA512 expand (RFC 5869): `length` (at most 255 * 64) bytes from a 64-byte `prk` and `info`.
 int cmk_hkdf_sha512_expand(const uint8_t *prk, const uint8_t *info, size_t info_length, uint8_t *out, size_t length);
-
-/// A running SHA-384 over the system libcrypto (hand-written SIMD code; BoringSSL in swift-crypto
-/// runs its portable C version on x86-64 Linux). NULL when libcrypto cannot allocate.
-EVP_MD_CTX *cmk_sha384_new(void);
-/// Copies the running state into a new context (NULL on failure).
-EVP_MD_CTX *cmk_sha384_copy(const EVP_MD_CTX *context);
-int cmk_sha384_update(EVP_MD_CTX *context, const void *bytes, size_t length);
-/// Writes the 48-byte digest; the context cannot be updated afterwards.
-int cmk_sha384_final(EVP_MD_CTX *context, uint8_t *digest);
-void cmk_sha384_free(EVP_MD_CTX *context);
 
 /// Fills `bytes` with random bytes from the kernel (getrandom), or libcrypto's DRBG if that fails.
 int cmk_random_bytes(uint8_t *bytes, size_t length);
