@@ -181,14 +181,17 @@ public struct MessageDecryptor {
         guard let dataKey = materials.plaintextDataKey else {
             throw MessageFormatError("no keyring could unwrap any of the \(parsed.encryptedDataKeys.count) encrypted data keys")
         }
+        let encryptionKey: SymmetricKey
         if parsed.suite.isCommitting {
-            let expected = KeyDerivation.commitment(dataKey: dataKey, messageID: parsed.messageID)
-            guard constantTimeEquals(expected, parsed.commitment) else {
+            let keys = try KeyDerivation.committedKeys(dataKey: dataKey, suite: parsed.suite, messageID: parsed.messageID)
+            guard constantTimeEquals(keys.commitment, parsed.commitment) else {
                 throw MessageFormatError("key commitment does not match")
             }
+            encryptionKey = keys.encryptionKey
+        } else {
+            encryptionKey = try KeyDerivation.encryptionKey(dataKey: dataKey, suite: parsed.suite, messageID: parsed.messageID)
         }
-        let cipher = BodyCipher(key: KeyDerivation.encryptionKey(dataKey: dataKey, suite: parsed.suite, messageID: parsed.messageID),
-                                messageID: parsed.messageID)
+        let cipher = try BodyCipher(key: encryptionKey, messageID: parsed.messageID)
         try cipher.verifyHeader(headerBytes, iv: authIV, tag: authTag)
 
         if parsed.suite.isSigned {

@@ -58,14 +58,13 @@ public struct MessageEncryptor: Sendable {
             throw EnvelopeError(.policyViolation, "keyrings produced \(materials.encryptedDataKeys.count) encrypted data keys; the limit is \(configuration.limits.maxEncryptedDataKeys)")
         }
 
-        // One call to the CSPRNG for the whole id (a byte-at-a-time generator costs a system call each).
-        let messageID = SymmetricKey(size: SymmetricKeySize(bitCount: suite.messageIDLength * 8)).withUnsafeBytes { Array($0) }
-
+        let messageID = try SecureRandom.bytes(suite.messageIDLength)
+        let keys = try KeyDerivation.committedKeys(dataKey: dataKey, suite: suite, messageID: messageID)
         let header = MessageHeader(
             version: 2, suite: suite, messageID: messageID, encryptionContext: context,
             encryptedDataKeys: materials.encryptedDataKeys, contentType: .framed, frameLength: configuration.frameLength,
-            commitment: KeyDerivation.commitment(dataKey: dataKey, messageID: messageID))
-        let cipher = BodyCipher(key: KeyDerivation.encryptionKey(dataKey: dataKey, suite: suite, messageID: messageID), messageID: messageID)
+            commitment: keys.commitment)
+        let cipher = try BodyCipher(key: keys.encryptionKey, messageID: messageID)
         var headerBytes = try header.serialized()
         headerBytes.append(contentsOf: try cipher.headerTag(header: headerBytes))
 

@@ -1,5 +1,5 @@
+import COpenSSLCrypto
 import Crypto
-import Foundation
 
 /// Wraps data keys under a local AES key, in the AWS Encryption SDK's raw AES keyring layout.
 ///
@@ -10,7 +10,7 @@ import Foundation
 public struct RawAESKeyring: Keyring {
     public let namespace: String
     public let name: String
-    private let wrappingKey: SymmetricKey
+    private let wrappingKey: AESGCMKey
 
     private static let tagLengthBits: UInt32 = 128
     private static let ivLength: UInt32 = 12
@@ -28,26 +28,39 @@ public struct RawAESKeyring: Keyring {
         }
         self.namespace = namespace
         self.name = name
-        self.wrappingKey = wrappingKey
+        self.wrappingKey = try AESGCMKey(wrappingKey)
     }
 
     public func onEncrypt(_ materials: EncryptionMaterials) async throws -> EncryptionMaterials {
         var materials = materials
+        let iv: [UInt8]
         if materials.plaintextDataKey == nil {
-            try materials.setPlaintextDataKey(SymmetricKey(size: SymmetricKeySize(bitCount: materials.suite.dataKeyLength * 8)))
+            // One request to the random generator for the data key and the IV: each request costs
+            // about as much as the key wrap itself.
+            var random = try SecureRandom.bytes(materials.suite.dataKeyLength + Int(Self.ivLength))
+            defer { random.withUnsafeMutableBytes { cmk_cleanse($0.baseAddress, $0.count) } }
+            try materials.setPlaintextDataKey(SymmetricKey(data: random[..<materials.suite.dataKeyLength]))
+            iv = Array(random[materials.suite.dataKeyLength...])
+        } else {
+            iv = try SecureRandom.bytes(Int(Self.ivLength))
         }
         let aad = try materials.encryptionContext.serialized()
-        let nonce = AES.GCM.Nonce()
-        let box = try materials.plaintextDataKey!.withUnsafeBytes { dataKey in
-            try AES.GCM.seal(Array(dataKey), using: wrappingKey, nonce: nonce, authenticating: aad)
+        var wrapped: [UInt8] = []
+        wrapped.reserveCapacity(materials.suite.dataKeyLength + Int(Self.tagLengthBits / 8))
+        try materials.plaintextDataKey!.withUnsafeBytes { dataKey in
+            try iv.withUnsafeBytes { iv in
+                try aad.withUnsafeBytes { aad in
+                    try InPlaceAESGCM.seal(dataKey, key: wrappingKey, iv: iv, aad: aad, into: &wrapped)
+                }
+            }
         }
         var info = ByteWriter(capacity: name.utf8.count + 20)
-        info.write(Array(name.utf8))
+        info.write(name.utf8)
         info.write(Self.tagLengthBits)
         info.write(Self.ivLength)
-        info.write(Array(nonce))
-        materials.append(EncryptedDataKey(providerID: namespace, providerInfo: info.bytes,
-                                          ciphertext: Array(box.ciphertext) + Array(box.tag)))
+        info.write(iv)
+        // The wrapped key is ciphertext followed by tag, the order InPlaceAESGCM writes them in.
+        materials.append(EncryptedDataKey(providerID: namespace, providerInfo: info.bytes, ciphertext: wrapped))
         return materials
     }
 
@@ -76,10 +89,22 @@ public struct RawAESKeyring: Keyring {
         let tagLength = Int(Self.tagLengthBits / 8)
         guard candidate.ciphertext.count == expectedLength + tagLength else { return nil }
         let split = candidate.ciphertext.count - tagLength
-        guard let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv),
-                                               ciphertext: candidate.ciphertext[..<split], tag: candidate.ciphertext[split...]),
-              let plaintext = try? AES.GCM.open(box, using: wrappingKey, authenticating: aad)
-        else { return nil }
+        var plaintext: [UInt8] = []
+        plaintext.reserveCapacity(expectedLength)
+        defer { plaintext.withUnsafeMutableBytes { cmk_cleanse($0.baseAddress, $0.count) } }
+        do {
+            try candidate.ciphertext[..<split].withUnsafeBytes { ciphertext in
+                try candidate.ciphertext[split...].withUnsafeBytes { tag in
+                    try iv.withUnsafeBytes { iv in
+                        try aad.withUnsafeBytes { aad in
+                            try InPlaceAESGCM.open(ciphertext: ciphertext, tag: tag, key: wrappingKey, iv: iv, aad: aad, into: &plaintext)
+                        }
+                    }
+                }
+            }
+        } catch {
+            return nil
+        }
         return SymmetricKey(data: plaintext)
     }
 }

@@ -112,7 +112,7 @@ struct TamperTests {
         let materials = try await Self.keyA.onDecrypt(DecryptionMaterials(suite: header.suite, encryptionContext: header.encryptionContext),
                                                       encryptedDataKeys: header.encryptedDataKeys)
         header.commitment[0] ^= 1
-        let cipher = BodyCipher(key: KeyDerivation.encryptionKey(dataKey: materials.plaintextDataKey!, suite: header.suite, messageID: header.messageID),
+        let cipher = try BodyCipher(key: KeyDerivation.encryptionKey(dataKey: materials.plaintextDataKey!, suite: header.suite, messageID: header.messageID),
                                 messageID: header.messageID)
         var forged = try header.serialized()
         forged += try cipher.headerTag(header: forged)
