@@ -18,7 +18,7 @@ enum InPlaceAESGCM {
                      into output: inout [UInt8]) throws {
         precondition(iv.count == AlgorithmSuite.ivLength)
         let start = output.count
-        output.append(contentsOf: repeatElement(0, count: plaintext.count + AlgorithmSuite.tagLength))
+        output.appendZeros(plaintext.count + AlgorithmSuite.tagLength)
         let sealed = key.withContext { context in
             output.withUnsafeMutableBytes { buffer in
                 let destination = buffer.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
@@ -39,7 +39,7 @@ enum InPlaceAESGCM {
                      aad: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
         precondition(iv.count == AlgorithmSuite.ivLength && tag.count == AlgorithmSuite.tagLength)
         let start = output.count
-        output.append(contentsOf: repeatElement(0, count: ciphertext.count))
+        output.appendZeros(ciphertext.count)
         let verified = key.withContext { context in
             output.withUnsafeMutableBytes { buffer in
                 cmk_aes_gcm_open(context, iv.bytes,
