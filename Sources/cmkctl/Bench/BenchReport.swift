@@ -55,15 +55,24 @@ extension Duration {
     }
 }
 
-/// Runs `openssl speed` for the CPU's AES-256-GCM limit on this machine.
+/// Runs `openssl speed` for the CPU's limits on this machine.
 enum OpenSSLSpeed {
     /// MiB/s for one block size, from `openssl speed -evp aes-256-gcm -bytes N`.
     static func measureAES256GCM(blockSize: Int, seconds: Int) throws -> Double {
-        let output = try runTool("/usr/bin/openssl", [ "speed", "-evp", "aes-256-gcm", "-bytes", "\(blockSize)", "-seconds", "\(seconds)"])
-        // The last line reads "AES-256-GCM   2161372.32k": thousands of bytes per second.
-        guard let line = output.split(separator: "\n").last(where: { $0.uppercased().hasPrefix("AES-256-GCM") }),
+        try measure(evp: "aes-256-gcm", blockSize: blockSize, seconds: seconds)
+    }
+
+    /// MiB/s of SHA-384, the hash a 0578 message's signature covers, from `openssl speed -evp sha384`.
+    static func measureSHA384(blockSize: Int, seconds: Int) throws -> Double {
+        try measure(evp: "sha384", blockSize: blockSize, seconds: seconds)
+    }
+
+    private static func measure(evp algorithm: String, blockSize: Int, seconds: Int) throws -> Double {
+        let output = try runTool("/usr/bin/openssl", ["speed", "-evp", algorithm, "-bytes", "\(blockSize)", "-seconds", "\(seconds)"])
+        // The last line reads "AES-256-GCM   2161372.32k" (or "sha384  492552.19k"): thousands of bytes per second.
+        guard let line = output.split(separator: "\n").last(where: { $0.uppercased().hasPrefix(algorithm.uppercased()) }),
               let field = line.split(separator: " ").last, field.hasSuffix("k"), let thousands = Double(field.dropLast()) else {
-            throw CommandFailure(status: .unavailable, message: "could not read `openssl speed` output")
+            throw CommandFailure(status: .unavailable, message: "could not read `openssl speed -evp \(algorithm)` output")
         }
         return thousands * 1000 / 1_048_576
     }
