@@ -14,20 +14,10 @@ public struct TenantStore: Sendable {
     /// Adds the tenant tables to the journal's database (idempotent).
     public init(journal: SQLiteJournal) throws {
         pool = journal.pool
-        // Processes starting together on a new store race to migrate it: the loser's CREATE TABLE fails
-        // because the winner's committed meanwhile. Migrating again then finds everything applied.
-        var attempt = 0
-        while true {
-            do {
-                try TenantSchema.migrator.migrate(pool)
-                return
-            } catch {
-                attempt += 1
-                guard attempt < 5 else {
-                    throw TenantError(.storeFailure, "cannot migrate the tenant tables in \(journal.path): \(error)")
-                }
-                Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
-            }
+        do {
+            try SQLiteJournal.migrate(pool, with: TenantSchema.migrator)
+        } catch {
+            throw TenantError(.storeFailure, "cannot migrate the tenant tables in \(journal.path): \(error)")
         }
     }
 

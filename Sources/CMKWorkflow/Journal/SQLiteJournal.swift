@@ -31,19 +31,22 @@ public final class SQLiteJournal: WorkflowJournal {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             }
-            try Self.migrate(pool)
+            try Self.migrate(pool, with: JournalSchema.migrator)
         } catch {
             throw WorkflowError(.storeFailure, "cannot open journal at \(path): \(error)")
         }
     }
 
-    /// Applies pending migrations. Processes opening a new journal together race: the loser's
-    /// CREATE TABLE fails because the winner's committed meanwhile, and migrating again finds it applied.
-    private static func migrate(_ pool: DatabasePool) throws {
+    /// Applies a migrator's pending migrations to `pool`; modules that keep their tables in the journal's
+    /// database (the tenant store) migrate through here too.
+    ///
+    /// Processes opening a new database together race: the loser's CREATE TABLE fails because the
+    /// winner's committed meanwhile, and migrating again finds it applied.
+    public static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) throws {
         var attempt = 0
         while true {
             do {
-                try JournalSchema.migrator.migrate(pool)
+                try migrator.migrate(pool)
                 return
             } catch {
                 attempt += 1
