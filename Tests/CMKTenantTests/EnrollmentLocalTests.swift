@@ -64,6 +64,13 @@ import Testing
         #expect(try harness.service.enroll(request).created == false)
         #expect(try harness.journal.executions(status: nil).count == 1)
         #expect(try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .request }.count == 1)
+        // The same ticket asking for something else is not the same enrollment.
+        let otherKey = try await harness.localKey("acme-other")
+        let changed = #expect(throws: TenantError.self) {
+            try harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [otherKey], tag: "acmeprod"))
+        }
+        #expect(changed?.code == .conflict)
+        #expect(changed?.message.contains("a change needs a new ticket") == true)
     }
 
     @Test func twoTenantsWithTheSameTagGetDistinctIdentifiers() async throws {

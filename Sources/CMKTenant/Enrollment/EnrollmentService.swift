@@ -73,7 +73,15 @@ public struct EnrollmentService: Sendable {
         }
         // A crash between the claim and the start leaves a claim without an execution; the same
         // command again starts it, since starting by name is idempotent.
-        let started = try journal.start(name: execution, input: EnrollmentInput.json(request), definition: definition, now: at)
+        let input = EnrollmentInput.json(request)
+        let started = try journal.start(name: execution, input: input, definition: definition, now: at)
+        if !started.created {
+            // The same ticket again is the same enrollment only if it asks for the same thing.
+            let before = started.snapshot.input
+            if before["tag"] != input["tag"] || before["keys"] != input["keys"] {
+                throw TenantError(.conflict, "ticket \(request.ticket) already enrolls tenant \(request.tenant) with tag \(before["tag"]?.stringValue ?? "?") and other keys; a change needs a new ticket once this enrollment has ended")
+            }
+        }
         return Started(execution: execution, created: claimed && started.created)
     }
 
