@@ -56,7 +56,7 @@ struct EnrollCommand: AsyncParsableCommand {
                     try await worker.runUntilIdle()
                 }
             }
-            guard let status = try service.status(tenant: tenant).first else {
+            guard let status = try runtime.overview.status(tenant: tenant).first else {
                 throw TenantError(.storeFailure, "the enrollment of \(tenant) vanished from the store")
             }
             if json {
@@ -79,5 +79,5 @@ struct EnrollCommand: AsyncParsableCommand {
 
 struct EnrollResult: Encodable {
     let created: Bool
-    let status: EnrollmentService.TenantStatus
+    let status: TenantOverview.TenantStatus
 }

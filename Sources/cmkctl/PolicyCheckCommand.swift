@@ -73,30 +73,27 @@ struct PolicyCheckCommand: AsyncParsableCommand {
 
     /// Reads the policy of every key the tenant is enrolled with (or enrolling), through the audited client.
     private func liveReports(_ analyzer: PolicyAnalyzer) async throws -> [(key: String?, report: PolicyReport)] {
-        guard let record = try options.tenantRecord() else { return [] }
-        let store = try TenantStore(journal: try options.storeOptions.openExisting())
-        let configuration = try options.configuration()
-        let generations = try store.generations(of: record.id)
-        var keys = generations.last(where: { !$0.providerManaged })?.keys.map(\.keyARN) ?? []
-        if keys.isEmpty {
-            let definition = try EnrollmentService.loadDefinition(directory: URL(fileURLWithPath: workflows))
-            let service = EnrollmentService(journal: try options.storeOptions.openExisting(), store: store, definition: definition)
-            keys = try service.status(tenant: record.id).first?.enrollingKeys ?? []
+        guard let tenant = options.tenant else { return [] }
+        let journal = try options.storeOptions.openExisting()
+        let store = try TenantStore(journal: journal)
+        guard let status = try TenantOverview(journal: journal, store: store).status(tenant: tenant).first else {
+            throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)")
         }
-        guard !keys.isEmpty else { throw TenantError(.unknownTenant, "tenant \(record.id) has no keys of its own yet") }
+        let keys = status.enrollingKeys.isEmpty ? status.keys : status.enrollingKeys
+        guard status.generation > 0 || !status.enrollingKeys.isEmpty else {
+            throw TenantError(.unknownTenant, "tenant \(tenant) has no keys of its own yet")
+        }
+        let configuration = try options.configuration()
         let cause = Cause(ticket: nil, operatorName: defaultOperatorName(), event: "policy check")
         return try await TenantKMS.withClients(configuration: configuration) { kms in
             var reports: [(key: String?, report: PolicyReport)] = []
             for key in keys {
-                let client = AuditedKMSClient(try kms.client(forKey: key), store: store, tenant: record.id, cause: cause)
+                let client = AuditedKMSClient(try kms.client(forKey: key), store: store, tenant: tenant, cause: cause)
                 reports.append((key, try analyzer.analyze(policy: try await client.getKeyPolicy(keyID: key))))
             }
             return reports
         }
     }
-
-    @Option(help: "Directory of the workflow definitions (with --tenant and no --policy).")
-    var workflows: String = "Workflows"
 
     private func readPolicy(_ policyFile: String) throws -> String {
         let data: Data

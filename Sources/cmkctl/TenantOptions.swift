@@ -38,6 +38,9 @@ struct TenantRuntime {
     let workflows: URL
     let leaseSeconds: Double
 
+    /// Status and history: the store and journal only, no definitions needed.
+    var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
+
     func service() throws -> EnrollmentService {
         EnrollmentService(journal: journal, store: store, definition: try EnrollmentService.loadDefinition(directory: workflows))
     }
@@ -84,7 +87,7 @@ extension TenantExit {
 /// Runs a tenant command: every error becomes one line on stderr and its exit code.
 func runTenantCommand(_ body: () async throws -> Void) async throws {
     func fail(_ status: TenantExit, _ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
+        writeErrorLine(message)
         return ExitCode(status.rawValue)
     }
     do {

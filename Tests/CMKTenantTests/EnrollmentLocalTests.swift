@@ -39,7 +39,7 @@ import Testing
         #expect(calls.allSatisfy { $0.cause.ticket == "SUP-1" && $0.cause.execution?.hasPrefix("enroll-acme-SUP-1/") == true })
         #expect(try harness.store.verifyAudit().isIntact)
 
-        let history = try harness.service.history(tenant: "acme")
+        let history = try harness.overview.history(tenant: "acme")
         #expect(history.prefix(2).map(\.what) == ["request: enroll requested", "ExecutionStarted"])
         #expect(history.contains { $0.what == "ExecutionSucceeded" })
     }

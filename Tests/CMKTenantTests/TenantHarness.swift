@@ -32,6 +32,8 @@ struct TenantHarness {
         service = EnrollmentService(journal: journal, store: store, definition: definition)
     }
 
+    var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
+
     var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath) } }
 
     func worker(owner: String = "test-worker") throws -> WorkflowWorker {
@@ -42,13 +44,13 @@ struct TenantHarness {
 
     /// Runs every due step, then returns the tenant's status.
     @discardableResult
-    func drive(_ tenant: String) async throws -> EnrollmentService.TenantStatus {
+    func drive(_ tenant: String) async throws -> TenantOverview.TenantStatus {
         try await worker().runUntilIdle()
         return try status(tenant)
     }
 
-    func status(_ tenant: String) throws -> EnrollmentService.TenantStatus {
-        guard let status = try service.status(tenant: tenant).first else { throw TenantError(.unknownTenant, tenant) }
+    func status(_ tenant: String) throws -> TenantOverview.TenantStatus {
+        guard let status = try overview.status(tenant: tenant).first else { throw TenantError(.unknownTenant, tenant) }
         return status
     }
 

@@ -49,7 +49,9 @@ import Glibc
         #expect(conflict.status == 4)
         #expect(conflict.stderr.contains("already active under ticket SUP-1"))
 
-        let listed = try cmkctl(scratch, tenantArgs(["status", "--json"]))
+        // Status and history read the store only: no Workflows directory needed where they run.
+        let listed = try cmkctl(scratch, ["status", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
         #expect((try json(listed) as? [[String: Any]])?.count == 1)
         #expect(try cmkctl(scratch, tenantArgs(["status", "--tenant", "nobody"])).status == 67)
 
@@ -63,14 +65,14 @@ import Glibc
         #expect(!history.stdoutText.contains("CiphertextBlob") && !history.stdoutText.contains("Plaintext"))
 
         // The tenant's own statements, with its identifier; once applied, the live check finds nothing.
-        let before = try cmkctl(scratch, tenantArgs(["policy", "check", "--tenant", "acme"]))
+        let before = try cmkctl(scratch, ["policy", "check", "--tenant", "acme"])
         #expect(before.status == 0)
         #expect(before.stdoutText.contains("warning context-condition-missing"))
         let template = try cmkctl(scratch, ["policy", "template", "--tenant", "acme", "--document"])
         #expect(template.stdoutText.contains("\"kms:EncryptionContext:cmk-tenant\": \"\(identifier)\""))
         let policyFile = try scratch.write("acme-policy.json", Array(template.stdout))
         #expect(try cmkctl(scratch, ["kms", "put-policy", "alias/acme-root", "--policy-file", policyFile]).status == 0)
-        let after = try cmkctl(scratch, tenantArgs(["policy", "check", "--tenant", "acme", "--json"]))
+        let after = try cmkctl(scratch, ["policy", "check", "--tenant", "acme", "--json"])
         #expect(after.status == 0)
         let reports = try #require(try json(after) as? [[String: Any]])
         #expect(((reports.first?["report"] as? [String: Any])?["findings"] as? [Any])?.isEmpty == true)

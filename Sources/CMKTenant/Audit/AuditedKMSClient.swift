@@ -38,12 +38,12 @@ public struct AuditedKMSClient: KMSClient {
             let value = try await body()
             detail["outcome"] = "ok"
             detail["latencyMs"] = milliseconds(since: started)
-            try await record(action, detail)
+            try record(action, detail)
             return value
         } catch let error as KMSError {
             detail["outcome"] = error.code.name
             detail["latencyMs"] = milliseconds(since: started)
-            try await record(action, detail)
+            try record(action, detail)
             throw error
         }
     }
@@ -54,7 +54,7 @@ public struct AuditedKMSClient: KMSClient {
         return String(format: "%.1f", ms)
     }
 
-    private func record(_ action: String, _ detail: [String: String]) async throws {
+    private func record(_ action: String, _ detail: [String: String]) throws {
         let tenant = tenant, cause = cause, at = now()
         _ = try store.write { db in
             try AuditLog.append(db, tenant: tenant, kind: .kmsCall, action: action, detail: detail, cause: cause, at: at)

@@ -43,7 +43,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         self.localKMSPath = localKMSPath
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
         case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms"
     }
@@ -51,6 +51,11 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
     public init(from decoder: any Decoder) throws {
         let defaults = OperatorConfiguration()
+        let fields = try decoder.container(keyedBy: FieldName.self).allKeys.map(\.stringValue)
+        if let unknown = fields.sorted().first(where: { CodingKeys(stringValue: $0) == nil }) {
+            let known = CodingKeys.allCases.map(\.stringValue).sorted()
+            throw TenantError(.configuration, "unknown field \"\(unknown)\" (known: \(known.joined(separator: ", ")))")
+        }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         servicePrincipal = try container.decodeIfPresent(String.self, forKey: .servicePrincipal) ?? defaults.servicePrincipal
         contextKey = try container.decodeIfPresent(String.self, forKey: .contextKey) ?? defaults.contextKey
@@ -63,6 +68,14 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         localKMSPath = try container.decodeIfPresent(String.self, forKey: .localKMSPath) ?? defaults.localKMSPath
     }
 
+    /// Any field name, to find the ones `CodingKeys` does not know.
+    struct FieldName: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     /// Reads the file at `path`; a missing file gives the defaults, a broken one an error naming it.
     public static func load(path: String) throws -> OperatorConfiguration {
         guard FileManager.default.fileExists(atPath: path) else { return OperatorConfiguration() }
@@ -70,22 +83,16 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw TenantError(.configuration, "cannot read operator configuration \(path): \(error.localizedDescription)")
         }
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            let known = Set(["servicePrincipal", "contextKey", "vpcEndpointIds", "providerKey", "tenants", "recheckInitialSeconds",
-                             "recheckMaxSeconds", "kmsEndpoints", "localKms"])
-            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-                throw TenantError(.configuration, "\(path): unknown field \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
-            }
-        }
+        let configuration: OperatorConfiguration
         do {
-            let configuration = try JSONDecoder().decode(OperatorConfiguration.self, from: data)
-            try configuration.validate(source: path)
-            return configuration
+            configuration = try JSONDecoder().decode(OperatorConfiguration.self, from: data)
         } catch let error as TenantError {
-            throw error
+            throw TenantError(.configuration, "\(path): \(error.message)")
         } catch {
             throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(error)")
         }
+        try configuration.validate(source: path)
+        return configuration
     }
 
     public func validate(source: String = "operator configuration") throws {

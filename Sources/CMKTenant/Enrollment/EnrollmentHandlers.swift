@@ -29,7 +29,7 @@ public struct EnrollmentHandlers: Sendable {
     }
 
     public func register(into registry: inout HandlerRegistry) {
-        let store = store, configuration = configuration, now = now
+        let configuration = configuration, now = now
         registry.register("tenant-register", .transactional { context, db in
             let input = try EnrollmentInput(context.input)
             try TenantStore.register(db, tenant: input.tenant, ticket: input.ticket, tag: input.tag,
@@ -95,7 +95,6 @@ public struct EnrollmentHandlers: Sendable {
             }
             return .succeeded(["error": .string(error)])
         })
-        _ = store
     }
 
     // MARK: KMS steps

@@ -46,7 +46,7 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         // A KMS refusal (denied, disabled, not found) or outage: the key service failed.
         exitWith(error.code == .invalidCiphertext ? .dataError : .unavailable, "KMS \(error.code): \(error.message)")
     } catch let error as TenantError {
-        FileHandle.standardError.write(Data("cmkctl: error: \(error.message)\n".utf8))
+        writeErrorLine(error.message)
         exit(TenantExit(error.code).rawValue)
     } catch let error as ValidationError {
         throw error
@@ -58,6 +58,11 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 }
 
 private func exitWith(_ status: ExitStatus, _ message: String) -> Never {
-    FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
+    writeErrorLine(message)
     exit(status.rawValue)
+}
+
+/// The one line on stderr every failing command prints.
+func writeErrorLine(_ message: String) {
+    FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
 }
