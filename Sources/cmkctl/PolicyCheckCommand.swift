@@ -38,7 +38,8 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         var reports: [(key: String?, report: PolicyReport)] = []
         var requirements: PolicyRequirements?
         try await reportingFailures {
-            let resolved = try options.requirements()
+            let store = try options.tenantStore()
+            let resolved = try options.requirements(store: store)
             requirements = resolved
             let analyzer = PolicyAnalyzer(requirements: resolved)
             if let policyFile {
@@ -48,7 +49,7 @@ struct PolicyCheckCommand: AsyncParsableCommand {
                     throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
                 }
             } else {
-                reports = try await liveReports(analyzer)
+                reports = try await liveReports(analyzer, store: store)
             }
         }
         guard let requirements else { return }
@@ -72,11 +73,9 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     }
 
     /// Reads the policy of every key the tenant is enrolled with (or enrolling), through the audited client.
-    private func liveReports(_ analyzer: PolicyAnalyzer) async throws -> [(key: String?, report: PolicyReport)] {
-        guard let tenant = options.tenant else { return [] }
-        let journal = try options.storeOptions.openExisting()
-        let store = try TenantStore(journal: journal)
-        guard let status = try TenantOverview(journal: journal, store: store).status(tenant: tenant).first else {
+    private func liveReports(_ analyzer: PolicyAnalyzer, store: TenantStore?) async throws -> [(key: String?, report: PolicyReport)] {
+        guard let tenant = options.tenant, let store else { return [] }
+        guard let status = try TenantOverview(journal: store.journal, store: store).status(tenant: tenant).first else {
             throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)")
         }
         let keys = status.enrollingKeys.isEmpty ? status.keys : status.enrollingKeys

@@ -42,20 +42,20 @@ struct PolicyRequirementsOptions: ParsableArguments {
         try OperatorConfiguration.load(path: config)
     }
 
-    /// The enrolled tenant named by `--tenant`, from the store.
-    func tenantRecord() throws -> TenantRecord? {
-        guard let tenant else { return nil }
-        let store = try TenantStore(journal: try storeOptions.openExisting())
-        guard let record = try store.tenant(tenant) else {
-            throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)")
-        }
-        return record
+    /// The tenant store, opened once, when `--tenant` names a tenant to read.
+    func tenantStore() throws -> TenantStore? {
+        guard tenant != nil else { return nil }
+        return try TenantStore(journal: try storeOptions.openExisting())
     }
 
-    func requirements() throws -> PolicyRequirements {
+    /// The requirements from the flags, the operator configuration and, for `--tenant`, `store`.
+    func requirements(store: TenantStore?) throws -> PolicyRequirements {
         let configuration = try configuration()
         var value = identifier
-        if value == nil, let record = try tenantRecord() {
+        if value == nil, let tenant, let store {
+            guard let record = try store.tenant(tenant) else {
+                throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)")
+            }
             guard let assigned = record.contextIdentifier else {
                 throw TenantError(.unknownTenant, "tenant \(record.id) has no encryption-context identifier yet (its enrollment has not assigned one)")
             }

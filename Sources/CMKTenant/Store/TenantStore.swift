@@ -9,10 +9,12 @@ import GRDB
 /// `Database` the engine hands it, so they commit with the step) or, for at-least-once handlers,
 /// in a write of their own that is idempotent.
 public struct TenantStore: Sendable {
+    public let journal: SQLiteJournal
     public let pool: DatabasePool
 
     /// Adds the tenant tables to the journal's database (idempotent).
     public init(journal: SQLiteJournal) throws {
+        self.journal = journal
         pool = journal.pool
         do {
             try SQLiteJournal.migrate(pool, with: TenantSchema.migrator)
