@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMKTenant
+import CMKWorkflow
 import Foundation
 
 /// `cmkctl enroll`: starts (or finds) a tenant's enrollment for a ticket and drives it as far as it goes.
@@ -8,14 +9,18 @@ struct EnrollCommand: AsyncParsableCommand {
         commandName: "enroll",
         abstract: "Enroll a tenant's KMS keys for a support ticket.",
         discussion: """
-            Validates the request, journals it, then runs the enrollment workflow (Workflows/enroll.asl.json) \
+            Validates the request, journals it, then runs the enrollment workflow (built in; see \
+            cmkctl workflows export) \
             until it finishes or waits: register, assign the encryption-context identifier, verify every key \
             policy, probe every key with the tenant's context, record the key generation, active. \
-            Running the same command again reports the same enrollment (and drives it on); a different ticket \
-            for a tenant already enrolling or enrolled is refused.
+            Running the same command again reports the same enrollment and drives it on; if a process that \
+            ran it was killed, the command first waits for that process's lease to expire (at most its \
+            --lease-seconds) and then finishes the work. A different ticket for a tenant already enrolling or \
+            enrolled is refused.
 
-            Exit codes: 0 active (or still running: see the state), 2 waiting for the customer, 3 failed, \
-            4 conflict, 64 invalid input, 67 tenant not in the operator's list, 74 store failure, 78 configuration.
+            Exit codes: 0 active (with --detach: journaled), 2 waiting for the customer, 3 failed, 4 conflict, \
+            64 invalid input, 67 tenant not in the operator's list, 74 store failure, 75 not finished (another \
+            live process holds it, or it waits for a retry a worker will run), 78 configuration.
             """)
 
     @OptionGroup var options: TenantOptions
@@ -50,10 +55,16 @@ struct EnrollCommand: AsyncParsableCommand {
             let runtime = try options.open(create: true)
             let service = try runtime.service()
             let started = try service.enroll(request)
+            var heldBy: ExecutionLease?
             if !detach {
                 try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
                     let worker = try runtime.worker(kms: kms, owner: "enroll-\(ProcessInfo.processInfo.processIdentifier)")
-                    try await worker.runUntilIdle()
+                    let outcome = try await worker.drive(started.execution) { lease, seconds in
+                        writeErrorLine(
+                            "cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on "
+                                + "\(started.execution) to expire (a process that was stopped, or one still working)")
+                    }
+                    if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
                 }
             }
             guard let status = try runtime.overview.status(tenant: tenant).first else {
@@ -69,9 +80,19 @@ struct EnrollCommand: AsyncParsableCommand {
                 }
             }
             switch status.state {
-            case "awaiting-customer": throw ExitCode(TenantExit.awaitingCustomer.rawValue)
-            case "enrollment-failed": throw ExitCode(TenantExit.failed.rawValue)
-            default: break
+            case TenantState.active.rawValue: break
+            case TenantState.awaitingCustomer.rawValue: throw ExitCode(TenantExit.awaitingCustomer.rawValue)
+            case TenantState.enrollmentFailed.rawValue: throw ExitCode(TenantExit.failed.rawValue)
+            default:
+                // Journaled and left to a worker (--detach), held by another live process, or sleeping
+                // until a retry: not done, and the exit code says so.
+                if detach { break }
+                if let heldBy {
+                    writeErrorLine("cmkctl: \(status.execution) is being run by \(heldBy.owner); run the command again later or see cmkctl status")
+                } else {
+                    writeErrorLine("cmkctl: \(status.execution) is not finished (\(status.state)); a worker continues it (cmkctl worker)")
+                }
+                throw ExitCode(TenantExit.stillRunning.rawValue)
             }
         }
     }

@@ -10,8 +10,8 @@ struct TenantOptions: ParsableArguments {
     @Option(help: "Operator configuration (JSON: servicePrincipal, contextKey, providerKey, vpcEndpointIds, tenants, kmsEndpoints, localKms, recheckInitialSeconds, recheckMaxSeconds). Missing file: built-in defaults for the embedded setup.")
     var config: String = OperatorConfiguration.defaultPath
 
-    @Option(help: "Directory of the workflow definitions (*.asl.json).")
-    var workflows: String = "Workflows"
+    @Option(help: "Directory of workflow definitions (*.asl.json) to use instead of the ones built into cmkctl.")
+    var workflows: String?
 
     @Option(help: "Seconds a worker's claim on an execution lasts without renewal; a killed worker's executions pass to another after this.")
     var leaseSeconds: Double = 10
@@ -25,7 +25,7 @@ struct TenantOptions: ParsableArguments {
         let configuration = try configuration()
         let journal = create ? try SQLiteJournal(path: storeOptions.store) : try storeOptions.openExisting()
         let store = try TenantStore(journal: journal)
-        return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: URL(fileURLWithPath: workflows),
+        return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: WorkflowDefinitions(directory: workflows),
                              leaseSeconds: leaseSeconds)
     }
 }
@@ -35,21 +35,22 @@ struct TenantRuntime {
     let journal: SQLiteJournal
     let store: TenantStore
     let configuration: OperatorConfiguration
-    let workflows: URL
+    let workflows: WorkflowDefinitions
     let leaseSeconds: Double
 
     /// Status and history: the store and journal only, no definitions needed.
     var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
 
     func service() throws -> EnrollmentService {
-        EnrollmentService(journal: journal, store: store, definition: try EnrollmentService.loadDefinition(directory: workflows))
+        let definition = try workflows.load(named: EnrollmentService.workflowName, handlerNames: EnrollmentHandlers.names)
+        return EnrollmentService(journal: journal, store: store, definition: definition)
     }
 
-    /// A worker over every definition in the directory, with the example and tenant handlers.
+    /// A worker over every definition (built in, or from `--workflows`), with the example and tenant handlers.
     func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker {
         var handlers = BuiltinHandlers.registry(effectsLog: nil, journal: journal)
         EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
-        let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(workflows)
+        let definitions = try workflows.loadAll(handlerNames: handlers.names)
         return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }
 }
@@ -65,6 +66,8 @@ enum TenantExit: Int32 {
     case conflict = 4
     /// The audit chain does not verify.
     case auditBroken = 5
+    /// The work is not finished: another live process holds it, or it sleeps until a retry a worker runs.
+    case stillRunning = 75
     case usage = 64
     case unknownTenant = 67
     case storeFailure = 74

@@ -11,8 +11,8 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "Directory of *.asl.json definitions.")
-    var workflows: String = "Workflows"
+    @Option(help: "Directory of *.asl.json definitions to use instead of the built-in ones.")
+    var workflows: String?
 
     @Option(help: "Worker identity for leases; a restarted worker with the same identity resumes its own leases at once.")
     var owner: String = "worker-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
@@ -34,8 +34,7 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
             try await TenantKMS.withClients(configuration: configuration) { kms in
                 var handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
                 EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
-                let definitions = try DefinitionLoader(handlerNames: handlers.names).loadDirectory(
-                    URL(fileURLWithPath: workflows))
+                let definitions = try WorkflowDefinitions(directory: workflows).loadAll(handlerNames: handlers.names)
                 let worker = WorkflowWorker(
                     journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,
                     idleCheckSeconds: 0.2)

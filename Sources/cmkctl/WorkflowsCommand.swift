@@ -4,5 +4,5 @@ import ArgumentParser
 struct WorkflowsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflows", abstract: "Workflow definitions (Amazon States Language subset).",
-        subcommands: [WorkflowsValidateCommand.self])
+        subcommands: [WorkflowsValidateCommand.self, WorkflowsExportCommand.self])
 }

@@ -2,33 +2,34 @@ import ArgumentParser
 import CMKWorkflow
 import Foundation
 
-/// `cmkctl workflows validate [DIR]`: loads every `*.asl.json` as a worker would and reports each file.
+/// `cmkctl workflows validate [DIR]`: loads every definition as a worker would and reports each one.
 struct WorkflowsValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "validate", abstract: "Check every *.asl.json in DIR against the supported subset and the built-in handlers.")
+        commandName: "validate",
+        abstract: "Check workflow definitions against the supported subset and the built-in handlers.",
+        discussion: """
+            Without DIR, checks the definitions built into cmkctl; with DIR, every *.asl.json in it. \
+            What Step Functions refuses is refused here too (for example a fractional IntervalSeconds).
+            """)
 
-    @Argument(help: "Directory of definitions.")
-    var directory: String = "Workflows"
+    @Argument(help: "Directory of *.asl.json definitions (default: the built-in ones).")
+    var directory: String?
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let loader = DefinitionLoader(handlerNames: BuiltinHandlers.names)
-            let files = try DefinitionLoader.definitionFiles(in: URL(fileURLWithPath: directory))
-            guard !files.isEmpty else {
-                throw WorkflowError(.invalidDefinition, "\(directory): no *.asl.json files")
-            }
+            let outcomes = try WorkflowDefinitions(directory: directory).loadEach(handlerNames: BuiltinHandlers.names)
             var invalid = 0
-            for file in files {
-                do {
-                    let definition = try loader.load(file: file)
-                    print("ok     \(file.path) (\(definition.states.count) states)")
-                } catch let error as WorkflowError {
+            for (label, result) in outcomes {
+                switch result {
+                case .success(let definition):
+                    print("ok     \(label) (\(definition.states.count) states)")
+                case .failure(let error):
                     invalid += 1
                     print("error  \(error.message)")
                 }
             }
             if invalid > 0 {
-                throw WorkflowError(.invalidDefinition, "\(invalid) of \(files.count) definitions are invalid")
+                throw WorkflowError(.invalidDefinition, "\(invalid) of \(outcomes.count) definitions are invalid")
             }
         }
     }

@@ -22,8 +22,8 @@ struct DefinitionLoaderTests {
         }
         #expect(notify.handler == "notify-tenant")
         #expect(notify.retry == [
-            RetryRule(errorEquals: ["Notify.Unavailable"], intervalSeconds: 0.2, maxAttempts: 3, backoffRate: 2,
-                maxDelaySeconds: 1, jitter: .full)
+            RetryRule(errorEquals: ["Notify.Unavailable"], intervalSeconds: 1, maxAttempts: 3, backoffRate: 2,
+                maxDelaySeconds: 2, jitter: .full)
         ])
         #expect(notify.catchers == [CatchRule(errorEquals: ["States.ALL"], next: "NotifyFailed", resultPath: .path(try JSONPath(parsing: "$.notifyError")))])
     }
@@ -60,6 +60,18 @@ struct DefinitionLoaderTests {
         (#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Succeed"}}}"#, #"field "QueryLanguage""#),
         (#"{"StartAt":"Z","States":{"A":{"Type":"Succeed"}}}"#, #"field "StartAt""#),
         (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"TimeoutSeconds":5,"HeartbeatSeconds":10}}}"#, #"field "HeartbeatSeconds""#),
+        // Step Functions takes whole seconds and counts only: what it refuses, the loader refuses.
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":0.2}]}}}"#, #"field "Retry[0].IntervalSeconds": must be an integer >= 1"#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":0}]}}}"#, #"field "Retry[0].IntervalSeconds""#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"MaxDelaySeconds":1.5}]}}}"#, #"field "Retry[0].MaxDelaySeconds""#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"MaxAttempts":-1}]}}}"#, #"field "Retry[0].MaxAttempts": must be a non-negative integer"#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"MaxAttempts":100000000}]}}}"#, #"field "Retry[0].MaxAttempts""#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"BackoffRate":0.5}]}}}"#, #"field "Retry[0].BackoffRate""#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"TimeoutSeconds":0}}}"#, #"field "TimeoutSeconds": must be an integer >= 1"#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"TimeoutSeconds":2.5}}}"#, #"field "TimeoutSeconds""#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:work","End":true,"TimeoutSeconds":10,"HeartbeatSeconds":0.5}}}"#, #"field "HeartbeatSeconds""#),
+        (#"{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":0.2,"End":true}}}"#, #"state "A": field "Seconds": must be a non-negative integer"#),
+        (#"{"StartAt":"A","TimeoutSeconds":1e300,"States":{"A":{"Type":"Succeed"}}}"#, #"field "TimeoutSeconds""#),
         (#"{"StartAt": "A", "States": "#, "not valid JSON"),
     ])
     func refusesWithLocation(json: String, expected: String) throws {

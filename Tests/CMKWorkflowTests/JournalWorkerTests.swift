@@ -49,12 +49,12 @@ struct JournalWorkerTests {
         #expect(try await worker.runUntilIdle())
         var execution = try #require(try journal.execution(named: "rot-1"))
         #expect(execution.phase == .retrying)
-        // FULL jitter with randomUnit 0.5 halves the 0.2 s interval.
+        // FULL jitter with randomUnit 0.5 halves the 1 s interval.
         let due = try #require(execution.dueAt)
-        #expect(abs(due.timeIntervalSince(clock.now()) - 0.1) < 0.000_1)
+        #expect(abs(due.timeIntervalSince(clock.now()) - 0.5) < 0.000_1)
         #expect(try await !worker.runUntilIdle())
 
-        clock.advance(by: 0.1)
+        clock.advance(by: 0.5)
         try await worker.runUntilIdle()
         execution = try #require(try journal.execution(named: "rot-1"))
         #expect(execution.stateName == "AwaitApproval" && execution.phase == .parked)
@@ -147,10 +147,12 @@ struct JournalWorkerTests {
             return .succeeded(nil)
         })
         let definition = try definition(
-            #"{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::activity:write","Retry":[{"ErrorEquals":["Once"],"IntervalSeconds":0}],"End":true}}}"#,
+            #"{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::activity:write","Retry":[{"ErrorEquals":["Once"],"IntervalSeconds":1}],"End":true}}}"#,
             handlers: handlers.names)
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
         try worker.start(workflow: "wf", name: "tx", input: [:])
+        try await worker.runUntilIdle()
+        clock.advance(by: 1)
         try await worker.runUntilIdle()
         #expect(try journal.execution(named: "tx")?.status == .succeeded)
         let keys = try await journal.pool.read { try String.fetchAll($0, sql: "SELECT key FROM effects") }

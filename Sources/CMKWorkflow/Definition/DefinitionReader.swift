@@ -47,7 +47,7 @@ struct DefinitionReader {
         guard let stateMembers = members["States"]?.objectValue, !stateMembers.isEmpty else {
             throw fail("States", "missing, empty or not an object")
         }
-        let timeout = try seconds(members["TimeoutSeconds"], field: "TimeoutSeconds")
+        let timeout = try seconds(members["TimeoutSeconds"], field: "TimeoutSeconds", minimum: 1)
         var states: [String: StateDefinition] = [:]
         for key in stateMembers.keys.sorted() {
             stateName = key
@@ -128,14 +128,14 @@ struct DefinitionReader {
         let catchers = try array(members["Catch"], field: "Catch").enumerated().map { index, entry in
             try readCatch(entry, field: "Catch[\(index)]")
         }
-        let timeout = try seconds(members["TimeoutSeconds"], field: "TimeoutSeconds")
+        let timeout = try seconds(members["TimeoutSeconds"], field: "TimeoutSeconds", minimum: 1)
         var timeoutPath: JSONPath?
         if let value = members["TimeoutSecondsPath"] {
             guard timeout == nil else { throw fail("TimeoutSecondsPath", "cannot be combined with TimeoutSeconds") }
             guard let text = value.stringValue else { throw fail("TimeoutSecondsPath", "must be a path string") }
             timeoutPath = try path(text, field: "TimeoutSecondsPath")
         }
-        let heartbeat = try seconds(members["HeartbeatSeconds"], field: "HeartbeatSeconds")
+        let heartbeat = try seconds(members["HeartbeatSeconds"], field: "HeartbeatSeconds", minimum: 1)
         if let timeout, let heartbeat, heartbeat >= timeout {
             throw fail("HeartbeatSeconds", "must be smaller than TimeoutSeconds")
         }
@@ -150,18 +150,12 @@ struct DefinitionReader {
             throw fail("\(field).\(key)", "not in the supported subset")
         }
         let errors = try errorEquals(members["ErrorEquals"], field: "\(field).ErrorEquals")
-        let interval = try seconds(members["IntervalSeconds"], field: "\(field).IntervalSeconds") ?? 1
-        let maxDelay = try seconds(members["MaxDelaySeconds"], field: "\(field).MaxDelaySeconds")
-        var maxAttempts = 3
-        if let value = members["MaxAttempts"] {
-            guard let number = value.numberValue, number >= 0, number.rounded() == number else {
-                throw fail("\(field).MaxAttempts", "must be a non-negative integer")
-            }
-            maxAttempts = Int(number)
-        }
+        let interval = try seconds(members["IntervalSeconds"], field: "\(field).IntervalSeconds", minimum: 1) ?? 1
+        let maxDelay = try seconds(members["MaxDelaySeconds"], field: "\(field).MaxDelaySeconds", minimum: 1)
+        let maxAttempts = try integer(members["MaxAttempts"], field: "\(field).MaxAttempts", minimum: 0) ?? 3
         var backoff = 2.0
         if let value = members["BackoffRate"] {
-            guard let number = value.numberValue, number >= 1 else {
+            guard let number = value.numberValue, number.isFinite, number >= 1 else {
                 throw fail("\(field).BackoffRate", "must be a number >= 1.0")
             }
             backoff = number
@@ -277,7 +271,7 @@ struct DefinitionReader {
         let value = members[field]!
         switch field {
         case "Seconds":
-            guard let seconds = try seconds(value, field: field) else { throw fail(field, "must be a number") }
+            guard let seconds = try seconds(value, field: field, minimum: 0) else { throw fail(field, "must be an integer") }
             return .seconds(seconds)
         case "Timestamp":
             guard let text = value.stringValue, let date = WaitDuration.parseTimestamp(text) else {
@@ -302,10 +296,22 @@ struct DefinitionReader {
         do { return try JSONPath(parsing: text) } catch let error as WorkflowError { throw fail(field, error.message) }
     }
 
-    private func seconds(_ value: JSONValue?, field: String) throws -> Double? {
+    /// The largest count or number of seconds Step Functions accepts in a definition.
+    static let largestInteger = 99_999_999
+
+    /// A seconds field: Amazon States Language takes whole seconds only (`IntervalSeconds: 0.2` is refused
+    /// by Step Functions), so a definition valid here is valid there.
+    private func seconds(_ value: JSONValue?, field: String, minimum: Int) throws -> Double? {
+        try integer(value, field: field, minimum: minimum).map(Double.init)
+    }
+
+    private func integer(_ value: JSONValue?, field: String, minimum: Int) throws -> Int? {
         guard let value else { return nil }
-        guard let number = value.numberValue, number >= 0 else { throw fail(field, "must be a non-negative number") }
-        return number
+        let expected = minimum == 0 ? "a non-negative integer" : "an integer >= \(minimum)"
+        guard let number = value.numberValue, number.isFinite, number.rounded() == number,
+              number >= Double(minimum), number <= Double(Self.largestInteger)
+        else { throw fail(field, "must be \(expected) (at most \(Self.largestInteger))") }
+        return Int(number)
     }
 
     private func optionalString(_ value: JSONValue?, field: String) throws -> String? {

@@ -81,6 +81,38 @@ public final class WorkflowWorker: Sendable {
         return any
     }
 
+    /// Where `drive(_:)` left an execution.
+    public enum DriveOutcome: Sendable, Equatable {
+        /// Finished, parked, or sleeping until a timer or retry: nothing more can happen now.
+        case settled(ExecutionSnapshot)
+        /// Another live worker holds it: its lease was renewed while this one waited for it to expire.
+        case heldElsewhere(ExecutionSnapshot, ExecutionLease)
+    }
+
+    /// Drives one execution as far as it can go now, waiting out another worker's lease on it once.
+    ///
+    /// A command that started the execution in a process that was then killed left a lease behind;
+    /// waiting for it to expire (at most that process's lease length) lets the command finish the work
+    /// rather than report a state that nobody is advancing. A lease renewed meanwhile means its owner is
+    /// alive and working, which `heldElsewhere` reports.
+    public func drive(_ name: String, onLeaseWait: (ExecutionLease, Double) -> Void = { _, _ in }) async throws -> DriveOutcome {
+        var waitedFor: ExecutionLease?
+        while true {
+            try await runUntilIdle()
+            guard let snapshot = try journal.execution(named: name) else {
+                throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
+            }
+            let now = clock.now()
+            guard snapshot.status == .running, let lease = try journal.lease(of: name), lease.owner != owner,
+                  lease.expiresAt > now
+            else { return .settled(snapshot) }
+            if let waitedFor, waitedFor.owner == lease.owner { return .heldElsewhere(snapshot, lease) }
+            waitedFor = lease
+            onLeaseWait(lease, lease.expiresAt.timeIntervalSince(now))
+            try await clock.sleep(until: lease.expiresAt.addingTimeInterval(0.05))
+        }
+    }
+
     /// Claims and drives one due execution; false when none was due.
     ///
     /// The claim commits the execution's first steps too (up to its next task), so a claim costs no

@@ -240,6 +240,16 @@ public final class SQLiteJournal: WorkflowJournal {
         try read { db in try Self.load(db, name) }
     }
 
+    public func lease(of execution: String) throws -> ExecutionLease? {
+        try read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT lease_owner, lease_expires FROM executions WHERE name = ? AND lease_owner IS NOT NULL",
+                arguments: [execution])
+            guard let row, let owner: String = row["lease_owner"], let expires: Double = row["lease_expires"] else { return nil }
+            return ExecutionLease(owner: owner, expiresAt: Date(timeIntervalSince1970: expires))
+        }
+    }
+
     public func executions(status: ExecutionStatus?) throws -> [ExecutionSnapshot] {
         try read { db in
             let rows: [Row]

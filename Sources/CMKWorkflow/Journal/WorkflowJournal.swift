@@ -32,6 +32,8 @@ public protocol WorkflowJournal: Sendable {
     func signal(execution: String, payload: JSONValue, now: Date) throws -> ExecutionSnapshot
     func cancel(execution: String, now: Date) throws -> ExecutionSnapshot
     func execution(named name: String) throws -> ExecutionSnapshot?
+    /// The lease on an execution, if a worker holds one (it may have expired: compare with the clock).
+    func lease(of execution: String) throws -> ExecutionLease?
     func executions(status: ExecutionStatus?) throws -> [ExecutionSnapshot]
     func history(of name: String) throws -> [WorkflowEvent]
 }

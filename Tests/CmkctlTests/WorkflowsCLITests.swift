@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// The workflow definitions built into the binary, as `workflows validate` and `export` show them.
+@Suite struct WorkflowsCLITests {
+    static let repositoryWorkflows = CLIRunner.packageRoot.appendingPathComponent("Workflows")
+
+    /// The binary carries Workflows/ byte for byte; a definition edited without rerunning
+    /// scripts/embed-workflows fails here.
+    @Test func builtInDefinitionsMatchTheWorkflowsDirectory() throws {
+        let scratch = try Scratch()
+        let exported = scratch.url.appendingPathComponent("exported")
+        let result = try CLIRunner.run(["workflows", "export", exported.path], in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.repositoryWorkflows.path)
+            .filter { $0.hasSuffix(".asl.json") }.sorted()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: exported.path).sorted() == files)
+        for file in files {
+            let original = try Data(contentsOf: Self.repositoryWorkflows.appendingPathComponent(file))
+            let copy = try Data(contentsOf: exported.appendingPathComponent(file))
+            #expect(copy == original, "\(file) differs from the built-in copy: run scripts/embed-workflows")
+        }
+        // An existing file is kept unless --overwrite.
+        #expect(try CLIRunner.run(["workflows", "export", exported.path], in: scratch.url).status != 0)
+        #expect(try CLIRunner.run(["workflows", "export", exported.path, "--overwrite"], in: scratch.url).status == 0)
+    }
+
+    @Test func validateChecksTheBuiltInDefinitionsFromAnyDirectory() throws {
+        let scratch = try Scratch()
+        let result = try CLIRunner.run(["workflows", "validate"], in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText.contains("ok     built-in enroll.asl.json"))
+    }
+
+    /// What Step Functions refuses, `validate` refuses: a fractional IntervalSeconds among them.
+    @Test func validateRefusesFractionalSeconds() throws {
+        let scratch = try Scratch()
+        let directory = scratch.url.appendingPathComponent("defs")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let text = #"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:notify-tenant","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":0.2}]}}}"#
+        try text.write(to: directory.appendingPathComponent("fast.asl.json"), atomically: true, encoding: .utf8)
+        let result = try CLIRunner.run(["workflows", "validate", directory.path], in: scratch.url)
+        #expect(result.status == 3)
+        #expect(result.stdoutText.contains(#"field "Retry[0].IntervalSeconds": must be an integer >= 1"#))
+    }
+}
