@@ -8,6 +8,8 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidInput = "invalid_input"
         /// The tenant is already enrolling or enrolled under another ticket, or a tag is taken.
         case conflict = "conflict"
+        /// The tenant's lifecycle does not allow this move from its current state (`TenantLifecycle`).
+        case illegalTransition = "illegal_transition"
         /// No such tenant (or the operator's tenant list does not name it).
         case unknownTenant = "unknown_tenant"
         /// A key policy document is not JSON of the IAM policy shape.

@@ -8,6 +8,7 @@ struct CMKCtl: AsyncParsableCommand {
         abstract: "Customer-managed keys for a multi-tenant SaaS: envelope encryption, KMS, durable tenant workflows.",
         subcommands: [
             // Subcommands, one per line: the tenant lifecycle first, then the tools under it.
+            TenantsCommand.self,
             EnrollCommand.self,
             StatusCommand.self,
             HistoryCommand.self,

@@ -33,12 +33,16 @@ struct StatusCommand: AsyncParsableCommand {
 enum StatusTable {
     /// A few lines per tenant: the headline, then keys, identifier and the wait.
     static func describe(_ status: TenantOverview.TenantStatus) -> String {
-        var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket)"]
+        var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket.isEmpty ? "-" : status.ticket)"]
         if let identifier = status.contextIdentifier { lines.append("  context     \(identifier)") }
         for key in status.keys { lines.append("  key         \(key)") }
         for key in status.enrollingKeys { lines.append("  enrolling   \(key)") }
         if let waitingFor = status.waitingFor { lines.append("  waiting for \(waitingFor)") }
-        lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
+        if status.execution.isEmpty {
+            lines.append("  updated     \(status.updatedAt) (not enrolled: on the provider's key)")
+        } else {
+            lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
+        }
         return lines.joined(separator: "\n")
     }
 }

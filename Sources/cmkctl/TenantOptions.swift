@@ -78,7 +78,7 @@ extension TenantExit {
     init(_ code: TenantError.Code) {
         self = switch code {
         case .invalidInput, .malformedPolicy: .usage
-        case .conflict: .conflict
+        case .conflict, .illegalTransition: .conflict
         case .unknownTenant: .unknownTenant
         case .storeFailure: .storeFailure
         case .auditChainBroken: .auditBroken

@@ -291,4 +291,39 @@ import Glibc
         #expect(rerun.stderr.contains("waiting") && rerun.stderr.contains("for the lease of enroll-dead"))
         #expect(rerun.stdoutText.contains("acme  active  generation 1"))
     }
+
+    /// `tenants add` gives a tenant its identifier on the provider's key; `enroll` keeps it.
+    @Test func anAddedTenantKeepsItsIdentifierWhenItEnrolls() throws {
+        let scratch = try Scratch()
+        let added = try cmkctl(scratch, ["tenants", "add", "--tenant", "acme", "--tag", "acmeprod", "--json"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let document = try #require(try json(added) as? [String: Any])
+        #expect(document["created"] as? Bool == true)
+        let status = try #require(document["status"] as? [String: Any])
+        #expect(status["state"] as? String == "registered")
+        #expect(status["generation"] as? Int == 0)
+        let identifier = try #require(status["contextIdentifier"] as? String)
+        #expect(identifier.hasPrefix("acmeprod-"))
+
+        // The same tag again reports it unchanged; another tag is refused.
+        let again = try cmkctl(scratch, ["tenants", "add", "--tenant", "acme", "--tag", "acmeprod", "--json"])
+        #expect(again.status == 0)
+        #expect((try json(again) as? [String: Any])?["created"] as? Bool == false)
+        #expect(try cmkctl(scratch, ["tenants", "add", "--tenant", "acme", "--tag", "other"]).status == 4)
+        let listed = try cmkctl(scratch, ["status"])
+        #expect(listed.stdoutText.contains("acme  registered  generation 0"))
+
+        let key = try createKey(scratch, alias: "acme-root")
+        let wrongTag = try cmkctl(scratch, ["enroll", "--ticket", "SUP-1", "--tenant", "acme", "--key", key, "--tag", "acme2"])
+        #expect(wrongTag.status == 4)
+        #expect(wrongTag.stderr.contains("already has the tag acmeprod"))
+        let enrolled = try cmkctl(scratch, ["enroll", "--ticket", "SUP-2", "--tenant", "acme", "--key", key, "--tag", "acmeprod", "--json"])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        let final = try #require((try json(enrolled) as? [String: Any])?["status"] as? [String: Any])
+        #expect(final["state"] as? String == "active")
+        #expect(final["contextIdentifier"] as? String == identifier)
+        let history = try cmkctl(scratch, ["history", "--tenant", "acme"])
+        #expect(history.stdoutText.contains("(new) -> registered"))
+        #expect(history.stdoutText.contains("registered -> enrolling"))
+    }
 }

@@ -40,7 +40,7 @@ public struct EnrollmentHandlers: Sendable {
         registry.register("tenant-assign-context", .transactional { context, db in
             let input = try EnrollmentInput(context.input)
             let cause = input.cause(context)
-            try TenantStore.transition(db, tenant: input.tenant, to: .assigningContext, waitingFor: nil, cause: cause, now: now())
+            try TenantStore.apply(db, tenant: input.tenant, event: .contextAssignmentStarted, waitingFor: nil, cause: cause, now: now())
             var generator = SystemRandomNumberGenerator()
             let value = try TenantStore.assignContext(db, tenant: input.tenant, candidate: {
                 ContextIdentifier.generate(tag: input.tag, using: &generator)
@@ -57,7 +57,7 @@ public struct EnrollmentHandlers: Sendable {
             let input = try EnrollmentInput(context.input)
             let waitingFor = context.input["check"]?["waitingFor"]?.stringValue ?? "the customer"
             _ = try TenantStore.countWaitingRound(db, tenant: input.tenant)
-            try TenantStore.transition(db, tenant: input.tenant, to: .awaitingCustomer, waitingFor: waitingFor,
+            try TenantStore.apply(db, tenant: input.tenant, event: .customerActionNeeded, waitingFor: waitingFor,
                                        cause: input.cause(context), now: now())
             return .parked
         })
@@ -73,7 +73,7 @@ public struct EnrollmentHandlers: Sendable {
         })
         registry.register("tenant-hand-over", .transactional { context, db in
             let input = try EnrollmentInput(context.input)
-            try TenantStore.transition(db, tenant: input.tenant, to: .reencrypting,
+            try TenantStore.apply(db, tenant: input.tenant, event: .handedOver,
                                        waitingFor: "re-encryption from generation 0 (not built yet: the tenant becomes active at once)",
                                        cause: input.cause(context), now: now())
             return .succeeded(["reencryption": "skipped"])
@@ -81,16 +81,18 @@ public struct EnrollmentHandlers: Sendable {
         registry.register("tenant-activate", .transactional { context, db in
             let input = try EnrollmentInput(context.input)
             try db.execute(sql: "UPDATE tenants SET waiting_rounds = 0 WHERE id = ?", arguments: [input.tenant])
-            try TenantStore.transition(db, tenant: input.tenant, to: .active, waitingFor: nil, cause: input.cause(context), now: now())
+            try TenantStore.apply(db, tenant: input.tenant, event: .reencryptionCompleted, waitingFor: nil, cause: input.cause(context),
+                                  now: now())
             return .succeeded(["state": .string(TenantState.active.rawValue)])
         })
         registry.register("tenant-mark-failed", .transactional { context, db in
             let input = try EnrollmentInput(context.input)
             let error = context.input["failure"]?["Error"]?.stringValue ?? "unknown"
             let cause = context.input["failure"]?["Cause"]?.stringValue ?? ""
-            if try TenantStore.tenant(db, input.tenant) != nil {
+            // A failure recorded after the tenant moved on (or before it existed) changes nothing.
+            if let record = try TenantStore.tenant(db, input.tenant), record.lifecycle.accepts(.enrollmentFailed) {
                 let reason = "a new ticket: the enrollment failed (\(error): \(cause.prefix(300)))"
-                try TenantStore.transition(db, tenant: input.tenant, to: .enrollmentFailed, waitingFor: reason, cause: input.cause(context),
+                try TenantStore.apply(db, tenant: input.tenant, event: .enrollmentFailed, waitingFor: reason, cause: input.cause(context),
                                            now: now(), detail: ["error": error, "cause": String(cause.prefix(500))])
             }
             return .succeeded(["error": .string(error)])
@@ -104,7 +106,7 @@ public struct EnrollmentHandlers: Sendable {
         let input = try EnrollmentInput(context.input)
         let cause = input.cause(context)
         let identifier = try contextIdentifier(input)
-        try await transition(input.tenant, to: .verifyingPolicy, cause: cause)
+        try await apply(.policyVerificationStarted, tenant: input.tenant, cause: cause)
         let requirements = PolicyRequirements(servicePrincipal: configuration.servicePrincipal, contextKey: configuration.contextKey,
                                               contextValue: identifier, vpcEndpointIDs: configuration.vpcEndpointIDs)
         let analyzer = PolicyAnalyzer(requirements: requirements)
@@ -148,7 +150,7 @@ public struct EnrollmentHandlers: Sendable {
         let input = try EnrollmentInput(context.input)
         let cause = input.cause(context)
         let identifier = try contextIdentifier(input)
-        try await transition(input.tenant, to: .probing, cause: cause)
+        try await apply(.probeStarted, tenant: input.tenant, cause: cause)
         let encryptionContext = try EncryptionContext([(configuration.contextKey, identifier)])
         var problems: [String] = []
         var regions: [CMKWorkflow.JSONValue] = []
@@ -185,10 +187,10 @@ public struct EnrollmentHandlers: Sendable {
         return .succeeded(.object(result))
     }
 
-    private func transition(_ tenant: String, to state: TenantState, cause: Cause) async throws {
+    private func apply(_ event: TenantLifecycle.Event, tenant: String, cause: Cause) async throws {
         let at = now()
         _ = try store.write { db in
-            try TenantStore.transition(db, tenant: tenant, to: state, waitingFor: nil, cause: cause, now: at)
+            try TenantStore.apply(db, tenant: tenant, event: event, waitingFor: nil, cause: cause, now: at)
         }
     }
 

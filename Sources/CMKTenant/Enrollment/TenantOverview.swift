@@ -41,7 +41,14 @@ public struct TenantOverview: Sendable {
         // The journal has its own reads; take the snapshots first, outside the tenant read.
         let snapshots = try claims.map { try journal.execution(named: $0["execution"]) }
         return try store.read { db in
-            try zip(claims, snapshots).map { claim, snapshot in
+            // Tenants added (`tenants add`) but never enrolled have no claim; they are listed too.
+            let unclaimed = try TenantStore.unclaimedTenants(db).filter { tenant == nil || $0.id == tenant }.map { record in
+                let current = try TenantStore.generations(db, record.id).first(where: { $0.number == record.generation })
+                return TenantStatus(tenant: record.id, ticket: record.ticket, state: record.state.rawValue, generation: record.generation,
+                             regions: current?.keys.map(\.region) ?? [], keys: current?.keys.map(\.keyARN) ?? [], contextIdentifier: record.contextIdentifier, enrollingKeys: [], waitingFor: record.waitingFor,
+                             execution: record.execution, executionStatus: "none", updatedAt: AuditLog.timestamp(record.updatedAt))
+            }
+            let claimed = try zip(claims, snapshots).map { claim, snapshot in
                 let id: String = claim["tenant"]
                 let execution: String = claim["execution"]
                 let executionStatus = snapshot?.status.rawValue ?? "not started"
@@ -70,6 +77,7 @@ public struct TenantOverview: Sendable {
                                     waitingFor: waitingFor, execution: execution,
                                     executionStatus: executionStatus, updatedAt: AuditLog.timestamp(record.updatedAt))
             }
+            return (claimed + unclaimed).sorted { $0.tenant < $1.tenant }
         }
     }
 

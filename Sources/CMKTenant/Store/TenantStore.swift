@@ -82,21 +82,58 @@ public struct TenantStore: Sendable {
         try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]).map(record)
     }
 
-    /// Registers a tenant under generation 0 (the provider's key); a no-op when already registered.
+    /// Tenants without an enrollment claim: added with `tenants add` and not enrolled yet.
+    static func unclaimedTenants(_ db: Database) throws -> [TenantRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM tenants WHERE id NOT IN (SELECT tenant FROM enrollment_claims) ORDER BY id")
+            .map(record)
+    }
+
+    /// Starts a tenant's enrollment: registers a new tenant under generation 0 (the provider's key), or
+    /// moves a registered tenant (or one whose enrollment failed) to `enrolling` under this ticket. A
+    /// repeat for the same enrollment changes nothing.
     static func register(_ db: Database, tenant: String, ticket: String, tag: ContextTag, execution: String,
                          providerKey: String, cause: Cause, now: Date) throws {
-        if try Self.tenant(db, tenant) != nil { return }
+        if let record = try Self.tenant(db, tenant) {
+            guard record.execution != execution else { return }
+            try db.execute(sql: "UPDATE tenants SET ticket = ?, execution = ? WHERE id = ?", arguments: [ticket, execution, tenant])
+            try apply(db, tenant: tenant, event: .enrollmentStarted, waitingFor: nil, cause: cause, now: now)
+            return
+        }
+        try insertTenant(db, tenant: tenant, ticket: ticket, tag: tag, execution: execution, event: .enrollmentStarted,
+                         providerKey: providerKey, cause: cause, now: now)
+    }
+
+    /// Adds a tenant on the provider's key with its context identifier, before any enrollment
+    /// (`cmkctl tenants add`). The same tag again returns the existing tenant; another tag is refused.
+    static func add(_ db: Database, tenant: String, tag: ContextTag, providerKey: String, candidate: () -> String,
+                    cause: Cause, now: Date) throws -> (record: TenantRecord, created: Bool) {
+        if let record = try Self.tenant(db, tenant) {
+            guard record.tag == tag.value else {
+                throw TenantError(.conflict, "tenant \(tenant) already has the tag \(record.tag); a tag is immutable")
+            }
+            return (record, false)
+        }
+        try insertTenant(db, tenant: tenant, ticket: "", tag: tag, execution: "", event: .added, providerKey: providerKey,
+                         cause: cause, now: now)
+        _ = try assignContext(db, tenant: tenant, candidate: candidate, cause: cause, now: now)
+        guard let record = try Self.tenant(db, tenant) else { throw TenantError(.storeFailure, "tenant \(tenant) vanished") }
+        return (record, true)
+    }
+
+    private static func insertTenant(_ db: Database, tenant: String, ticket: String, tag: ContextTag, execution: String,
+                                     event: TenantLifecycle.Event, providerKey: String, cause: Cause, now: Date) throws {
+        let transition = try TenantLifecycle(state: nil).apply(event)
         try db.execute(
             sql: """
                 INSERT INTO tenants (id, ticket, tag, state, generation, execution, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 0, ?, ?, ?)
                 """,
-            arguments: [tenant, ticket, tag.value, TenantState.enrolling.rawValue, execution, now.timeIntervalSince1970,
+            arguments: [tenant, ticket, tag.value, transition.to.rawValue, execution, now.timeIntervalSince1970,
                         now.timeIntervalSince1970])
         let region = KeyARN(providerKey)?.region ?? LocalKMS.defaultRegion
         try insertGeneration(db, tenant: tenant, number: 0, keys: [.init(region: region, keyARN: providerKey)],
                              providerManaged: true, cause: cause, now: now)
-        try AuditLog.append(db, tenant: tenant, kind: .transition, action: "(new) -> enrolling",
+        try AuditLog.append(db, tenant: tenant, kind: .transition, action: "(new) -> \(transition.to.rawValue)",
                             detail: ["tag": tag.value, "generation": "0", "providerKey": providerKey], cause: cause, at: now)
     }
 
@@ -120,20 +157,25 @@ public struct TenantStore: Sendable {
         throw TenantError(.conflict, "could not draw a free context identifier for tenant \(tenant)")
     }
 
-    /// Moves the tenant to `state`, recording the transition; repeating the same move records nothing,
-    /// so at-least-once callers do not duplicate history.
-    static func transition(_ db: Database, tenant: String, to state: TenantState, waitingFor: String?, cause: Cause,
-                           now: Date, detail: [String: String] = [:]) throws {
+    /// Applies a lifecycle event, the only way a tenant's state changes: the lifecycle decides the new
+    /// state (or refuses the move), the row and the audit trail record it. Repeating a move records
+    /// nothing, so at-least-once callers do not duplicate history; a changed `waitingFor` alone is
+    /// recorded.
+    @discardableResult
+    static func apply(_ db: Database, tenant: String, event: TenantLifecycle.Event, waitingFor: String?, cause: Cause,
+                      now: Date, detail: [String: String] = [:]) throws -> TenantLifecycle.Transition {
         guard let record = try Self.tenant(db, tenant) else {
             throw TenantError(.unknownTenant, "tenant \(tenant) is not registered")
         }
-        if record.state == state && record.waitingFor == waitingFor { return }
+        let transition = try record.lifecycle.apply(event)
+        if !transition.changed && record.waitingFor == waitingFor { return transition }
         try db.execute(sql: "UPDATE tenants SET state = ?, waiting_for = ?, updated_at = ? WHERE id = ?",
-                       arguments: [state.rawValue, waitingFor, now.timeIntervalSince1970, tenant])
+                       arguments: [transition.to.rawValue, waitingFor, now.timeIntervalSince1970, tenant])
         var entryDetail = detail
         if let waitingFor { entryDetail["waitingFor"] = waitingFor }
-        try AuditLog.append(db, tenant: tenant, kind: .transition, action: "\(record.state.rawValue) -> \(state.rawValue)",
+        try AuditLog.append(db, tenant: tenant, kind: .transition, action: "\(record.state.rawValue) -> \(transition.to.rawValue)",
                             detail: entryDetail, cause: cause, at: now)
+        return transition
     }
 
     /// Counts a round of waiting for the customer and returns it (1 for the first).

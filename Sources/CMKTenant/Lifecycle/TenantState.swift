@@ -1,5 +1,8 @@
 /// Where a tenant stands in its lifecycle (design.md section 2); raw values are stored and shown.
 public enum TenantState: String, Sendable, Codable, CaseIterable {
+    /// Added with `cmkctl tenants add`: on the provider's key (generation 0), with its context
+    /// identifier, not yet enrolled.
+    case registered
     /// The enrollment workflow has registered the tenant and is validating it.
     case enrolling
     /// The encryption-context identifier is being assigned.
