@@ -14,12 +14,16 @@ import Testing
         let code: KMSError.Code
         let failureClass: KMSError.FailureClass
 
-        init(_ type: String, _ status: Int, _ message: String = "details", _ code: KMSError.Code, _ failureClass: KMSError.FailureClass) {
+        init(_ type: String, _ status: Int, _ message: String, _ code: KMSError.Code, _ failureClass: KMSError.FailureClass) {
             self.type = type
             self.status = status
             self.message = message
             self.code = code
             self.failureClass = failureClass
+        }
+
+        init(_ type: String, _ status: Int, _ code: KMSError.Code, _ failureClass: KMSError.FailureClass) {
+            self.init(type, status, "details", code, failureClass)
         }
 
         var testDescription: String { "\(type) \(status) \"\(message)\"" }
@@ -128,10 +132,12 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        (KeyMetadata.State.enabled, nil), (.disabled, KMSError.Code.disabled), (.pendingDeletion, .disabled), (.pendingImport, .disabled),
+    static let keyStateCodes: [(KeyMetadata.State, KMSError.Code?)] = [
+        (.enabled, nil), (.disabled, .disabled), (.pendingDeletion, .disabled), (.pendingImport, .disabled),
         (.creating, .keyUnavailable), (.updating, .keyUnavailable), (.unavailable, .keyUnavailable),
-    ])
+    ]
+
+    @Test(arguments: keyStateCodes)
     func keyStates(state: KeyMetadata.State, expected: KMSError.Code?) {
         #expect(KMSErrorClassifier.code(forKeyState: state) == expected)
     }

@@ -3,6 +3,10 @@ import CMKKMS
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The local KMS behaves like AWS where cmkctl can tell: states, aliases, policy denies, context
 /// binding, error classes; and its file stays private.
 @Suite struct LocalKMSTests {

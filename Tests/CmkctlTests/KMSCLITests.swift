@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `cmkctl kms`, `probe` and the `local:` key spec, driven through the built binary against a local
 /// KMS file in a scratch directory.
 @Suite struct KMSCLITests {
