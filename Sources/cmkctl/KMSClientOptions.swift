@@ -72,10 +72,7 @@ struct KMSClientFactory: Sendable {
     }
 
     func awsClient(defaultRegion: String) throws -> AWSKMSClient {
-        guard let credentials = AWSCredentialsResolver().resolve(profile: profile) else {
-            throw KMSError(.denied, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in the shared credentials file")
-        }
-        return AWSKMSClient(httpClient: http, credentials: credentials,
-                            configuration: .init(defaultRegion: defaultRegion, endpoints: endpoints, requestTimeout: timeout))
+        AWSKMSClient(httpClient: http, credentials: try AWSCredentialsResolver().require(profile: profile),
+                     configuration: .init(defaultRegion: defaultRegion, endpoints: endpoints, requestTimeout: timeout))
     }
 }

@@ -186,4 +186,28 @@ import Testing
         }
         #expect(try harness.status("acme").contextIdentifier?.hasPrefix("acmeprod-") == true)
     }
+
+    /// A local key ARN from another directory's local KMS file: with no file here, or a file that
+    /// never held the key, the enrollment is the operator's to fix. No file is created, the tenant
+    /// neither waits for the customer nor fails, and the step is retried as `KMS.Misconfigured`.
+    @Test(arguments: [false, true])
+    func aLocalKeyFromAnotherFileIsTheOperatorsProblem(fileExistsHere: Bool) async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let elsewhere = try LocalKMS(path: harness.directory + "/elsewhere/local-kms.json", createIfMissing: true)
+        let key = try await elsewhere.createKey(description: "acme", policy: nil, alias: nil).arn
+        if fileExistsHere { _ = try await harness.localKey("unrelated") }
+
+        try harness.service.enroll(try harness.request(ticket: "SUP-9", tenant: "acme", keys: [key], tag: "acmeprod"))
+        let status = try await harness.drive("acme")
+        #expect(status.state == "assigning-context", "\(status)")
+        #expect(status.waitingFor == nil)
+        #expect(status.executionStatus == "running")
+        #expect(FileManager.default.fileExists(atPath: harness.configuration.localKMSPath) == fileExistsHere)
+        let history = try harness.overview.history(tenant: "acme")
+        #expect(history.contains { $0.detail.contains("error KMS.Misconfigured") })
+        #expect(!history.contains { $0.what.contains("awaiting-customer") || $0.what.contains("enrollment-failed") })
+        let failure = try harness.journal.history(of: status.execution).compactMap { $0.detail["cause"]?.stringValue }.joined(separator: "\n")
+        #expect(failure.contains(harness.configuration.localKMSPath), "\(failure)")
+    }
 }

@@ -118,20 +118,40 @@ import Testing
         }
     }
 
-    @Test func unsignedOrWronglySignedCallsAreDeniedAndNotRetriedAsOutages() async throws {
+    /// Our own credentials refused (a wrong secret) or missing: the operator's misconfiguration. The
+    /// enrollment neither waits for the customer nor fails blaming their key; the step is retried
+    /// as `KMS.Misconfigured` and the tenant stays where it was.
+    @Test(arguments: ["refused", "missing"])
+    func ourCredentialsRefusedOrMissingLeaveTheTenantAlone(problem: String) async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let forged = AWSCredentials(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey + "x")
             let endpoints = ["us-east-1": moto.url]
             let good = AWSKMSClient(httpClient: http, credentials: credentials, configuration: .init(endpoints: endpoints))
             let key = try await good.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            // No credentials anywhere: an empty environment and a home without ~/.aws.
+            let emptyHome = NSTemporaryDirectory() + "cmktenant-nohome-" + UUID().uuidString
+            let resolver = AWSCredentialsResolver(environment: ["HOME": emptyHome])
             let harness = try TenantHarness(
                 configuration: OperatorConfiguration(servicePrincipal: principal, kmsEndpoints: endpoints),
-                aws: { AWSKMSClient(httpClient: http, credentials: forged, configuration: .init(endpoints: endpoints)) })
+                aws: {
+                    AWSKMSClient(httpClient: http, credentials: problem == "refused" ? forged : try resolver.require(),
+                                 configuration: .init(endpoints: endpoints))
+                })
             defer { harness.remove() }
             try harness.service.enroll(try harness.request(ticket: "SUP-103", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
-            #expect(status.state == "awaiting-customer")
-            #expect(status.waitingFor?.contains("cannot be read (denied)") == true)
+            #expect(status.state == "assigning-context", "\(status)")
+            #expect(status.waitingFor == nil)
+            #expect(status.generation == 0)
+            #expect(status.executionStatus == "running")
+            let history = try harness.overview.history(tenant: "acme")
+            #expect(history.contains { $0.detail.contains("error KMS.Misconfigured") }, "\(history.map { "\($0.what) \($0.detail)" })")
+            #expect(!history.contains { $0.what.contains("awaiting-customer") || $0.what.contains("enrollment-failed") })
+            if problem == "refused" {
+                let calls = try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
+                #expect(calls.map(\.action) == ["GetKeyPolicy"])
+                #expect(calls.first?.detail["outcome"] == "misconfigured")
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ struct TenantHarness {
 
     var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
 
-    var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath) } }
+    var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
     func worker(owner: String = "test-worker") throws -> WorkflowWorker {
         var handlers = HandlerRegistry()

@@ -326,4 +326,18 @@ import Glibc
         #expect(history.stdoutText.contains("(new) -> registered"))
         #expect(history.stdoutText.contains("registered -> enrolling"))
     }
+
+    /// Issue 10 finding 9: a local key ARN used from another directory once met a new, empty local
+    /// KMS there and the enrollment blamed the customer's key policy.
+    @Test func aLocalKeyFromAnotherDirectoryIsTheOperatorsProblem() throws {
+        let home = try Scratch()
+        let key = try createKey(home, alias: "acme-root")
+        let other = try Scratch()
+        let enroll = try cmkctl(other, tenantArgs(["enroll", "--ticket", "SUP-1", "--tenant", "acme", "--key", key, "--tag", "acmeprod"]))
+        #expect(enroll.status == 78, "\(enroll.stderr)")
+        #expect(enroll.stderr.contains("the operator's KMS setup, not the customer's key"))
+        #expect(enroll.stderr.contains("there is no local KMS file at \(other.path(".cmkctl/local-kms.json"))"), "\(enroll.stderr)")
+        #expect(!enroll.stdoutText.contains("awaiting-customer") && !enroll.stdoutText.contains("enrollment-failed"))
+        #expect(!FileManager.default.fileExists(atPath: other.path(".cmkctl/local-kms.json")))
+    }
 }

@@ -181,8 +181,8 @@ public struct AWSKMSClient: KMSClient {
 
     private func send(action: String, region: String, body: [UInt8]) async throws -> JSONValue {
         let base = endpoint(forRegion: region)
-        guard let url = URL(string: base), let host = url.host else {
-            throw KMSError(.invalidRequest, "endpoint for region \(region) is not a URL: \(base)")
+        guard let url = URL(string: base), let host = url.host, ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
+            throw KMSError(.misconfigured, "the KMS endpoint for region \(region) is not an http(s) URL: \(base)")
         }
         let hostHeader = url.port.map { "\(host):\($0)" } ?? host
         let signer = SigV4Signer(region: region, service: "kms")
@@ -219,7 +219,8 @@ public struct AWSKMSClient: KMSClient {
         do {
             return answer.isEmpty ? .object([]) : try JSONValue.parse(answer)
         } catch {
-            throw AttemptFailure(error: KMSError(.unreachable, "KMS in \(region) sent an unreadable answer"), status: nil)
+            // A 2xx that is not JSON comes from something that is not KMS: the endpoint is wrong.
+            throw AttemptFailure(error: KMSError(.misconfigured, "the KMS endpoint for \(region) (\(base)) answered with something other than JSON: is it a KMS endpoint?"), status: nil)
         }
     }
 

@@ -32,15 +32,16 @@ public struct KeyProbe: Sendable {
         }
         var problems: [String] = []
         var verdict: ProbeVerdict?
-        if metadata.state != .enabled {
+        let stateCode = KMSErrorClassifier.code(forKeyState: metadata.state)
+        if let stateCode {
             problems.append("state is \(metadata.stateName)")
-            verdict = .disabled
+            verdict = ProbeVerdict(stateCode)
         }
         if metadata.keySpec != "SYMMETRIC_DEFAULT" || metadata.keyUsage != "ENCRYPT_DECRYPT" {
             problems.append("spec \(metadata.keySpec) / usage \(metadata.keyUsage), need SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT")
-            verdict = max(verdict ?? .misconfigured, .misconfigured)
+            verdict = max(verdict ?? .unsuitableKey, .unsuitableKey)
         }
-        steps.append(.init(name: "DescribeKey", failure: verdict, code: nil, latency: describeLatency,
+        steps.append(.init(name: "DescribeKey", failure: verdict, code: stateCode, latency: describeLatency,
                            detail: problems.isEmpty ? "\(metadata.stateName), \(metadata.keySpec), \(metadata.keyUsage)" : problems.joined(separator: "; ")))
         let arn = metadata.arn
         let keyRegion = KeyARN(arn)?.region ?? region

@@ -11,9 +11,22 @@ public struct ProbeReport: Sendable {
     public var json: JSONValue {
         .object([
             ("verdict", .string(verdict.rawValue)),
+            ("class", verdict.failureClass.map { .string($0.rawValue) } ?? .null),
             ("exitCode", .number(Double(verdict.exitCode))),
             ("keys", .array(results.map(\.json))),
         ])
+    }
+
+    /// Who has to act on a verdict, in words, so an operator never reads their own setup problem as
+    /// the customer's key.
+    static func whoActs(_ verdict: ProbeVerdict) -> String? {
+        if verdict == .unsuitableKey { return "the key's owner must give a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key" }
+        return switch verdict.failureClass {
+        case nil: nil
+        case .revocation?: "revocation: the key's owner refused or removed it"
+        case .transient?: "transient: try again later"
+        case .misconfiguration?: "misconfiguration: cmkctl's own setup (credentials, local KMS file, endpoint), not the key's owner"
+        }
     }
 
     /// A fixed-width table, one row per call, for people.
@@ -35,7 +48,7 @@ public struct ProbeReport: Sendable {
             }
             out += row[5] + "\n"
         }
-        out += "verdict: \(verdict.rawValue)\n"
+        out += "verdict: \(verdict.rawValue)\(Self.whoActs(verdict).map { " (\($0))" } ?? "")\n"
         return out
     }
 }
