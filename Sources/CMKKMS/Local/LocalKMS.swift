@@ -15,6 +15,9 @@ import Darwin
 /// bound as authenticated data, and the same `KMSError` codes. So disabling a key here suspends a
 /// tenant exactly as disabling it in AWS would.
 ///
+/// Only `createIfMissing` creates the file; a missing, unreadable or world-readable file, or a key
+/// the file never held, is `misconfigured` (the operator's), naming the file.
+///
 /// An actor, because every change rewrites the one file and changes must not interleave.
 public actor LocalKMS: KMSClient {
     public static let defaultAccount = "000000000000"
