@@ -23,7 +23,8 @@ struct CLIRunner {
         return packageRoot.appendingPathComponent(".build/debug/cmkctl").path
     }
 
-    /// `environment` replaces the inherited one when given (for runs without AWS credentials).
+    /// `environment` replaces the inherited one when given (for runs without AWS credentials, or with
+    /// test ones: merge into `ProcessInfo.processInfo.environment` to keep the rest).
     static func run(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, environment: [String: String]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

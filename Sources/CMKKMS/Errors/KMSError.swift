@@ -53,9 +53,12 @@ public struct KMSError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidCiphertext = Code("invalid-ciphertext", .misconfiguration)
         /// The request itself is wrong (bad key id syntax, bad parameter, unsupported operation).
         public static let invalidRequest = Code("invalid-request", .misconfiguration)
+        /// A key ARN, alias ARN or region outside the strict grammar (`KeyARN`); refused before any call.
+        public static let invalidKeyARN = Code("invalid-key-arn", .misconfiguration)
 
         public static let allCases: [Code] = [
             .denied, .disabled, .notFound, .keyUnavailable, .throttled, .unreachable, .misconfigured, .invalidCiphertext, .invalidRequest,
+            .invalidKeyARN,
         ]
 
         public var description: String { name }
