@@ -126,6 +126,7 @@ import Testing
             "denied": .revocation, "disabled": .revocation, "not-found": .revocation,
             "key-unavailable": .transient, "throttled": .transient, "unreachable": .transient,
             "misconfigured": .misconfiguration, "invalid-ciphertext": .misconfiguration, "invalid-request": .misconfiguration,
+            "invalid-key-arn": .misconfiguration,
         ])
         for code in KMSError.Code.allCases {
             #expect(code.name.allSatisfy { $0.isLowercase || $0 == "-" }, "\(code.name)")

@@ -122,7 +122,7 @@ import Testing
     @Test func theLocalKMSMakesARNsThatPassTheGrammar() async throws {
         let directory = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let kms = try LocalKMS(path: directory + "/kms.json")
+        let kms = try LocalKMS(path: directory + "/kms.json", createIfMissing: true)
         for _ in 0..<8 {
             let key = try await kms.createKey(description: "k", policy: nil)
             let arn = try KeyARN(validating: key.arn)
