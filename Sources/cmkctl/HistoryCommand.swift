@@ -15,6 +15,10 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        try checkTenantOption(tenant)
+    }
+
     func run() async throws {
         try await runTenantCommand {
             let runtime = try options.open(create: false)

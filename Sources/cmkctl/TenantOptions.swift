@@ -13,8 +13,12 @@ struct TenantOptions: ParsableArguments {
     @Option(help: "Directory of the workflow definitions (*.asl.json).")
     var workflows: String = "Workflows"
 
-    @Option(help: "Seconds a worker's claim on an execution lasts without renewal; a killed worker's executions pass to another after this.")
+    @Option(help: "Seconds a worker's claim on an execution lasts without renewal (1 to 86400); a killed worker's executions pass to another after this.")
     var leaseSeconds: Double = 10
+
+    func validate() throws {
+        try OptionLimits.leaseSeconds.check(leaseSeconds)
+    }
 
     func configuration() throws -> OperatorConfiguration {
         try OperatorConfiguration.load(path: config)
@@ -101,6 +105,17 @@ func runTenantCommand(_ body: () async throws -> Void) async throws {
         default: .storeFailure
         }
         throw fail(status, error.message)
+    }
+}
+
+/// Checks a `--tenant` value at parse time (exit 64) against the grammar `enroll` accepts, so `.`,
+/// `..`, slashes, control characters and overlong ids are refused before any store is opened.
+func checkTenantOption(_ tenant: String?) throws {
+    guard let tenant else { return }
+    do {
+        try EnrollmentRequest.checkTenantID(tenant)
+    } catch let error as TenantError {
+        throw ValidationError("--tenant: \(error.message)")
     }
 }
 
