@@ -34,6 +34,9 @@ struct PolicyRequirementsOptions: ParsableArguments {
         guard identifier == nil || tenant == nil else { throw ValidationError("give --identifier or --tenant, not both") }
         try checkTenantOption(tenant)
         if let contextKey, contextKey.isEmpty { throw ValidationError("--context-key must not be empty") }
+        if let contextKey, contextKey.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ValidationError("--context-key must not hold control characters")
+        }
         if let bad = vpcEndpointIDs.first(where: { !$0.hasPrefix("vpce-") }) {
             throw ValidationError("--vpce \(bad): expected a VPC endpoint id (vpce-...)")
         }

@@ -223,12 +223,14 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         func expected(_ type: Any.Type) -> String {
             if type == Double.self { return "a number" }
             if type == String.self { return "a string" }
-            if type == [String].self { return "a list of strings" }
-            if type == [String: String].self { return "an object of strings" }
+            // Every list and object in this file holds strings; the decoder reports them as [Any] or [String: Any].
+            if type == [String].self || type == [Any].self { return "a list of strings" }
+            if type == [String: String].self || type == [String: Any].self { return "an object of strings" }
             return "another JSON type"
         }
         switch error {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            if context.codingPath.isEmpty { return "not a JSON object" }
             return "\(field(context.codingPath)) must be \(expected(type))"
         case .keyNotFound(let key, let context):
             return "\(field(context.codingPath + [key])) is missing"

@@ -35,12 +35,12 @@ struct OptionRange<Value: Comparable & Sendable>: Sendable {
 /// The ranges of the numeric options several commands share.
 enum OptionLimits {
     /// `--kms-timeout`: one KMS call; below 0.1 s nothing answers, above 5 minutes a caller has given up.
-    static let kmsTimeout = OptionRange("--kms-timeout", 0.1...300, "seconds")
+    static let kmsTimeout = OptionRange<Double>("--kms-timeout", 0.1...300, "seconds")
     /// `--lease-seconds`: below a second a worker renews more than it works; a day bounds how long a
     /// killed worker's executions wait for another.
-    static let leaseSeconds = OptionRange("--lease-seconds", 1...86_400, "seconds")
+    static let leaseSeconds = OptionRange<Double>("--lease-seconds", 1...86_400, "seconds")
     /// `--hedge-delay-ms`: up to a minute; a longer wait is no hedge.
-    static let hedgeDelay = OptionRange("--hedge-delay-ms", 0...60_000, "milliseconds")
+    static let hedgeDelay = OptionRange<Int>("--hedge-delay-ms", 0...60_000, "milliseconds")
     /// `--min-regions`: at least one; no key set spans more regions than AWS has.
-    static let minimumRegions = OptionRange("--min-regions", 1...64, "regions")
+    static let minimumRegions = OptionRange<Int>("--min-regions", 1...64, "regions")
 }
