@@ -13,12 +13,12 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "Tenant id.")
     var tenant: String
 
-    func validate() throws {
-        try refuseControlCharacters(tenant, option: "--tenant")
-    }
-
     @Flag(help: "Print JSON.")
     var json = false
+
+    func validate() throws {
+        try checkTenantOption(tenant)
+    }
 
     func run() async throws {
         try await runTenantCommand {

@@ -11,20 +11,21 @@ struct KMSClientOptions: ParsableArguments {
     @Option(help: "Profile of the shared credentials file (default: AWS_PROFILE or default).")
     var profile: String?
 
-    @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take.")
+    @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take, 0.1 to 300.")
     var timeoutSeconds: Double = 10
 
-    @Option(name: .customLong("min-regions"), help: "With aws-kms keys in several regions: encrypt fails unless this many regions wrapped the data key.")
+    @Option(name: .customLong("min-regions"), help: "With aws-kms keys in several regions: encrypt fails unless this many regions wrapped the data key (1 to 64).")
     var minimumRegions: Int = 1
 
-    @Option(name: .customLong("hedge-delay-ms"), help: "With aws-kms keys in several regions: milliseconds decrypt waits for one region before also asking the next.")
+    @Option(name: .customLong("hedge-delay-ms"), help: "With aws-kms keys in several regions: milliseconds decrypt waits for one region before also asking the next (0 to 60000).")
     var hedgeDelayMilliseconds: Int = 200
 
     @OptionGroup var local: LocalKMSOptions
 
     func validate() throws {
-        guard minimumRegions >= 1 else { throw ValidationError("--min-regions must be at least 1") }
-        guard hedgeDelayMilliseconds >= 0 else { throw ValidationError("--hedge-delay-ms must not be negative") }
+        try OptionLimits.kmsTimeout.check(timeoutSeconds)
+        try OptionLimits.minimumRegions.check(minimumRegions)
+        try OptionLimits.hedgeDelay.check(hedgeDelayMilliseconds)
         for endpoint in endpoints {
             do { _ = try KMSKeySpec.parseEndpointOverride(endpoint) } catch let error as KMSError { throw ValidationError(error.message) }
         }
@@ -37,11 +38,13 @@ struct KMSClientOptions: ParsableArguments {
             let (region, url) = try KMSKeySpec.parseEndpointOverride(endpoint)
             overrides[region] = url
         }
+        // validate() bounded the timeout to 0.1...300 s, so the conversion cannot trap.
+        let timeout = Duration.milliseconds(Int64((timeoutSeconds * 1000).rounded()))
         let http = AWSKMSClient.makeHTTPClient()
-        let multiRegion = MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: .milliseconds(Int64(timeoutSeconds * 1000)),
+        let multiRegion = MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: timeout,
                                                            hedgeDelay: .milliseconds(hedgeDelayMilliseconds))
         let factory = KMSClientFactory(http: http, endpoints: overrides, profile: profile,
-                                       timeout: .milliseconds(Int64(timeoutSeconds * 1000)), localPath: local.path, multiRegion: multiRegion)
+                                       timeout: timeout, localPath: local.path, multiRegion: multiRegion)
         do {
             let result = try await body(factory)
             try await http.shutdown()

@@ -13,12 +13,12 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "Only this tenant (exit 67 when unknown).")
     var tenant: String?
 
-    func validate() throws {
-        if let tenant { try refuseControlCharacters(tenant, option: "--tenant") }
-    }
-
     @Flag(help: "Print JSON.")
     var json = false
+
+    func validate() throws {
+        try checkTenantOption(tenant)
+    }
 
     func run() async throws {
         try await runTenantCommand {

@@ -14,7 +14,10 @@ public struct EnrollmentRequest: Sendable, Equatable {
     public init(ticket: String, tenant: String, keys: [String], tag: String, operatorName: String,
                 configuration: OperatorConfiguration) throws {
         try Self.checkIdentifier(ticket, what: "ticket", maxLength: 64)
-        try Self.checkIdentifier(tenant, what: "tenant id", maxLength: 64)
+        try Self.checkTenantID(tenant)
+        guard operatorName.utf8.count <= Self.maxOperatorNameBytes else {
+            throw TenantError(.invalidInput, "the operator name is \(operatorName.utf8.count) bytes; the limit is \(Self.maxOperatorNameBytes) bytes")
+        }
         if let allowed = configuration.tenants, !allowed.contains(tenant) {
             throw TenantError(.unknownTenant, "tenant \"\(tenant)\" is not in the operator's tenant list")
         }
@@ -46,16 +49,32 @@ public struct EnrollmentRequest: Sendable, Equatable {
         }
     }
 
+    /// The longest `--operator` name: it is copied into the enrollment's input and every audit entry.
+    public static let maxOperatorNameBytes = 256
+
+    /// Refuses a tenant id outside the grammar (1 to 64 ASCII letters, digits, '-', '_', '.', starting
+    /// with a letter or digit), so `.`, `..`, `a/b` or control characters never name a tenant.
+    public static func checkTenantID(_ text: String) throws {
+        try checkIdentifier(text, what: "tenant id", maxLength: 64)
+    }
+
     static func checkIdentifier(_ text: String, what: String, maxLength: Int) throws {
         guard !text.isEmpty, text.utf8.count <= maxLength else {
             throw TenantError(.invalidInput, "the \(what) must be 1 to \(maxLength) characters")
         }
-        let allowed = text.utf8.allSatisfy { byte in
+        func isLetterOrDigit(_ byte: UInt8) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
-        guard allowed, text.utf8.first != UInt8(ascii: "-") else {
-            throw TenantError(.invalidInput, "the \(what) \"\(text)\" may hold only ASCII letters, digits, '-', '_' and '.'")
+        let allowed = text.utf8.allSatisfy { byte in
+            isLetterOrDigit(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        // The text is not echoed: it may hold control characters.
+        guard allowed else {
+            throw TenantError(.invalidInput, "the \(what) may hold only ASCII letters, digits, '-', '_' and '.'")
+        }
+        // Also refuses "." and "..", which read as paths wherever an id becomes part of one.
+        guard let first = text.utf8.first, isLetterOrDigit(first) else {
+            throw TenantError(.invalidInput, "the \(what) \"\(text)\" must start with an ASCII letter or digit")
         }
     }
 }
