@@ -16,13 +16,13 @@ import Testing
     func aliasesOutsideTheGrammarAreRefused(text: String) async throws {
         let error = #expect(throws: KMSError.self) { try AliasName.normalized(text) }
         #expect(error?.code == .invalidRequest)
-        let kms = try LocalKMS(path: path)
+        let kms = try LocalKMS(path: path, createIfMissing: true)
         await #expect(throws: KMSError.self) { try await kms.createKey(description: "", policy: nil, alias: text) }
         #expect(await kms.listKeys().isEmpty)
     }
 
     @Test func theLocalKMSRefusesPoliciesOverThirtyTwoKilobytes() async throws {
-        let kms = try LocalKMS(path: path)
+        let kms = try LocalKMS(path: path, createIfMissing: true)
         let key = try await kms.createKey(description: "", policy: nil, alias: "acme")
         let policy = #"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#
         let fits = policy + String(repeating: " ", count: KeyPolicyLimit.maxBytes - policy.utf8.count)

@@ -37,13 +37,13 @@ import Testing
         (#"{"recheckInitialSeconds": 60, "recheckMaxSeconds": 30}"#, "recheckMaxSeconds must be a number of seconds from recheckInitialSeconds"),
         (#"{"recheckMaxSeconds": 3e6}"#, "recheckMaxSeconds"),
         (#"{"recheckMaxSeconds": "6h"}"#, "recheckMaxSeconds must be a number"),
-        (#"{"providerKey": "not-an-arn"}"#, "providerKey must be a KMS key or alias ARN"),
+        (#"{"providerKey": "not-an-arn"}"#, "providerKey: \"not-an-arn\" is not a KMS key ARN"),
         (#"{"providerKey": "arn:aws:kms:us-east-1:111122223333:key/"}"#, "providerKey"),
         (#"{"providerKey": "arn:aws:s3:us-east-1:111122223333:key/x"}"#, "providerKey"),
         (#"{"kmsEndpoints": {"us-east-1": "not a url"}}"#, "kmsEndpoints.us-east-1 must be an http:// or https:// URL with a host"),
         (#"{"kmsEndpoints": {"us-east-1": "ftp://example.com"}}"#, "kmsEndpoints.us-east-1"),
         (#"{"kmsEndpoints": {"us-east-1": "http://"}}"#, "kmsEndpoints.us-east-1"),
-        (#"{"kmsEndpoints": {"US East": "http://127.0.0.1:5000"}}"#, "kmsEndpoints must be keyed by region names"),
+        (#"{"kmsEndpoints": {"US East": "http://127.0.0.1:5000"}}"#, "the kmsEndpoints region \"US East\" is not a region name"),
         (#"{"contextKey": "a\u0000b"}"#, "contextKey must be 1 to 256 bytes of UTF-8 text without control characters"),
         (#"{"contextKey": "a\nb"}"#, "contextKey"),
         (#"{"contextKey": ""}"#, "contextKey"),
@@ -67,7 +67,7 @@ import Testing
     @Test func controlCharactersInAValueAreEscapedInTheMessage() {
         let error = #expect(throws: TenantError.self) { try load(#"{"providerKey": "x\u001b[31mred"}"#) }
         #expect(error?.message.contains("\u{1b}") == false)
-        #expect(error?.message.contains(#"x\u{1b}[31mred"#) == true, "\(error?.message ?? "")")
+        #expect(error?.message.lowercased().contains(#"x\u{1b}[31mred"#) == true, "\(error?.message ?? "")")
     }
 
     @Test func anOversizedFileIsRefusedWithoutParsingIt() {
