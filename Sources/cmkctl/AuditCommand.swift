@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKEnvelope
 import CMKTenant
 import Foundation
 
@@ -78,7 +79,7 @@ struct AuditExportCommand: AsyncParsableCommand {
             }
             if let output {
                 do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-                    throw TenantError(.storeFailure, "cannot write \(output): \(error.localizedDescription)")
+                    throw TenantError(.storeFailure, "cannot write \(output): \(ErrorSentence.reason(error))")
                 }
             } else {
                 FileHandle.standardOutput.write(Data(text.utf8))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKEnvelope
 import CMKKMS
 import CMKTenant
 import Foundation
@@ -103,7 +104,7 @@ struct PolicyCheckCommand: AsyncParsableCommand {
                 data = try Data(contentsOf: URL(fileURLWithPath: policyFile))
             }
         } catch {
-            throw CommandFailure(status: .noInput, message: "cannot read \(policyFile): \((error as NSError).localizedDescription)")
+            throw CommandFailure(status: .noInput, message: "cannot read \(policyFile): \(ErrorSentence.reason(error))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw CommandFailure(status: .dataError, message: "\(policyFile): not UTF-8 text")

@@ -1,3 +1,4 @@
+import CMKEnvelope
 import Foundation
 
 /// What the SaaS operator configures once: who calls KMS, the context key, the provider's own key
@@ -81,7 +82,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         guard FileManager.default.fileExists(atPath: path) else { return OperatorConfiguration() }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TenantError(.configuration, "cannot read operator configuration \(path): \(error.localizedDescription)")
+            throw TenantError(.configuration, "cannot read operator configuration \(path): \(ErrorSentence.reason(error))")
         }
         let configuration: OperatorConfiguration
         do {
@@ -89,7 +90,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         } catch let error as TenantError {
             throw TenantError(.configuration, "\(path): \(error.message)")
         } catch {
-            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(error)")
+            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(ErrorSentence.reason(error))")
         }
         try configuration.validate(source: path)
         return configuration
