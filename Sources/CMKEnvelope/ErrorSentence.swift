@@ -27,7 +27,8 @@ public enum ErrorSentence {
             let bridged = error as NSError
             if bridged.domain == NSPOSIXErrorDomain { return systemReason(Int32(bridged.code)) }
             if bridged.domain == NSCocoaErrorDomain { return reason(CocoaError(CocoaError.Code(rawValue: bridged.code), userInfo: bridged.userInfo)) }
-            if let readable = error as? CustomStringConvertible { return readable.description }
+            // Checked on the type: a cast of the value would succeed through NSError bridging.
+            if type(of: error) is any CustomStringConvertible.Type { return String(describing: error) }
             return "an unexpected failure"
         }
     }
