@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKEnvelope
 import CMKTenant
 import CMKWorkflow
 import Foundation

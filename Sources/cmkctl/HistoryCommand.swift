@@ -8,7 +8,7 @@ struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history", abstract: "Print a tenant's timeline: workflow events, lifecycle transitions and KMS calls.")
 
-    @OptionGroup var options: TenantOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Tenant id.")
     var tenant: String
@@ -22,8 +22,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let runtime = try options.open(create: false)
-            let timeline = try runtime.overview.history(tenant: tenant)
+            let timeline = try storeOptions.openOverview().history(tenant: tenant)
             if timeline.isEmpty { throw TenantError(.unknownTenant, "no history for tenant \(tenant)") }
             if json {
                 try printJSON(timeline)

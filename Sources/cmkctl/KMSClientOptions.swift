@@ -3,7 +3,7 @@ import AsyncHTTPClient
 import CMKKMS
 
 /// The options that say how to reach KMS: endpoint overrides, the credentials profile, the local
-/// KMS file. Shared by `probe` and (later) `encrypt`/`decrypt`.
+/// KMS file. Shared by `probe`, `encrypt` and `decrypt`.
 struct KMSClientOptions: ParsableArguments {
     @Option(name: .customLong("kms-endpoint"), help: "REGION=URL: send that region's KMS calls to URL (repeatable).")
     var endpoints: [String] = []
@@ -14,25 +14,21 @@ struct KMSClientOptions: ParsableArguments {
     @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take, 0.1 to 300.")
     var timeoutSeconds: Double = 10
 
-    @Option(name: .customLong("min-regions"), help: "With aws-kms keys in several regions: encrypt fails unless this many regions wrapped the data key (1 to 64).")
-    var minimumRegions: Int = 1
-
-    @Option(name: .customLong("hedge-delay-ms"), help: "With aws-kms keys in several regions: milliseconds decrypt waits for one region before also asking the next (0 to 60000).")
-    var hedgeDelayMilliseconds: Int = 200
-
     @OptionGroup var local: LocalKMSOptions
 
     func validate() throws {
         try OptionLimits.kmsTimeout.check(timeoutSeconds)
-        try OptionLimits.minimumRegions.check(minimumRegions)
-        try OptionLimits.hedgeDelay.check(hedgeDelayMilliseconds)
         for endpoint in endpoints {
             do { _ = try KMSKeySpec.parseEndpointOverride(endpoint) } catch let error as KMSError { throw ValidationError(error.message) }
         }
     }
 
     /// Runs `body` with a factory for clients; the shared HTTP client is shut down afterwards.
-    func withClients<T>(_ body: (KMSClientFactory) async throws -> T) async throws -> T {
+    ///
+    /// `minimumRegions` (encrypt's `--min-regions`) and `hedgeDelayMilliseconds` (decrypt's
+    /// `--hedge-delay-ms`) configure multi-region key sets; each command declares the one it uses.
+    func withClients<T>(minimumRegions: Int = 1, hedgeDelayMilliseconds: Int = 200,
+                        _ body: (KMSClientFactory) async throws -> T) async throws -> T {
         var overrides: [String: String] = [:]
         for endpoint in endpoints {
             let (region, url) = try KMSKeySpec.parseEndpointOverride(endpoint)

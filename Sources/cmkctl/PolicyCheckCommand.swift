@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKEnvelope
 import CMKKMS
 import CMKTenant
 import Foundation

@@ -8,7 +8,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show tenants: state, key generation, regions, context identifier, what each waits for.")
 
-    @OptionGroup var options: TenantOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Only this tenant (exit 67 when unknown).")
     var tenant: String?
@@ -22,9 +22,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let runtime = try options.open(create: false)
-            let statuses = try runtime.overview.status(tenant: tenant)
-            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)") }
+            let statuses = try storeOptions.openOverview().status(tenant: tenant)
+            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)") }
             if json {
                 try printJSON(statuses)
                 return

@@ -43,7 +43,7 @@ struct TenantRuntime {
     let workflows: WorkflowDefinitions
     let leaseSeconds: Double
 
-    /// Status and history: the store and journal only, no definitions needed.
+    /// What enroll prints after driving the enrollment: the store and journal only.
     var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
 
     func service() throws -> EnrollmentService {

@@ -1,3 +1,4 @@
+import CMKEnvelope
 import CMKKMS
 import Foundation
 
@@ -98,7 +99,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         } catch let error as TenantError {
             throw error
         } catch {
-            throw TenantError(.configuration, "cannot read operator configuration \(path): \(error.localizedDescription)")
+            throw TenantError(.configuration, "cannot read operator configuration \(path): \(ErrorSentence.reason(error))")
         }
         guard data.count <= maxFileBytes else {
             throw TenantError(.configuration, "\(path): the operator configuration is larger than \(maxFileBytes) bytes")
@@ -111,7 +112,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         } catch let error as DecodingError {
             throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(Self.describe(error))")
         } catch {
-            throw TenantError(.configuration, "\(path) is not a valid operator configuration")
+            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(ErrorSentence.reason(error))")
         }
         try configuration.validate(source: path)
         return configuration

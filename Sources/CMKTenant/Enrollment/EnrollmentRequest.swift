@@ -15,9 +15,7 @@ public struct EnrollmentRequest: Sendable, Equatable {
                 configuration: OperatorConfiguration) throws {
         try Self.checkIdentifier(ticket, what: "ticket", maxLength: 64)
         try Self.checkTenantID(tenant)
-        guard operatorName.utf8.count <= Self.maxOperatorNameBytes else {
-            throw TenantError(.invalidInput, "the operator name is \(operatorName.utf8.count) bytes; the limit is \(Self.maxOperatorNameBytes) bytes")
-        }
+        try Self.checkOperatorName(operatorName)
         if let allowed = configuration.tenants, !allowed.contains(tenant) {
             throw TenantError(.unknownTenant, "tenant \"\(tenant)\" is not in the operator's tenant list")
         }
@@ -33,7 +31,6 @@ public struct EnrollmentRequest: Sendable, Equatable {
             }
             regional.append(.init(region: arn.region, keyARN: arn.description))
         }
-        try Self.checkOperatorName(operatorName)
         self.ticket = ticket
         self.tenant = tenant
         self.keys = regional
@@ -41,9 +38,12 @@ public struct EnrollmentRequest: Sendable, Equatable {
         self.operatorName = operatorName
     }
 
-    /// The operator name goes into every audit entry and timeline line, so it must not carry
-    /// control characters (a newline or an escape sequence could forge a line of `cmkctl history`).
+    /// The operator name goes into every audit entry and timeline line, so it is bounded and must not
+    /// carry control characters (a newline or an escape sequence could forge a line of `cmkctl history`).
     public static func checkOperatorName(_ name: String) throws {
+        guard name.utf8.count <= Self.maxOperatorNameBytes else {
+            throw TenantError(.invalidInput, "the operator name is \(name.utf8.count) bytes; the limit is \(Self.maxOperatorNameBytes) bytes")
+        }
         guard !name.containsControlCharacters else {
             throw TenantError(.invalidInput, "--operator \"\(name.escapingControlCharacters)\" holds control characters (newline, escape, tab, ...); give a plain name")
         }
