@@ -37,8 +37,8 @@ enum OperatorConfigurationHarness {
         }
         do {
             let encoded = try JSONEncoder().encode(configuration)
-            require(try JSONDecoder().decode(OperatorConfiguration.self, from: encoded) == configuration,
-                    "operator configuration changes through JSON")
+            let decoded = try JSONDecoder().decode(OperatorConfiguration.self, from: encoded)
+            require(decoded == configuration, "operator configuration changes through JSON")
         } catch {
             require(false, "operator configuration does not round-trip through JSON: \(error)")
         }

@@ -36,7 +36,8 @@ enum PolicyHarness {
             require((try? analyzer.analyze(policy: text)) == report, "the same policy analyzed twice gives different reports")
             do {
                 let encoded = try JSONEncoder().encode(report)
-                require(try JSONDecoder().decode(PolicyReport.self, from: encoded) == report, "report changes through JSON")
+                let decoded = try JSONDecoder().decode(PolicyReport.self, from: encoded)
+                require(decoded == report, "report changes through JSON")
             } catch {
                 require(false, "report does not round-trip through JSON: \(error)")
             }
