@@ -1,3 +1,4 @@
+import CMKEnvelope
 import Foundation
 
 /// What the SaaS operator configures once: who calls KMS, the context key, the provider's own key
@@ -46,6 +47,16 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
         case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms"
+
+        /// The JSON a field takes, for error messages.
+        var expectedForm: String {
+            switch self {
+            case .servicePrincipal, .contextKey, .providerKey, .localKMSPath: "a string"
+            case .vpcEndpointIDs, .tenants: "a list of strings"
+            case .recheckInitialSeconds, .recheckMaxSeconds: "a number"
+            case .kmsEndpoints: "an object mapping regions to URL strings"
+            }
+        }
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -88,11 +99,35 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
             configuration = try JSONDecoder().decode(OperatorConfiguration.self, from: data)
         } catch let error as TenantError {
             throw TenantError(.configuration, "\(path): \(error.message)")
+        } catch let error as DecodingError {
+            throw TenantError(.configuration, "\(path): \(Self.describe(error))")
         } catch {
-            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(error)")
+            throw TenantError(.configuration, "\(path): is not a valid operator configuration")
         }
         try configuration.validate(source: path)
         return configuration
+    }
+
+    /// What is wrong, in words: the field and the form it needs, not the decoder's own description
+    /// (which shows Swift type names and coding paths).
+    static func describe(_ error: DecodingError) -> String {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let found), .valueNotFound(_, let found), .keyNotFound(_, let found): context = found
+        case .dataCorrupted(let found):
+            if found.codingPath.isEmpty { return "is not valid JSON" }
+            context = found
+        @unknown default: return "is not a valid operator configuration"
+        }
+        guard let first = context.codingPath.first, let field = CodingKeys(stringValue: first.stringValue) else {
+            return "must be a JSON object of settings"
+        }
+        var place = field.stringValue
+        for key in context.codingPath.dropFirst() {
+            place += key.intValue.map { "[\($0)]" } ?? "[\(JSONText.quoted(key.stringValue))]"
+        }
+        let form = "\(field.stringValue) must be \(field.expectedForm)"
+        return context.codingPath.count == 1 ? form : "\(place): \(form)"
     }
 
     public func validate(source: String = "operator configuration") throws {

@@ -154,8 +154,9 @@ struct DefinitionReader {
         let maxDelay = try seconds(members["MaxDelaySeconds"], field: "\(field).MaxDelaySeconds")
         var maxAttempts = 3
         if let value = members["MaxAttempts"] {
-            guard let number = value.numberValue, number >= 0, number.rounded() == number else {
-                throw fail("\(field).MaxAttempts", "must be a non-negative integer")
+            // Step Functions' own limit; it also keeps Int(number) from trapping on 1e300.
+            guard let number = value.numberValue, number >= 0, number <= 99_999_999, number.rounded() == number else {
+                throw fail("\(field).MaxAttempts", "must be an integer from 0 to 99999999")
             }
             maxAttempts = Int(number)
         }
