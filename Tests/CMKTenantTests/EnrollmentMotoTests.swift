@@ -33,13 +33,13 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
                 .createKey(description: "acme us-east-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             // moto serves every region from one endpoint; the second key's ARN names eu-west-1 through the region header.
             let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
                                           configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
             let west = try await westClient.createKey(description: "acme eu-west-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
-            #expect(KeyARN(west.arn)?.region == "eu-west-1")
+            #expect(try KeyARN(validating: west.arn).region == "eu-west-1")
 
             try harness.service.enroll(try harness.request(ticket: "SUP-100", tenant: "acme", keys: [east.arn, west.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
@@ -56,7 +56,7 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let withoutDecrypt = Self.allCrypto.filter { $0 != "kms:Decrypt" }
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: withoutDecrypt))
 
@@ -82,7 +82,7 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             try await client.disableKey(keyID: key.keyID) // moto finds DisableKey targets by key id only
             try harness.service.enroll(try harness.request(ticket: "SUP-102", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
@@ -97,7 +97,7 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let acmeKey = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             let otherKey = try await client.createKey(description: "acme2", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             let request = try harness.request(ticket: "SUP-104", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod")

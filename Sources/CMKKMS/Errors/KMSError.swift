@@ -22,8 +22,10 @@ public struct KMSError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unreachable = Code("unreachable")
         /// The request itself is wrong (bad key id syntax, bad parameter, unsupported operation).
         public static let invalidRequest = Code("invalidRequest")
+        /// A key ARN, alias ARN or region outside the strict grammar (`KeyARN`); refused before any call.
+        public static let invalidKeyARN = Code("invalidKeyARN")
 
-        public static let allCases: [Code] = [.denied, .disabled, .notFound, .invalidCiphertext, .throttled, .unreachable, .invalidRequest]
+        public static let allCases: [Code] = [.denied, .disabled, .notFound, .invalidCiphertext, .throttled, .unreachable, .invalidRequest, .invalidKeyARN]
 
         public var description: String { name }
     }

@@ -36,7 +36,7 @@ public struct KMSKeyring: Keyring {
             }
             let generated = try await client.generateDataKey(keyID: generatorKeyID, numberOfBytes: materials.suite.dataKeyLength,
                                                              context: materials.encryptionContext)
-            guard generated.plaintext.count == materials.suite.dataKeyLength, KeyARN(generated.keyARN) != nil else {
+            guard generated.plaintext.count == materials.suite.dataKeyLength, (try? KeyARN(validating: generated.keyARN)) != nil else {
                 throw EnvelopeError(.keyringFailure, "KMS returned a data key of the wrong length or without a key ARN")
             }
             try materials.setPlaintextDataKey(SymmetricKey(data: generated.plaintext))

@@ -57,7 +57,7 @@ public actor LocalKMS: KMSClient {
             }
         }
         let id = UUID().uuidString.lowercased()
-        let arn = KeyARN(region: store.region, account: store.account, keyID: id).description
+        let arn = try KeyARN(region: store.region, account: store.account, keyID: id).description
         let key = LocalKeyStoreFile.Key(id: id, arn: arn, state: .enabled, description: description,
                                         policy: policy ?? LocalKeyPolicy.defaultDocument(account: store.account),
                                         creationDate: now().timeIntervalSince1970, deletionDate: nil)
@@ -187,7 +187,8 @@ public actor LocalKMS: KMSClient {
     private func resolve(_ keyID: String) throws -> LocalKeyStoreFile.Key {
         purgeExpired()
         var id = keyID
-        if let arn = KeyARN(keyID) {
+        if KeyARN.looksLikeARN(keyID) {
+            let arn = try KeyARN(validating: keyID, allowAlias: true)
             guard arn.account == store.account, arn.region == store.region else {
                 throw KMSError(.notFound, "key \(keyID) is not in this local KMS", serviceErrorType: "NotFoundException")
             }
@@ -202,7 +203,7 @@ public actor LocalKMS: KMSClient {
         }
         if let key = store.keys.first(where: { $0.id == id }) { return key }
         // A bare name that is no key id is taken as an alias (`tenant-a` for `alias/tenant-a`), for people.
-        if KeyARN(keyID) == nil, !id.contains("/"), let alias = store.aliases.first(where: { $0.name == "alias/" + id }),
+        if !KeyARN.looksLikeARN(keyID), !id.contains("/"), let alias = store.aliases.first(where: { $0.name == "alias/" + id }),
            let key = store.keys.first(where: { $0.id == alias.keyID }) {
             return key
         }

@@ -21,10 +21,10 @@ public struct ProbeReport: Sendable {
         var rows: [[String]] = [["KEY", "REGION", "CHECK", "RESULT", "LATENCY", "DETAIL"]]
         for result in results {
             for step in result.steps {
-                rows.append([
-                    result.keyID, result.region, step.name, step.failure?.rawValue ?? "ok",
-                    step.latency.map { String(format3: $0.reportMilliseconds) + " ms" } ?? "-", step.detail,
-                ])
+                let latency: String = step.latency.map { String(format3: $0.reportMilliseconds) + " ms" } ?? "-"
+                let cells: [String] = [result.keyID, result.region, step.name, step.failure?.rawValue ?? "ok", latency, step.detail]
+                // Key ids and KMS messages come from outside: escaped, so they cannot break the table.
+                rows.append(cells.map(\.escapingControlCharacters))
             }
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }

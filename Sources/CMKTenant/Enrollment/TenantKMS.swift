@@ -13,8 +13,10 @@ public struct TenantKMS: Sendable {
         self.aws = aws
     }
 
+    /// The client for `key`, a key ARN (or the operator's alias ARN); anything else is refused
+    /// with `invalidKeyARN` before a client is made.
     public func client(forKey key: String) throws -> any KMSClient {
-        KeyARN(key)?.region == LocalKMS.defaultRegion ? try local() : try aws()
+        try KeyARN(validating: key, allowAlias: true).region == LocalKMS.defaultRegion ? try local() : try aws()
     }
 
     /// Runs `body` with the clients the configuration describes; the HTTP client is shut down afterwards.

@@ -93,7 +93,10 @@ public struct TenantStore: Sendable {
                 """,
             arguments: [tenant, ticket, tag.value, TenantState.enrolling.rawValue, execution, now.timeIntervalSince1970,
                         now.timeIntervalSince1970])
-        let region = KeyARN(providerKey)?.region ?? LocalKMS.defaultRegion
+        let region: String
+        do { region = try KeyARN(validating: providerKey, allowAlias: true).region } catch let error as KMSError {
+            throw TenantError(.configuration, "providerKey: \(error.message)")
+        }
         try insertGeneration(db, tenant: tenant, number: 0, keys: [.init(region: region, keyARN: providerKey)],
                              providerManaged: true, cause: cause, now: now)
         try AuditLog.append(db, tenant: tenant, kind: .transition, action: "(new) -> enrolling",
@@ -182,12 +185,29 @@ public struct TenantStore: Sendable {
         let decoder = JSONDecoder()
         return try Row.fetchAll(db, sql: "SELECT * FROM key_generations WHERE tenant = ? ORDER BY number", arguments: [tenant]).map { row in
             let number: Int = row["number"]
+            let providerManaged: Bool = row["provider_managed"]
             let keys = try Row.fetchAll(db, sql: "SELECT region, key_arn FROM generation_keys WHERE tenant = ? AND number = ? ORDER BY region",
-                                        arguments: [tenant, number]).map { KeyGeneration.RegionalKey(region: $0["region"], keyARN: $0["key_arn"]) }
-            return KeyGeneration(tenant: tenant, number: number, keys: keys, providerManaged: row["provider_managed"],
+                                        arguments: [tenant, number]).map { key in
+                try storedKey(region: key["region"], keyARN: key["key_arn"], allowAlias: providerManaged, tenant: tenant, number: number)
+            }
+            return KeyGeneration(tenant: tenant, number: number, keys: keys, providerManaged: providerManaged,
                                  createdAt: Date(timeIntervalSince1970: row["created_at"]),
                                  cause: try decoder.decode(Cause.self, from: Data((row["cause"] as String).utf8)))
         }
+    }
+
+    /// A key read back from the store, parsed like one from the command line: a row edited to hold
+    /// another host in its region never reaches a client. Only generation 0 (the operator's key)
+    /// may name an alias.
+    static func storedKey(region: String, keyARN: String, allowAlias: Bool, tenant: String, number: Int) throws -> KeyGeneration.RegionalKey {
+        let arn: KeyARN
+        do { arn = try KeyARN(validating: keyARN, allowAlias: allowAlias) } catch let error as KMSError {
+            throw TenantError(.storeFailure, "tenant \(tenant.escapingControlCharacters) key generation \(number) holds an invalid key: \(error.message)")
+        }
+        guard arn.region == region else {
+            throw TenantError(.storeFailure, "tenant \(tenant.escapingControlCharacters) key generation \(number): key \(arn) is stored under region \(region.escapingControlCharacters)")
+        }
+        return KeyGeneration.RegionalKey(region: region, keyARN: arn.description)
     }
 
     static func record(_ row: Row) throws -> TenantRecord {

@@ -43,7 +43,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         }
         exitWith(status, error.message)
     } catch let error as KMSError {
-        // A KMS refusal (denied, disabled, not found) or outage: the key service failed.
+        // A malformed key ARN is bad input; a KMS refusal (denied, disabled, not found) or outage means
+        // the key service failed.
+        if error.code == .invalidKeyARN { exitWith(.usage, error.message) }
         exitWith(error.code == .invalidCiphertext ? .dataError : .unavailable, "KMS \(error.code): \(error.message)")
     } catch let error as TenantError {
         writeErrorLine(error.message)
@@ -62,7 +64,8 @@ private func exitWith(_ status: ExitStatus, _ message: String) -> Never {
     exit(status.rawValue)
 }
 
-/// The one line on stderr every failing command prints.
+/// The one line on stderr every failing command prints; text from outside in the message (an ARN,
+/// a KMS error) cannot break it into several lines or steer the terminal.
 func writeErrorLine(_ message: String) {
-    FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("cmkctl: error: \(message.escapingControlCharacters)\n".utf8))
 }
