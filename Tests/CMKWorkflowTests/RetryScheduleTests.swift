@@ -8,6 +8,17 @@ struct RetryScheduleTests {
         #expect((1...4).map { rule.delay(beforeRetry: $0, randomUnit: 0.5) } == [2, 6, 18, 54])
     }
 
+    /// The largest definition the loader accepts cannot make an infinite or NaN delay (infinity times a
+    /// FULL jitter of zero would be NaN), and the schedule stops growing at its cap.
+    @Test func aHugeBackoffStopsAtAYear() {
+        let rule = RetryRule(errorEquals: ["X"], intervalSeconds: 99_999_999, maxAttempts: 99_999_999, backoffRate: 1e300,
+                             jitter: .full)
+        for randomUnit in [0.0, 0.5, 0.999] {
+            let delay = rule.delay(beforeRetry: 99_999_999, randomUnit: randomUnit)
+            #expect(delay.isFinite && delay == RetryRule.longestDelaySeconds * randomUnit)
+        }
+    }
+
     @Test func capsAtMaxDelay() {
         let rule = RetryRule(errorEquals: ["X"], intervalSeconds: 1, maxAttempts: 10, backoffRate: 2, maxDelaySeconds: 5)
         #expect((1...5).map { rule.delay(beforeRetry: $0, randomUnit: 0) } == [1, 2, 4, 5, 5])

@@ -25,17 +25,23 @@ public struct RetryRule: Sendable, Hashable {
         self.jitter = jitter
     }
 
+    /// The longest delay before a retry, in seconds (a year, Step Functions' own ceiling for
+    /// `MaxDelaySeconds`).
+    public static let longestDelaySeconds: Double = 31_622_400
+
     /// The delay before retry number `retry` (1 for the first retry).
     ///
     /// `randomUnit` is a number in [0, 1) supplied by the caller, so the schedule is a pure function
     /// and tests can pin the jitter. FULL jitter picks uniformly in [0, capped delay], as AWS does.
     public func delay(beforeRetry retry: Int, randomUnit: Double) -> Double {
-        var delay = intervalSeconds
-        if retry > 1 {
-            for _ in 2...retry { delay *= backoffRate }
-        }
-        if let maxDelaySeconds {
-            delay = min(delay, maxDelaySeconds)
+        // Capped at a year even without MaxDelaySeconds: a large BackoffRate or attempt count would
+        // otherwise reach infinity, and FULL jitter would turn infinity times zero into NaN.
+        let cap = min(maxDelaySeconds ?? Self.longestDelaySeconds, Self.longestDelaySeconds)
+        var delay = min(intervalSeconds, cap)
+        var step = 1
+        while step < retry && delay < cap {
+            delay = min(delay * backoffRate, cap)
+            step += 1
         }
         switch jitter {
         case .none: return delay
