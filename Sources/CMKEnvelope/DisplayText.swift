@@ -25,9 +25,11 @@ public enum DisplayText {
         return out + "\""
     }
 
-    /// `text` in double quotes, with the same escapes as `quoted(_:)` for bytes.
-    public static func quoted(_ text: String) -> String {
-        quoted(Array(text.utf8))
+    /// `text` in double quotes, with the same escapes as `quoted(_:)` for bytes; text longer than
+    /// `limit` characters is cut there and ends in `…`, so an error line stays one readable line.
+    public static func quoted(_ text: String, limit: Int = .max) -> String {
+        guard text.count > limit else { return quoted(Array(text.utf8)) }
+        return quoted(Array(text.prefix(limit).utf8)) + "…"
     }
 
     private static func escaped(_ scalar: Unicode.Scalar) -> String {
@@ -38,8 +40,9 @@ public enum DisplayText {
         case "\t": return "\\t"
         case "\r": return "\\r"
         default:
+            // The same characters `escapingControlCharacters` escapes, plus the other invisible ones.
             switch scalar.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned:
+            case _ where scalar.isControlForDisplay, .format, .surrogate, .unassigned:
                 return "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             default:
                 return String(scalar)

@@ -1,3 +1,4 @@
+import CMKEnvelope
 /// A KMS key ARN, `arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
 /// checked against one strict grammar and split into the parts the client needs.
 ///
@@ -156,8 +157,6 @@ public struct KeyARN: Sendable, Hashable, CustomStringConvertible {
 
     /// Text from outside, for an error message: quoted, control characters escaped, long text cut.
     static func quoted(_ text: String) -> String {
-        let limit = 96
-        let shown = text.count > limit ? String(text.prefix(limit)) + "…" : text
-        return "\"" + shown.escapingControlCharacters + "\""
+        DisplayText.quoted(text, limit: 96)
     }
 }

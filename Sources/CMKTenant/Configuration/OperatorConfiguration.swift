@@ -121,7 +121,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     /// Checks every field, naming the first wrong one and the form it should have.
     public func validate(source: String = "operator configuration") throws {
         func refuse(_ field: String, _ expected: String, got value: String? = nil) -> TenantError {
-            TenantError(.configuration, "\(source): \(field) must be \(expected)\(value.map { ", got \(Self.quoted($0))" } ?? "")")
+            TenantError(.configuration, "\(source): \(field) must be \(expected)\(value.map { ", got \(DisplayText.quoted($0, limit: 120))" } ?? "")")
         }
         guard servicePrincipal.hasPrefix("arn:"), servicePrincipal.contains(":iam::"), Self.isPrintable(servicePrincipal),
               !servicePrincipal.contains(" "), servicePrincipal.utf8.count <= 2048 else {
@@ -189,20 +189,6 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
-    /// A value for a message: quoted, control characters escaped, long values cut.
-    static func quoted(_ text: String) -> String {
-        var shown = ""
-        for scalar in text.unicodeScalars.prefix(120) {
-            if scalar.properties.generalCategory == .control {
-                shown += "\\u{\(String(scalar.value, radix: 16))}"
-            } else if scalar == "\"" || scalar == "\\" {
-                shown += "\\" + String(scalar)
-            } else {
-                shown.unicodeScalars.append(scalar)
-            }
-        }
-        return "\"" + shown + (text.unicodeScalars.count > 120 ? "…" : "") + "\""
-    }
 
     /// A JSON decoding failure as a person reads it: the field and the JSON type expected there.
     static func describe(_ error: DecodingError) -> String {
