@@ -54,7 +54,7 @@ struct EnrollCommand: AsyncParsableCommand {
                                                 configuration: configuration)
             let runtime = try options.open(create: true)
             let service = try runtime.service()
-            let started = try service.enroll(request)
+            let started = try await service.enroll(request)
             var heldBy: ExecutionLease?
             if !detach {
                 try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
@@ -67,7 +67,7 @@ struct EnrollCommand: AsyncParsableCommand {
                     if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
                 }
             }
-            guard let status = try runtime.overview.status(tenant: tenant).first else {
+            guard let status = try await runtime.overview.status(tenant: tenant).first else {
                 throw TenantError(.storeFailure, "the enrollment of \(tenant) vanished from the store")
             }
             if json {
@@ -100,5 +100,5 @@ struct EnrollCommand: AsyncParsableCommand {
 
 struct EnrollResult: Encodable {
     let created: Bool
-    let status: TenantOverview.TenantStatus
+    let status: TenantStatus
 }

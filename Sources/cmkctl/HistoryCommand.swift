@@ -18,7 +18,7 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await runTenantCommand {
             let runtime = try options.open(create: false)
-            let timeline = try runtime.overview.history(tenant: tenant)
+            let timeline = try await runtime.overview.history(tenant: tenant)
             if timeline.isEmpty { throw TenantError(.unknownTenant, "no history for tenant \(tenant)") }
             if json {
                 try printJSON(timeline)

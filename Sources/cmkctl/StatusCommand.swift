@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await runTenantCommand {
             let runtime = try options.open(create: false)
-            let statuses = try runtime.overview.status(tenant: tenant)
+            let statuses = try await runtime.overview.status(tenant: tenant)
             if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)") }
             if json {
                 try printJSON(statuses)
@@ -32,7 +32,7 @@ struct StatusCommand: AsyncParsableCommand {
 
 enum StatusTable {
     /// A few lines per tenant: the headline, then keys, identifier and the wait.
-    static func describe(_ status: TenantOverview.TenantStatus) -> String {
+    static func describe(_ status: TenantStatus) -> String {
         var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket.isEmpty ? "-" : status.ticket)"]
         if let identifier = status.contextIdentifier { lines.append("  context     \(identifier)") }
         for key in status.keys { lines.append("  key         \(key)") }
