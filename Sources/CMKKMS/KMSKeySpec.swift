@@ -15,19 +15,24 @@ public enum KMSKeySpec: Sendable, Equatable, CustomStringConvertible {
     public static let localPrefix = "local:"
 
     /// Parses a spec; `nil` when the text has neither prefix (it may be another keyring's spec).
-    /// An AWS spec must be a full key ARN, because the region comes from it and decrypt matches it
-    /// against the ARN stored in messages.
+    /// An AWS spec must be a full key ARN under `KeyARN`'s grammar, because the region (and so the
+    /// host) comes from it and decrypt matches it against the ARN stored in messages. A local spec
+    /// is an alias name (`tenant-a`, `alias/tenant-a`), looked up in the local file, or a key ARN.
     public init?(parsing text: String) throws {
         if text.hasPrefix(Self.awsPrefix) {
             let arn = String(text.dropFirst(Self.awsPrefix.count))
-            guard let parsed = KeyARN(arn), !parsed.isAlias else {
-                throw KMSError(.invalidRequest, "\(text): aws-kms: needs a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
-            }
-            self = .aws(arn: arn)
+            self = .aws(arn: try KeyARN(validating: arn).description)
         } else if text.hasPrefix(Self.localPrefix) {
             let id = String(text.dropFirst(Self.localPrefix.count))
-            guard !id.isEmpty else { throw KMSError(.invalidRequest, "\(text): local: needs an alias or a key ARN") }
-            self = .local(keyID: id.hasPrefix("arn:") || id.hasPrefix("alias/") ? id : "alias/" + id)
+            if KeyARN.looksLikeARN(id) {
+                self = .local(keyID: try KeyARN(validating: id).description)
+                return
+            }
+            let alias = id.hasPrefix("alias/") ? id : "alias/" + id
+            guard KeyARN.isValidAliasName(alias.dropFirst(6)) else {
+                throw KMSError(.invalidKeyARN, "\(KeyARN.quoted(text)): local: needs a key ARN (\(KeyARN.expectedForm)) or an alias name of 1 to \(KeyARN.maximumAliasNameLength) letters, digits, '/', '_' or '-'")
+            }
+            self = .local(keyID: alias)
         } else {
             return nil
         }
@@ -37,12 +42,13 @@ public enum KMSKeySpec: Sendable, Equatable, CustomStringConvertible {
     /// is accepted so VPC endpoints work.
     public static func parseEndpointOverride(_ text: String) throws -> (region: String, url: String) {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-            throw KMSError(.invalidRequest, "\(text): expected REGION=URL")
+            throw KMSError(.invalidRequest, "\(KeyARN.quoted(text)): expected REGION=URL")
         }
         let region = String(text[..<eq])
         let url = String(text[text.index(after: eq)...])
+        try KeyARN.validatedRegion(region, what: "endpoint region")
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw KMSError(.invalidRequest, "\(text): the endpoint must be an http:// or https:// URL")
+            throw KMSError(.invalidRequest, "\(KeyARN.quoted(text)): the endpoint must be an http:// or https:// URL")
         }
         return (region, url)
     }

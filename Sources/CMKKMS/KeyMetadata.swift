@@ -36,5 +36,5 @@ public struct KeyMetadata: Sendable, Equatable {
     }
 
     /// The region of the key, from its ARN.
-    public var region: String? { KeyARN(arn)?.region }
+    public var region: String? { (try? KeyARN(validating: arn, allowAlias: true))?.region }
 }

@@ -20,7 +20,9 @@ struct EnrollCommand: AsyncParsableCommand {
 
             Exit codes: 0 active (with --detach: journaled), 2 waiting for the customer, 3 failed, 4 conflict, \
             64 invalid input, 67 tenant not in the operator's list, 74 store failure, 75 not finished (another \
-            live process holds it, or it waits for a retry a worker will run), 78 configuration.
+            live process holds it, or it waits for a retry a worker will run), 78 configuration (also while a \
+            KMS step is retried because cmkctl's own KMS setup is wrong: credentials, the local KMS file, an \
+            endpoint; the tenant's state is left as it was).
             """)
 
     @OptionGroup var options: TenantOptions
@@ -79,6 +81,11 @@ struct EnrollCommand: AsyncParsableCommand {
                     print("when the customer has fixed it: cmkctl signal \(status.execution) --payload '{\"fixed\":true}', then cmkctl worker --until-idle (or wait for the re-check)")
                 }
             }
+            if status.executionStatus == "running", let problem = try await Self.operatorsKMSProblem(runtime.journal, execution: status.execution) {
+                writeErrorLine("the operator's KMS setup, not the customer's key: \(problem); the step is retried, "
+                    + "or fix it and run cmkctl worker --until-idle")
+                throw ExitCode(TenantExit.configuration.rawValue)
+            }
             switch status.state {
             case TenantState.active.rawValue: break
             case TenantState.awaitingCustomer.rawValue: throw ExitCode(TenantExit.awaitingCustomer.rawValue)
@@ -95,6 +102,16 @@ struct EnrollCommand: AsyncParsableCommand {
                 throw ExitCode(TenantExit.stillRunning.rawValue)
             }
         }
+    }
+}
+
+extension EnrollCommand {
+    /// The cause of the execution's latest task failure when it is `KMS.Misconfigured` (a failure
+    /// class decided in CMKKMS) and no task succeeded since: the enrollment waits for the operator.
+    static func operatorsKMSProblem(_ journal: some WorkflowJournal, execution: String) async throws -> String? {
+        let last = try await journal.history(of: execution).last { $0.kind == .taskFailed || $0.kind == .taskSucceeded }
+        guard let last, last.kind == .taskFailed, last.detail["error"]?.stringValue == "KMS.Misconfigured" else { return nil }
+        return last.detail["cause"]?.stringValue ?? "KMS.Misconfigured"
     }
 }
 

@@ -25,7 +25,7 @@ struct ExecutionsListCommand: AsyncParsableCommand {
             for execution in executions {
                 let state = execution.status == .running ? "\(execution.stateName) (\(execution.phase.rawValue))" : "-"
                 print(
-                    pad(execution.name, 32) + pad(execution.status.rawValue, 11) + pad(execution.workflow, 20)
+                    pad(execution.name.escapingControlCharacters, 32) + pad(execution.status.rawValue, 11) + pad(execution.workflow, 20)
                         + pad(state, 20) + execution.updatedAt.formatted(.iso8601))
             }
         }

@@ -30,13 +30,13 @@ struct ExecutionsShowCommand: AsyncParsableCommand {
                 print("current   \(execution.stateName) (\(execution.phase.rawValue), attempt \(execution.attempt))")
             }
             if let output = execution.output { print("output    \(output.jsonText)") }
-            if let error = execution.error { print("error     \(error): \(execution.cause ?? "")") }
+            if let error = execution.error { print("error     \(error): \(execution.cause ?? "")".escapingControlCharacters) }
             for event in events {
                 var line = String(format: "%4d  ", event.seq) + event.at.formatted(.iso8601) + "  " + event.kind.rawValue
                 if let state = event.state { line += "  \(state)" }
                 if let attempt = event.attempt { line += "  attempt \(attempt)" }
                 if event.detail != .object([:]) { line += "  \(event.detail.jsonText)" }
-                print(line)
+                print(line.escapingControlCharacters)
             }
         }
     }

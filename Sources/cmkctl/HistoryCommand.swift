@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKKMS
 import CMKTenant
 import Foundation
 
@@ -12,6 +13,10 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "Tenant id.")
     var tenant: String
 
+    func validate() throws {
+        try refuseControlCharacters(tenant, option: "--tenant")
+    }
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -24,9 +29,15 @@ struct HistoryCommand: AsyncParsableCommand {
                 try printJSON(timeline)
                 return
             }
-            for entry in timeline {
-                print("\(entry.at)  \(entry.what.count < 48 ? entry.what.padding(toLength: 48, withPad: " ", startingAt: 0) : entry.what) \(entry.detail)  <\(entry.source)>")
-            }
+            for entry in timeline { print(Self.line(entry)) }
         }
+    }
+
+    /// One timeline line; the entry's text (operator names, ARNs, KMS errors from the store) is
+    /// escaped, so it cannot start another line or steer the terminal.
+    static func line(_ entry: TenantOverview.TimelineEntry) -> String {
+        let what = entry.what.escapingControlCharacters
+        let padded = what.count < 48 ? what.padding(toLength: 48, withPad: " ", startingAt: 0) : what
+        return "\(entry.at.escapingControlCharacters)  \(padded) \(entry.detail.escapingControlCharacters)  <\(entry.source.escapingControlCharacters)>"
     }
 }

@@ -65,17 +65,15 @@ struct KMSClientFactory: Sendable {
     func client(for spec: KMSKeySpec) throws -> (client: any KMSClient, keyID: String) {
         switch spec {
         case .aws(let arn):
-            return (try awsClient(defaultRegion: KeyARN(arn)?.region ?? "us-east-1"), arn)
+            return (try awsClient(defaultRegion: try KeyARN(validating: arn).region), arn)
         case .local(let keyID):
             return (try LocalKMS(path: localPath), keyID)
         }
     }
 
     func awsClient(defaultRegion: String) throws -> AWSKMSClient {
-        guard let credentials = AWSCredentialsResolver().resolve(profile: profile) else {
-            throw KMSError(.denied, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in the shared credentials file")
-        }
-        return AWSKMSClient(httpClient: http, credentials: credentials,
+        try KeyARN.validatedRegion(defaultRegion, what: "default region")
+        return AWSKMSClient(httpClient: http, credentials: try AWSCredentialsResolver().require(profile: profile),
                             configuration: .init(defaultRegion: defaultRegion, endpoints: endpoints, requestTimeout: timeout))
     }
 }

@@ -9,8 +9,9 @@ enum KMSCommandSupport {
         do {
             try await body()
         } catch let error as KMSError {
-            FileHandle.standardError.write(Data("cmkctl: \(error.code): \(error.message)\n".utf8))
-            throw ExitCode(ProbeVerdict(error.code).exitCode)
+            FileHandle.standardError.write(Data("cmkctl: \(error.code): \(error.message.escapingControlCharacters)\n".utf8))
+            // A malformed ARN is bad input (64), not a verdict about a key.
+            throw ExitCode(error.code == .invalidKeyARN ? ExitStatus.usage.rawValue : ProbeVerdict(error.code).exitCode)
         }
     }
 

@@ -13,7 +13,7 @@ struct KMSCreateKeyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await KMSCommandSupport.run {
-            let kms = try local.open()
+            let kms = try local.open(createIfMissing: true)
             let policy = try policyFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
             let metadata = try await kms.createKey(description: description, policy: policy, alias: alias)
             let aliases = try await kms.aliases(ofKeyID: metadata.arn)

@@ -21,7 +21,7 @@ struct KMSDescribeCommand: AsyncParsableCommand {
                 print("state:     \(metadata.stateName)")
                 print("spec:      \(metadata.keySpec) / \(metadata.keyUsage)")
                 print("aliases:   \(aliases.isEmpty ? "-" : aliases.joined(separator: ", "))")
-                if !metadata.description.isEmpty { print("about:     \(metadata.description)") }
+                if !metadata.description.isEmpty { print("about:     \(metadata.description.escapingControlCharacters)") }
             }
         }
     }

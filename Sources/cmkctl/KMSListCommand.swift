@@ -17,7 +17,7 @@ struct KMSListCommand: AsyncParsableCommand {
             }
             for key in keys {
                 let aliases = key.aliases.isEmpty ? "-" : key.aliases.joined(separator: ",")
-                print("\(key.metadata.arn)  \(key.metadata.stateName)  \(aliases)")
+                print("\(key.metadata.arn)  \(key.metadata.stateName)  \(aliases)".escapingControlCharacters)
             }
         }
     }

@@ -65,7 +65,7 @@ struct PolicyCheckCommand: AsyncParsableCommand {
             }
         } else {
             for entry in reports {
-                if let key = entry.key { print("key \(key)") }
+                if let key = entry.key { print("key \(key.escapingControlCharacters)") }
                 for finding in entry.report.findings { print(Self.line(finding)) }
                 print(Self.summary(entry.report))
             }
@@ -115,7 +115,8 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     /// `blocking action-missing Statement[1] kms:Decrypt: message`; absent parts are left out.
     static func line(_ finding: PolicyFinding) -> String {
         let parts = [finding.severity.rawValue, finding.code.rawValue, finding.statement, finding.action].compactMap { $0 }
-        return parts.joined(separator: " ") + ": " + finding.message
+        // Statement ids and messages quote the customer's policy text: escaped, one finding per line.
+        return (parts.joined(separator: " ") + ": " + finding.message).escapingControlCharacters
     }
 
     static func summary(_ report: PolicyReport) -> String {

@@ -8,7 +8,7 @@ struct ProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
         abstract: "Check KMS keys: DescribeKey, a data key round trip with the context, and a wrong-context refusal.",
-        discussion: "Exit codes: 0 ok, 10 denied, 11 disabled, 12 not-found, 13 misconfigured, 14 throttled, 15 unreachable."
+        discussion: "Exit codes: 0 ok; the key's owner: 10 denied, 11 disabled, 12 not-found, 13 unsuitable-key; transient: 14 throttled, 15 unreachable, 16 key-unavailable; 78 misconfigured (cmkctl's own setup: credentials, the local KMS file, an endpoint)."
     )
 
     @Option(name: .customLong("key"), help: "aws-kms:ARN, local:ALIAS-OR-ARN, or a bare key ARN (repeatable).")

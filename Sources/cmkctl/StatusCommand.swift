@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKKMS
 import CMKTenant
 import Foundation
 
@@ -11,6 +12,10 @@ struct StatusCommand: AsyncParsableCommand {
 
     @Option(help: "Only this tenant (exit 67 when unknown).")
     var tenant: String?
+
+    func validate() throws {
+        if let tenant { try refuseControlCharacters(tenant, option: "--tenant") }
+    }
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -31,7 +36,8 @@ struct StatusCommand: AsyncParsableCommand {
 }
 
 enum StatusTable {
-    /// A few lines per tenant: the headline, then keys, identifier and the wait.
+    /// A few lines per tenant: the headline, then keys, identifier and the wait. Each line is escaped
+    /// (`\n`, `\u{1B}`), so a value read from the store cannot add a line or recolour one.
     static func describe(_ status: TenantStatus) -> String {
         var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket.isEmpty ? "-" : status.ticket)"]
         if let identifier = status.contextIdentifier { lines.append("  context     \(identifier)") }
@@ -43,6 +49,6 @@ enum StatusTable {
         } else {
             lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
         }
-        return lines.joined(separator: "\n")
+        return lines.map(\.escapingControlCharacters).joined(separator: "\n")
     }
 }

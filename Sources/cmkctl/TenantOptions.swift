@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKKMS
 import CMKSQLite
 import CMKTenant
 import CMKWorkflow
@@ -106,6 +107,13 @@ func runTenantCommand(_ body: () async throws -> Void) async throws {
         }
         throw fail(status, error.message)
     }
+}
+
+/// Refuses a value that is never valid with control characters (a tenant id to look up): exit 64,
+/// naming the option, with the value escaped.
+func refuseControlCharacters(_ value: String, option: String) throws {
+    guard value.containsControlCharacters else { return }
+    throw ValidationError("\(option) \"\(value.escapingControlCharacters)\" holds control characters (newline, escape, tab, ...); give plain text")
 }
 
 /// `$USER`, for the audit trail's operator when `--operator` is not given.

@@ -21,7 +21,7 @@ enum WorkflowCommandRunner {
         do {
             try await body()
         } catch let error as WorkflowError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(error.message.escapingControlCharacters)\n".utf8))
             throw ExitCode(exitCode(for: error.code))
         }
     }

@@ -6,9 +6,9 @@ import Testing
 /// servers.
 @Suite struct HedgingTests {
     static let suite = AlgorithmSuite.aes256GCMHKDFSHA512CommitKey
-    static let first = "arn:aws:kms:us-east-1:111122223333:key/first"
-    static let second = "arn:aws:kms:us-west-2:111122223333:key/second"
-    static let third = "arn:aws:kms:eu-west-1:111122223333:key/third"
+    static let first = "arn:aws:kms:us-east-1:111122223333:key/11111111-1111-4111-8111-111111111111"
+    static let second = "arn:aws:kms:us-west-2:111122223333:key/22222222-2222-4222-8222-222222222222"
+    static let third = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-4333-8333-333333333333"
 
     static func edks(_ arns: [String]) -> [EncryptedDataKey] {
         arns.map { EncryptedDataKey(providerID: "aws-kms", providerInfo: Array($0.utf8), ciphertext: Array($0.utf8)) }

@@ -23,15 +23,20 @@ import Testing
                 let forged = await #expect(throws: KMSError.self) {
                     try await TestSupport.client(http, credentials: wrongSecret, endpoints: endpoints).createKey(description: "x", policy: nil)
                 }
-                #expect(forged?.code == .denied)
+                #expect(forged?.code == .misconfigured)
                 let unknownKey = await #expect(throws: KMSError.self) {
                     try await TestSupport.client(http, credentials: TestSupport.anyCredentials, endpoints: endpoints).createKey(description: "x", policy: nil)
                 }
-                #expect(unknownKey?.code == .denied)
+                #expect(unknownKey?.code == .misconfigured)
 
                 let aliceKMS = TestSupport.client(http, credentials: alice, endpoints: endpoints)
                 let key = try await aliceKMS.createKey(description: "tenant", policy: nil)
                 let context = TestSupport.context(("tenant", "t1"))
+                // Our own credentials refused: the probe blames our setup, never the key.
+                let refused = await KeyProbe(client: TestSupport.client(http, credentials: wrongSecret, endpoints: endpoints)).probe(keyID: key.arn, context: context)
+                #expect(refused.verdict == .misconfigured)
+                #expect(refused.verdict.failureClass == .misconfiguration)
+                #expect(refused.steps.map(\.code) == [.misconfigured])
                 let dataKey = try await aliceKMS.generateDataKey(keyID: key.arn, numberOfBytes: 32, context: context)
                 #expect(try await aliceKMS.decrypt(ciphertext: dataKey.ciphertextBlob, context: context, keyID: key.arn).plaintext == dataKey.plaintext)
 

@@ -24,7 +24,7 @@ import Testing
     }
 
     static let fastRetries = RetrySchedule(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5))
-    static let key = "arn:aws:kms:us-east-1:111122223333:key/k"
+    static let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
     @Test func throttlingAnd5xxAreRetried() async throws {
         try await Self.withFlakyServer("throttle,500") { url in

@@ -6,6 +6,10 @@ import Foundation
 import GRDB
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Enrollment end to end on the embedded default: the local KMS and the SQLite store.
 @Suite struct EnrollmentLocalTests {
     @Test func cleanEnrollmentEndsActiveWithItsIdentifierGenerationAndTrail() async throws {
@@ -188,5 +192,41 @@ import Testing
             try harness.store.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, ticket, tag, context_id, state, generation, execution, created_at, updated_at) SELECT 'twin', ticket, tag, context_id, state, generation, execution, created_at, updated_at FROM tenants WHERE id = 'acme'") }
         }
         #expect(try await harness.status("acme").contextIdentifier?.hasPrefix("acmeprod-") == true)
+    }
+
+    /// The local KMS file is the operator's: with no file here, a file that never held the key (a key
+    /// ARN from another directory's file), or a file others may read, the enrollment is the
+    /// operator's to fix. No file is created, the tenant neither waits for the customer nor fails, and
+    /// the step is retried as `KMS.Misconfigured` with a cause that names the file.
+    @Test(arguments: ["no file here", "a file without the key", "a file open to others"])
+    func aLocalKMSFileProblemIsTheOperatorsNotTheCustomers(problem: String) async throws {
+        let harness = try TenantHarness()
+        defer { harness.remove() }
+        let localPath = harness.configuration.localKMSPath
+        let elsewhere = try LocalKMS(path: harness.directory + "/elsewhere/local-kms.json", createIfMissing: true)
+        var key = try await elsewhere.createKey(description: "acme", policy: nil, alias: nil).arn
+        switch problem {
+        case "a file without the key":
+            _ = try await harness.localKey("unrelated")
+        case "a file open to others":
+            key = try await harness.localKey("acme-root")
+            #expect(chmod(localPath, 0o644) == 0)
+        default:
+            break
+        }
+
+        try await harness.service.enroll(try harness.request(ticket: "SUP-9", tenant: "acme", keys: [key], tag: "acmeprod"))
+        let status = try await harness.drive("acme")
+        #expect(status.state == "assigning-context", "\(status)")
+        #expect(status.waitingFor == nil)
+        #expect(status.generation == 0)
+        #expect(status.executionStatus == "running")
+        #expect(FileManager.default.fileExists(atPath: localPath) == (problem != "no file here"))
+        let history = try await harness.overview.history(tenant: "acme")
+        #expect(history.contains { $0.detail.contains("error KMS.Misconfigured") })
+        #expect(!history.contains { $0.what.contains("awaiting-customer") || $0.what.contains("enrollment-failed") })
+        let failure = try await harness.journal.history(of: status.execution).compactMap { $0.detail["cause"]?.stringValue }.joined(separator: "\n")
+        #expect(failure.contains(localPath), "\(failure)")
+        if problem == "a file open to others" { #expect(failure.contains("chmod 600 \(localPath)")) }
     }
 }

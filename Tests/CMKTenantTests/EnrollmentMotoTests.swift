@@ -33,13 +33,13 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
                 .createKey(description: "acme us-east-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             // moto serves every region from one endpoint; the second key's ARN names eu-west-1 through the region header.
             let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
                                           configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
             let west = try await westClient.createKey(description: "acme eu-west-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
-            #expect(KeyARN(west.arn)?.region == "eu-west-1")
+            #expect(try KeyARN(validating: west.arn).region == "eu-west-1")
 
             try await harness.service.enroll(try harness.request(ticket: "SUP-100", tenant: "acme", keys: [east.arn, west.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
@@ -56,7 +56,7 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let withoutDecrypt = Self.allCrypto.filter { $0 != "kms:Decrypt" }
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: withoutDecrypt))
 
@@ -82,7 +82,7 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             try await client.disableKey(keyID: key.keyID) // moto finds DisableKey targets by key id only
             try await harness.service.enroll(try harness.request(ticket: "SUP-102", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
@@ -97,7 +97,7 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:1:key/x")
+            let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let acmeKey = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             let otherKey = try await client.createKey(description: "acme2", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             let request = try harness.request(ticket: "SUP-104", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod")
@@ -118,20 +118,40 @@ import Testing
         }
     }
 
-    @Test func unsignedOrWronglySignedCallsAreDeniedAndNotRetriedAsOutages() async throws {
+    /// Our own credentials refused (a wrong secret) or missing: the operator's misconfiguration. The
+    /// enrollment neither waits for the customer nor fails blaming their key; the step is retried
+    /// as `KMS.Misconfigured` and the tenant stays where it was.
+    @Test(arguments: ["refused", "missing"])
+    func ourCredentialsRefusedOrMissingLeaveTheTenantAlone(problem: String) async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let forged = AWSCredentials(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey + "x")
             let endpoints = ["us-east-1": moto.url]
             let good = AWSKMSClient(httpClient: http, credentials: credentials, configuration: .init(endpoints: endpoints))
             let key = try await good.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
+            // No credentials anywhere: an empty environment and a home without ~/.aws.
+            let emptyHome = NSTemporaryDirectory() + "cmktenant-nohome-" + UUID().uuidString
+            let resolver = AWSCredentialsResolver(environment: ["HOME": emptyHome])
             let harness = try TenantHarness(
                 configuration: OperatorConfiguration(servicePrincipal: principal, kmsEndpoints: endpoints),
-                aws: { AWSKMSClient(httpClient: http, credentials: forged, configuration: .init(endpoints: endpoints)) })
+                aws: {
+                    AWSKMSClient(httpClient: http, credentials: problem == "refused" ? forged : try resolver.require(),
+                                 configuration: .init(endpoints: endpoints))
+                })
             defer { harness.remove() }
             try await harness.service.enroll(try harness.request(ticket: "SUP-103", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
-            #expect(status.state == "awaiting-customer")
-            #expect(status.waitingFor?.contains("cannot be read (denied)") == true)
+            #expect(status.state == "assigning-context", "\(status)")
+            #expect(status.waitingFor == nil)
+            #expect(status.generation == 0)
+            #expect(status.executionStatus == "running")
+            let history = try await harness.overview.history(tenant: "acme")
+            #expect(history.contains { $0.detail.contains("error KMS.Misconfigured") }, "\(history.map { "\($0.what) \($0.detail)" })")
+            #expect(!history.contains { $0.what.contains("awaiting-customer") || $0.what.contains("enrollment-failed") })
+            if problem == "refused" {
+                let calls = try await harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
+                #expect(calls.map(\.action) == ["GetKeyPolicy"])
+                #expect(calls.first?.detail["outcome"] == "misconfigured")
+            }
         }
     }
 }

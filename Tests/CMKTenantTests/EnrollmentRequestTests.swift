@@ -1,3 +1,4 @@
+import CMKKMS
 import CMKTenant
 import Foundation
 import Testing
@@ -23,6 +24,9 @@ import Testing
         ("arn:aws:s3:us-east-1:111122223333:key/x", "is not a KMS key ARN"),
         ("arn:aws:kms:us-east-1:111122223333:alias/acme", "alias ARN"),
         ("arn:aws:kms::111122223333:key/x", "is not a KMS key ARN"),
+        ("arn:aws:kms:x@127.0.0.1#:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "the region"),
+        ("arn:aws:kms:us-east-1:111122223333:key/../x", "the key id must be"),
+        ("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\n", "the key id must be"),
     ])
     func malformedKeysAreRefused(key: String, message: String) throws {
         let error = #expect(throws: TenantError.self) { try request(keys: [key]) }
@@ -88,5 +92,35 @@ import Testing
         let typo = #expect(throws: TenantError.self) { try OperatorConfiguration.load(path: path) }
         #expect(typo?.message.contains("servicePrincipl") == true)
         #expect(try OperatorConfiguration.load(path: directory + "/missing.json") == OperatorConfiguration())
+    }
+
+    @Test(arguments: ["alice\nbob", "a\u{1B}[32mactive", "tab\there", "del\u{7F}", "c1\u{9B}2J", "rtl\u{202E}"])
+    func operatorNamesWithControlCharactersAreRefused(name: String) {
+        let error = #expect(throws: TenantError.self) {
+            try EnrollmentRequest(ticket: "SUP-1", tenant: "acme", keys: [Self.key1], tag: "acme", operatorName: name,
+                                  configuration: OperatorConfiguration())
+        }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message.contains("--operator") == true)
+        #expect(error?.message.containsControlCharacters == false)
+    }
+
+    @Test(arguments: [
+        (#"{"providerKey": "arn:aws:kms:x@127.0.0.1#:111122223333:alias/p"}"#, "providerKey"),
+        (#"{"providerKey": "arn:aws:kms:us-east-1:111122223333:key/../x"}"#, "providerKey"),
+        (#"{"kmsEndpoints": {"x@127.0.0.1#": "http://127.0.0.1:1"}}"#, "kmsEndpoints region"),
+    ])
+    func theOperatorConfigurationRefusesMalformedKeysAndRegions(json: String, field: String) throws {
+        let directory = NSTemporaryDirectory() + "cmktenant-config-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/operator.json"
+        try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: TenantError.self) { try OperatorConfiguration.load(path: path) }
+        #expect(error?.code == .configuration)
+        #expect(error?.message.contains(field) == true, "\(error?.message ?? "")")
+        // The operator's own key may be named by an alias ARN.
+        try Data(#"{"providerKey": "arn:aws:kms:us-east-1:111122223333:alias/provider"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try OperatorConfiguration.load(path: path).providerKey.hasSuffix("alias/provider"))
     }
 }

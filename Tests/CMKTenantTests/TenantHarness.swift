@@ -35,7 +35,7 @@ struct TenantHarness {
 
     var overview: TenantOverview<SQLiteTenantRepository> { TenantOverview(journal: journal, repository: store) }
 
-    var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath) } }
+    var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
     func worker(owner: String = "test-worker") throws -> WorkflowWorker<SQLiteJournal> {
         var handlers = HandlerRegistry<SQLiteTransaction>()

@@ -23,11 +23,14 @@ struct CLIRunner {
         return packageRoot.appendingPathComponent(".build/debug/cmkctl").path
     }
 
-    static func run(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil) throws -> Result {
+    /// `environment` replaces the inherited one when given (for runs without AWS credentials, or with
+    /// test ones: merge into `ProcessInfo.processInfo.environment` to keep the rest).
+    static func run(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, environment: [String: String]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if let environment { process.environment = environment }
         let out = Pipe()
         let err = Pipe()
         let input = Pipe()

@@ -96,10 +96,10 @@ import Glibc
         let cases: [([String], Int32, String)] = [
             (["--key", "arn:aws:kms:us-east-1:111122223333:alias/acme", "--tag", "acme"], 64, "alias ARN"),
             (["--key", "not-an-arn", "--tag", "acme"], 64, "is not a KMS key ARN"),
-            (["--key", "arn:aws:kms:us-east-1:111122223333:key/a", "--key", "arn:aws:kms:us-east-1:111122223333:key/b", "--tag", "acme"],
+            (["--key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "--key", "arn:aws:kms:us-east-1:111122223333:key/5678abcd-12ab-34cd-56ef-1234567890ab", "--tag", "acme"],
              64, "two keys in region us-east-1"),
-            (["--key", "arn:aws:kms:us-east-1:111122223333:key/a", "--tag", "acme-prod!"], 64, "ASCII letters and digits"),
-            (["--key", "arn:aws:kms:us-east-1:111122223333:key/a", "--tag", "waytoolongtag1"], 64, "at most 12"),
+            (["--key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "--tag", "acme-prod!"], 64, "ASCII letters and digits"),
+            (["--key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "--tag", "waytoolongtag1"], 64, "at most 12"),
         ]
         for (arguments, status, message) in cases {
             let result = try cmkctl(scratch, tenantArgs(["enroll", "--ticket", "SUP-1", "--tenant", "acme"] + arguments))
@@ -109,7 +109,7 @@ import Glibc
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent(".cmkctl"), withIntermediateDirectories: true)
         _ = try scratch.write(".cmkctl/operator.json", Array(#"{"tenants": ["acme"]}"#.utf8))
         let unknown = try cmkctl(scratch, tenantArgs(["enroll", "--ticket", "SUP-1", "--tenant", "globex", "--key",
-                                                      "arn:aws:kms:us-east-1:111122223333:key/a", "--tag", "globex"]))
+                                                      "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "--tag", "globex"]))
         #expect(unknown.status == 67)
         #expect(unknown.stderr.contains("not in the operator's tenant list"))
         #expect(!FileManager.default.fileExists(atPath: scratch.path(".cmkctl/store.sqlite")))
@@ -325,5 +325,19 @@ import Glibc
         let history = try cmkctl(scratch, ["history", "--tenant", "acme"])
         #expect(history.stdoutText.contains("(new) -> registered"))
         #expect(history.stdoutText.contains("registered -> enrolling"))
+    }
+
+    /// Issue 10 finding 9: a local key ARN used from another directory once met a new, empty local
+    /// KMS there and the enrollment blamed the customer's key policy.
+    @Test func aLocalKeyFromAnotherDirectoryIsTheOperatorsProblem() throws {
+        let home = try Scratch()
+        let key = try createKey(home, alias: "acme-root")
+        let other = try Scratch()
+        let enroll = try cmkctl(other, tenantArgs(["enroll", "--ticket", "SUP-1", "--tenant", "acme", "--key", key, "--tag", "acmeprod"]))
+        #expect(enroll.status == 78, "\(enroll.stderr)")
+        #expect(enroll.stderr.contains("the operator's KMS setup, not the customer's key"))
+        #expect(enroll.stderr.contains("there is no local KMS file at \(other.path(".cmkctl/local-kms.json"))"), "\(enroll.stderr)")
+        #expect(!enroll.stdoutText.contains("awaiting-customer") && !enroll.stdoutText.contains("enrollment-failed"))
+        #expect(!FileManager.default.fileExists(atPath: other.path(".cmkctl/local-kms.json")))
     }
 }

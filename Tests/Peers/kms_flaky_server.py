@@ -25,7 +25,7 @@ class Handler(BaseHTTPRequestHandler):
         step = SCRIPT[COUNT[0]] if COUNT[0] < len(SCRIPT) else "ok"
         COUNT[0] += 1
         if step == "ok":
-            meta = {"KeyId": "k", "Arn": "arn:aws:kms:us-east-1:111122223333:key/k", "KeyState": "Enabled",
+            meta = {"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "Arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "KeyState": "Enabled",
                     "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT", "Description": str(COUNT[0])}
             self.answer(200, json.dumps({"KeyMetadata": meta}), "application/x-amz-json-1.1")
         elif step == "throttle":

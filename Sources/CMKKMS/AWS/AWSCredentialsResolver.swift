@@ -31,6 +31,17 @@ public struct AWSCredentialsResolver: Sendable {
         return Self.fromSharedFile(text, profile: explicitProfile ?? profile)
     }
 
+    /// Like `resolve`, but no credentials is an error for the operator (`misconfigured`), naming the
+    /// places looked at: without credentials no key can be asked, so nothing about a key is known.
+    public func require(profile explicitProfile: String? = nil) throws -> AWSCredentials {
+        if let credentials = resolve(profile: explicitProfile) { return credentials }
+        let sources = explicitProfile == nil
+            ? "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and profile \(profile)"
+            : "profile \(explicitProfile!)"
+        throw KMSError(.misconfigured, "no AWS credentials: \(sources) is not in \(credentialsFilePath); "
+            + "set the variables, or name a profile of that file with --profile or AWS_PROFILE")
+    }
+
     public static func fromEnvironment(_ environment: [String: String]) -> AWSCredentials? {
         guard let id = environment["AWS_ACCESS_KEY_ID"], !id.isEmpty,
               let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else { return nil }

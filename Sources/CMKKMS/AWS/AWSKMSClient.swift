@@ -58,18 +58,24 @@ public struct AWSKMSClient: KMSClient {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
-    public func region(forKeyID keyID: String) -> String {
-        KeyARN(keyID)?.region ?? configuration.defaultRegion
+    /// The region of a key ARN (alias ARNs included), or the default region for a bare key id or
+    /// alias name; text that starts like an ARN but breaks the grammar is refused, never sent.
+    public func region(forKeyID keyID: String) throws -> String {
+        if KeyARN.looksLikeARN(keyID) { return try KeyARN(validating: keyID, allowAlias: true).region }
+        return try KeyARN.validatedRegion(configuration.defaultRegion, what: "default region")
     }
 
-    public func endpoint(forRegion region: String) -> String {
-        configuration.endpoints[region] ?? "https://kms.\(region).amazonaws.com"
+    /// The configured endpoint of `region`, or its public one; either way only for a region that
+    /// passes `KeyARN`'s grammar, so no text but a region name ever becomes part of a host name.
+    public func endpoint(forRegion region: String) throws -> String {
+        try KeyARN.validatedRegion(region)
+        return configuration.endpoints[region] ?? KeyARN.publicEndpoint(ofRegion: region)
     }
 
     // MARK: operations
 
     public func generateDataKey(keyID: String, numberOfBytes: Int, context: EncryptionContext) async throws -> GeneratedDataKey {
-        let answer = try await call("GenerateDataKey", region: region(forKeyID: keyID), [
+        let answer = try await call("GenerateDataKey", region: try region(forKeyID: keyID), [
             ("KeyId", .string(keyID)),
             ("NumberOfBytes", .number(Double(numberOfBytes))),
             ("EncryptionContext", Self.json(context)),
@@ -79,7 +85,7 @@ public struct AWSKMSClient: KMSClient {
     }
 
     public func encrypt(keyID: String, plaintext: [UInt8], context: EncryptionContext) async throws -> KMSCiphertext {
-        let answer = try await call("Encrypt", region: region(forKeyID: keyID), [
+        let answer = try await call("Encrypt", region: try region(forKeyID: keyID), [
             ("KeyId", .string(keyID)),
             ("Plaintext", .string(Data(plaintext).base64EncodedString())),
             ("EncryptionContext", Self.json(context)),
@@ -93,12 +99,12 @@ public struct AWSKMSClient: KMSClient {
             ("EncryptionContext", Self.json(context)),
         ]
         if let keyID { body.append(("KeyId", .string(keyID))) }
-        let answer = try await call("Decrypt", region: keyID.map(region(forKeyID:)) ?? configuration.defaultRegion, body)
+        let answer = try await call("Decrypt", region: try keyID.map(region(forKeyID:)) ?? configuration.defaultRegion, body)
         return KMSPlaintext(plaintext: try Self.blob(answer, "Plaintext"), keyARN: answer["KeyId"]?.stringValue ?? keyID ?? "")
     }
 
     public func reEncrypt(ciphertext: [UInt8], sourceContext: EncryptionContext, destinationKeyID: String, destinationContext: EncryptionContext) async throws -> KMSCiphertext {
-        let answer = try await call("ReEncrypt", region: region(forKeyID: destinationKeyID), [
+        let answer = try await call("ReEncrypt", region: try region(forKeyID: destinationKeyID), [
             ("CiphertextBlob", .string(Data(ciphertext).base64EncodedString())),
             ("SourceEncryptionContext", Self.json(sourceContext)),
             ("DestinationKeyId", .string(destinationKeyID)),
@@ -108,12 +114,12 @@ public struct AWSKMSClient: KMSClient {
     }
 
     public func describeKey(keyID: String) async throws -> KeyMetadata {
-        let answer = try await call("DescribeKey", region: region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        let answer = try await call("DescribeKey", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
         return try Self.metadata(answer)
     }
 
     public func getKeyPolicy(keyID: String) async throws -> String {
-        let answer = try await call("GetKeyPolicy", region: region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PolicyName", .string("default"))])
+        let answer = try await call("GetKeyPolicy", region: try region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PolicyName", .string("default"))])
         return answer["Policy"]?.stringValue ?? ""
     }
 
@@ -133,24 +139,24 @@ public struct AWSKMSClient: KMSClient {
     }
 
     public func putKeyPolicy(keyID: String, policy: String) async throws {
-        _ = try await call("PutKeyPolicy", region: region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PolicyName", .string("default")), ("Policy", .string(policy))])
+        _ = try await call("PutKeyPolicy", region: try region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PolicyName", .string("default")), ("Policy", .string(policy))])
     }
 
     public func enableKey(keyID: String) async throws {
-        _ = try await call("EnableKey", region: region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        _ = try await call("EnableKey", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
     }
 
     public func disableKey(keyID: String) async throws {
-        _ = try await call("DisableKey", region: region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        _ = try await call("DisableKey", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
     }
 
     public func scheduleKeyDeletion(keyID: String, pendingWindowInDays: Int) async throws -> Double? {
-        let answer = try await call("ScheduleKeyDeletion", region: region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PendingWindowInDays", .number(Double(pendingWindowInDays)))])
+        let answer = try await call("ScheduleKeyDeletion", region: try region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PendingWindowInDays", .number(Double(pendingWindowInDays)))])
         return answer["DeletionDate"]?.doubleValue
     }
 
     public func cancelKeyDeletion(keyID: String) async throws {
-        _ = try await call("CancelKeyDeletion", region: region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        _ = try await call("CancelKeyDeletion", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
     }
 
     // MARK: transport
@@ -180,9 +186,9 @@ public struct AWSKMSClient: KMSClient {
     }
 
     private func send(action: String, region: String, body: [UInt8]) async throws -> JSONValue {
-        let base = endpoint(forRegion: region)
-        guard let url = URL(string: base), let host = url.host else {
-            throw KMSError(.invalidRequest, "endpoint for region \(region) is not a URL: \(base)")
+        let base = try endpoint(forRegion: region)
+        guard let url = URL(string: base), let host = url.host, ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
+            throw KMSError(.misconfigured, "the KMS endpoint for region \(region) is not an http(s) URL: \(base)")
         }
         let hostHeader = url.port.map { "\(host):\($0)" } ?? host
         let signer = SigV4Signer(region: region, service: "kms")
@@ -219,7 +225,8 @@ public struct AWSKMSClient: KMSClient {
         do {
             return answer.isEmpty ? .object([]) : try JSONValue.parse(answer)
         } catch {
-            throw AttemptFailure(error: KMSError(.unreachable, "KMS in \(region) sent an unreadable answer"), status: nil)
+            // A 2xx that is not JSON comes from something that is not KMS: the endpoint is wrong.
+            throw AttemptFailure(error: KMSError(.misconfigured, "the KMS endpoint for \(region) (\(base)) answered with something other than JSON: is it a KMS endpoint?"), status: nil)
         }
     }
 

@@ -1,9 +1,9 @@
-/// When to try a KMS call again: full-jitter exponential backoff, for throttling and server errors
-/// only.
+/// When to try a KMS call again: full-jitter exponential backoff, for transient failures only.
 ///
-/// A denied, disabled or missing key fails the same way on every attempt, and a connection that
-/// never answers is the hedging layer's job (it moves to another region instead of waiting here), so
-/// only `.throttled` and 5xx `.unreachable` answers are retried. The random source is injected so
+/// Reads the failure class: a revocation or a misconfiguration fails the same way on every attempt.
+/// Of the transient ones, a connection that never answers is the hedging layer's job (it moves to
+/// another region instead of waiting here), so an `.unreachable` is retried only when the server
+/// answered (5xx). The random source is injected so
 /// the schedule is tested without sleeping.
 public struct RetrySchedule: Sendable {
     public let maxAttempts: Int
@@ -22,12 +22,10 @@ public struct RetrySchedule: Sendable {
     /// or `nil` when the call must not be retried. `unit` is a random number in [0, 1).
     public func delay(afterAttempt attempt: Int, error: KMSError, httpStatus: Int?, unit: Double) -> Duration? {
         guard attempt < maxAttempts else { return nil }
-        switch error.code {
-        case .throttled: break
-        case .unreachable:
+        guard error.failureClass == .transient else { return nil }
+        if error.code == .unreachable {
             // Only an answer from the server (5xx) is retried; connect failures and timeouts are not.
             guard let status = httpStatus, (500...599).contains(status) else { return nil }
-        default: return nil
         }
         let exponential = baseDelay * (1 << min(attempt - 1, 20))
         let cap = exponential < maxDelay ? exponential : maxDelay

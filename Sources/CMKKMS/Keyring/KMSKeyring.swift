@@ -36,7 +36,7 @@ public struct KMSKeyring: Keyring {
             }
             let generated = try await client.generateDataKey(keyID: generatorKeyID, numberOfBytes: materials.suite.dataKeyLength,
                                                              context: materials.encryptionContext)
-            guard generated.plaintext.count == materials.suite.dataKeyLength, KeyARN(generated.keyARN) != nil else {
+            guard generated.plaintext.count == materials.suite.dataKeyLength, (try? KeyARN(validating: generated.keyARN)) != nil else {
                 throw EnvelopeError(.keyringFailure, "KMS returned a data key of the wrong length or without a key ARN")
             }
             try materials.setPlaintextDataKey(SymmetricKey(data: generated.plaintext))
@@ -78,10 +78,14 @@ public struct KMSKeyring: Keyring {
         return materials
     }
 
-    /// The failure worth reporting when no copy unwrapped: a refusal (denied, disabled, not found)
-    /// says more than a wrong-context `invalidCiphertext`, and both more than a transient outage.
+    /// The failure worth reporting when no copy unwrapped, by failure class: a revocation says the
+    /// most, then a failure of our own setup (a wrong context or ciphertext among them), then a
+    /// transient outage; within a class, the order of `KMSError.Code.allCases`.
     static func mostTelling(_ failures: [KMSError]) -> KMSError? {
-        let order: [KMSError.Code] = [.denied, .disabled, .notFound, .throttled, .unreachable, .invalidRequest, .invalidCiphertext]
-        return failures.min { (order.firstIndex(of: $0.code) ?? order.count) < (order.firstIndex(of: $1.code) ?? order.count) }
+        let classes: [KMSError.FailureClass] = [.revocation, .misconfiguration, .transient]
+        func rank(_ error: KMSError) -> (Int, Int) {
+            (classes.firstIndex(of: error.failureClass) ?? classes.count, KMSError.Code.allCases.firstIndex(of: error.code) ?? 0)
+        }
+        return failures.min { rank($0) < rank($1) }
     }
 }

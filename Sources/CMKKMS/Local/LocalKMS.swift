@@ -15,6 +15,9 @@ import Darwin
 /// bound as authenticated data, and the same `KMSError` codes. So disabling a key here suspends a
 /// tenant exactly as disabling it in AWS would.
 ///
+/// Only `createIfMissing` creates the file; a missing, unreadable or world-readable file, or a key
+/// the file never held, is `misconfigured` (the operator's), naming the file.
+///
 /// An actor, because every change rewrites the one file and changes must not interleave.
 public actor LocalKMS: KMSClient {
     public static let defaultAccount = "000000000000"
@@ -26,15 +29,29 @@ public actor LocalKMS: KMSClient {
     private var store: LocalKeyStoreFile
     private let now: @Sendable () -> Date
 
-    /// Opens the file at `path`, creating it (with a new root secret) when it does not exist.
-    public init(path: String, now: @escaping @Sendable () -> Date = { Date() }) throws {
+    /// Opens the local KMS file at `path`.
+    ///
+    /// Reading never creates anything: a missing file is a `misconfigured` error naming the file, so a
+    /// key ARN used from another directory is not met by a new, empty KMS that then answers "no such
+    /// key" for the customer's key. Only `createIfMissing` (what `cmkctl kms create-key` passes)
+    /// makes the file, owner-only, in directories made owner-only.
+    public init(path: String, createIfMissing: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) throws {
         self.path = path
         self.now = now
-        store = try Self.withFileLock(path) {
-            if let existing = try LocalKeyStoreFile.load(path: path) { return existing }
-            let fresh = LocalKeyStoreFile.fresh(account: Self.defaultAccount, region: Self.defaultRegion)
-            try fresh.save(path: path)
-            return fresh
+        if createIfMissing {
+            store = try Self.withFileLock(path) {
+                if let existing = try LocalKeyStoreFile.load(path: path) { return existing }
+                let fresh = LocalKeyStoreFile.fresh(account: Self.defaultAccount, region: Self.defaultRegion)
+                try fresh.save(path: path)
+                return fresh
+            }
+        } else {
+            // The file is only ever replaced by a rename, so reading it needs no lock (and no lock file).
+            guard let existing = try LocalKeyStoreFile.load(path: path) else {
+                throw KMSError(.misconfigured, "there is no local KMS file at \(LocalKeyStoreFile.displayPath(path)): "
+                    + "`cmkctl kms create-key` creates one, --local-kms names another")
+            }
+            store = existing
         }
     }
 
@@ -57,7 +74,7 @@ public actor LocalKMS: KMSClient {
             }
         }
         let id = UUID().uuidString.lowercased()
-        let arn = KeyARN(region: store.region, account: store.account, keyID: id).description
+        let arn = try KeyARN(region: store.region, account: store.account, keyID: id).description
         let key = LocalKeyStoreFile.Key(id: id, arn: arn, state: .enabled, description: description,
                                         policy: policy ?? LocalKeyPolicy.defaultDocument(account: store.account),
                                         creationDate: now().timeIntervalSince1970, deletionDate: nil)
@@ -172,12 +189,16 @@ public actor LocalKMS: KMSClient {
                     keyUsage: "ENCRYPT_DECRYPT", description: key.description, creationDate: key.creationDate, deletionDate: key.deletionDate)
     }
 
-    /// Keys whose deletion date has passed are gone, as in AWS: later calls get `notFound`.
+    /// Keys whose deletion date has passed are gone, as in AWS: later calls get `notFound`. Their ids
+    /// and aliases are remembered, so "deleted here" stays a revocation while "never in this file" is
+    /// a misconfiguration.
     private func purgeExpired() {
         let t = now().timeIntervalSince1970
         let expired = store.keys.filter { $0.state == .pendingDeletion && ($0.deletionDate ?? .infinity) <= t }.map(\.id)
         guard !expired.isEmpty else { return }
         try? transaction { next in
+            next.deletedKeyIDs.append(contentsOf: expired.filter { !next.deletedKeyIDs.contains($0) })
+            next.deletedAliases.append(contentsOf: next.aliases.filter { expired.contains($0.keyID) }.map(\.name))
             next.keys.removeAll { expired.contains($0.id) }
             next.aliases.removeAll { expired.contains($0.keyID) }
         }
@@ -187,26 +208,40 @@ public actor LocalKMS: KMSClient {
     private func resolve(_ keyID: String) throws -> LocalKeyStoreFile.Key {
         purgeExpired()
         var id = keyID
-        if let arn = KeyARN(keyID) {
+        if KeyARN.looksLikeARN(keyID) {
+            let arn = try KeyARN(validating: keyID, allowAlias: true)
             guard arn.account == store.account, arn.region == store.region else {
-                throw KMSError(.notFound, "key \(keyID) is not in this local KMS", serviceErrorType: "NotFoundException")
+                throw notInThisFile(keyID, because: "it names account \(arn.account), region \(arn.region)")
             }
             id = arn.resource
             if id.hasPrefix("key/") { id = String(id.dropFirst(4)) }
         }
         if id.hasPrefix("alias/") {
             guard let alias = store.aliases.first(where: { $0.name == id }) else {
-                throw KMSError(.notFound, "alias \(id) does not exist", serviceErrorType: "NotFoundException")
+                if store.deletedAliases.contains(id) {
+                    throw KMSError(.notFound, "the key of \(id) was deleted", serviceErrorType: "NotFoundException")
+                }
+                throw notInThisFile(id)
             }
             id = alias.keyID
         }
         if let key = store.keys.first(where: { $0.id == id }) { return key }
         // A bare name that is no key id is taken as an alias (`tenant-a` for `alias/tenant-a`), for people.
-        if KeyARN(keyID) == nil, !id.contains("/"), let alias = store.aliases.first(where: { $0.name == "alias/" + id }),
+        if !KeyARN.looksLikeARN(keyID), !id.contains("/"), let alias = store.aliases.first(where: { $0.name == "alias/" + id }),
            let key = store.keys.first(where: { $0.id == alias.keyID }) {
             return key
         }
-        throw KMSError(.notFound, "key \(keyID) does not exist", serviceErrorType: "NotFoundException")
+        if store.deletedKeyIDs.contains(id) || (!id.contains("/") && store.deletedAliases.contains("alias/" + id)) {
+            throw KMSError(.notFound, "key \(keyID) was deleted", serviceErrorType: "NotFoundException")
+        }
+        throw notInThisFile(keyID)
+    }
+
+    /// A key this file never held: most likely another directory's local KMS (the default path is
+    /// relative), so the operator's to fix, never the customer's revocation.
+    private func notInThisFile(_ keyID: String, because reason: String? = nil) -> KMSError {
+        KMSError(.misconfigured, "\(keyID) is not in the local KMS file \(LocalKeyStoreFile.displayPath(path))"
+            + (reason.map { " (\($0))" } ?? "") + ": is --local-kms the file that created it?")
     }
 
     private func usableKey(_ keyID: String, action: String) throws -> LocalKeyStoreFile.Key {
@@ -229,7 +264,7 @@ public actor LocalKMS: KMSClient {
         let key = try resolve(keyID)
         try transaction { next in
             guard let index = next.keys.firstIndex(where: { $0.id == key.id }) else {
-                throw KMSError(.notFound, "key \(keyID) does not exist", serviceErrorType: "NotFoundException")
+                throw KMSError(.notFound, "key \(keyID) was deleted", serviceErrorType: "NotFoundException")
             }
             try change(&next.keys[index])
         }
@@ -248,18 +283,19 @@ public actor LocalKMS: KMSClient {
     }
 
     private static func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        try LocalKeyStoreFile.createPrivateDirectories(for: path)
         #if canImport(Glibc)
-        let lock = Glibc.open(path + ".lock", O_RDWR | O_CREAT, 0o600)
+        let lock = Glibc.open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #else
-        let lock = Darwin.open(path + ".lock", O_RDWR | O_CREAT, 0o600)
+        let lock = Darwin.open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #endif
-        guard lock >= 0 else { throw KMSError(.denied, "cannot open \(path).lock: errno \(errno)") }
+        guard lock >= 0 else {
+            throw KMSError(.misconfigured, "cannot open the lock file \(LocalKeyStoreFile.displayPath(path)).lock: \(String(cString: strerror(errno)))")
+        }
         defer { close(lock) }
-        guard flock(lock, LOCK_EX) == 0 else { throw KMSError(.unreachable, "cannot lock \(path): errno \(errno)") }
+        guard flock(lock, LOCK_EX) == 0 else {
+            throw KMSError(.misconfigured, "cannot lock \(LocalKeyStoreFile.displayPath(path)): \(String(cString: strerror(errno)))")
+        }
         defer { flock(lock, LOCK_UN) }
         return try body()
     }

@@ -1,11 +1,17 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The on-disk form of the local KMS: a root secret, the keys' metadata and policies, the aliases.
 ///
 /// Key material is not stored per key: each key's AES key is derived from the root secret and the
 /// key id, so the file holds one secret to protect. The file is written whole, to a temporary file
 /// created owner-only (0600) and renamed over the old one, so a crash never leaves half a file and
-/// the secret is never readable by others, not even for a moment.
+/// the secret is never readable by others, not even for a moment. A file that group or others may
+/// open is refused (as ssh refuses a private key), with the `chmod` that fixes it.
 struct LocalKeyStoreFile: Sendable {
     struct Key: Sendable {
         var id: String
@@ -23,6 +29,10 @@ struct LocalKeyStoreFile: Sendable {
     var keys: [Key]
     /// `alias/name` → key id.
     var aliases: [(name: String, keyID: String)]
+    /// Keys deleted after their waiting period, and their aliases: asked for again they are
+    /// `notFound` (a revocation), unlike a key this file never held.
+    var deletedKeyIDs: [String] = []
+    var deletedAliases: [String] = []
 
     static func fresh(account: String, region: String) -> LocalKeyStoreFile {
         var secret = [UInt8](repeating: 0, count: 32)
@@ -48,22 +58,27 @@ struct LocalKeyStoreFile: Sendable {
             ("rootSecret", .string(Data(rootSecret).base64EncodedString())),
             ("keys", .array(keyValues)),
             ("aliases", .array(aliases.map { .object([("name", .string($0.name)), ("keyId", .string($0.keyID))]) })),
+            ("deletedKeyIds", .array(deletedKeyIDs.map { .string($0) })),
+            ("deletedAliases", .array(deletedAliases.map { .string($0) })),
         ])
         return Array((document.serialized(pretty: true) + "\n").utf8)
     }
 
+    /// Parses the file's bytes; a failure says what is wrong, the caller adds which file.
     static func decode(_ bytes: [UInt8]) throws -> LocalKeyStoreFile {
-        let document = try JSONValue.parse(bytes)
+        guard let document = try? JSONValue.parse(bytes) else {
+            throw KMSError(.misconfigured, "it is not JSON")
+        }
         guard document["format"]?.stringValue == "cmkctl-local-kms/1",
               let secretText = document["rootSecret"]?.stringValue, let secret = Data(base64Encoded: secretText), secret.count == 32,
               let account = document["account"]?.stringValue, let region = document["region"]?.stringValue else {
-            throw KMSError(.invalidRequest, "the local KMS file is not in the cmkctl-local-kms/1 format")
+            throw KMSError(.misconfigured, "it is not in the cmkctl-local-kms/1 format")
         }
         var keys: [Key] = []
         for value in document["keys"]?.arrayValue ?? [] {
             guard let id = value["id"]?.stringValue, let arn = value["arn"]?.stringValue,
                   let state = value["state"]?.stringValue.flatMap(KeyMetadata.State.init(rawValue:)) else {
-                throw KMSError(.invalidRequest, "the local KMS file has a malformed key entry")
+                throw KMSError(.misconfigured, "it has a malformed key entry")
             }
             keys.append(Key(id: id, arn: arn, state: state, description: value["description"]?.stringValue ?? "",
                             policy: value["policy"]?.stringValue ?? "", creationDate: value["creationDate"]?.doubleValue ?? 0,
@@ -73,27 +88,75 @@ struct LocalKeyStoreFile: Sendable {
             guard let name = value["name"]?.stringValue, let keyID = value["keyId"]?.stringValue else { return nil }
             return (name, keyID)
         }
-        return LocalKeyStoreFile(rootSecret: Array(secret), account: account, region: region, keys: keys, aliases: aliases)
+        var file = LocalKeyStoreFile(rootSecret: Array(secret), account: account, region: region, keys: keys, aliases: aliases)
+        file.deletedKeyIDs = (document["deletedKeyIds"]?.arrayValue ?? []).compactMap(\.stringValue)
+        file.deletedAliases = (document["deletedAliases"]?.arrayValue ?? []).compactMap(\.stringValue)
+        return file
     }
 
-    /// Reads the file, or `nil` when it does not exist yet.
+    /// Reads the file, or `nil` when it does not exist yet; every other problem is `misconfigured`
+    /// and names the file.
     static func load(path: String) throws -> LocalKeyStoreFile? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KMSError(.denied, "cannot read the local KMS file at \(path)")
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw KMSError(.misconfigured, "cannot read the local KMS file \(displayPath(path)): \(lastError())")
         }
-        return try decode(Array(data))
+        guard Int(info.st_mode) & Int(S_IFMT) == Int(S_IFREG) else {
+            throw KMSError(.misconfigured, "the local KMS file \(displayPath(path)) is not a regular file")
+        }
+        let access = Int(info.st_mode) & 0o777
+        guard access & 0o077 == 0 else {
+            throw KMSError(.misconfigured, "the local KMS file \(displayPath(path)) may be opened by others (mode \(String(access, radix: 8))), "
+                + "and it holds the root secret of every local key: run `chmod 600 \(displayPath(path))`")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw KMSError(.misconfigured, "cannot read the local KMS file \(displayPath(path)): \(lastError())")
+        }
+        do {
+            return try decode(Array(data))
+        } catch let error as KMSError {
+            throw KMSError(.misconfigured, "the local KMS file \(displayPath(path)) cannot be used: \(error.message)")
+        }
+    }
+
+    /// The missing directories above `path`, each made owner-only (0700): the file's name and its
+    /// neighbours are nobody else's business.
+    static func createPrivateDirectories(for path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        var missing: [String] = []
+        var current = directory
+        var isDirectory: ObjCBool = false
+        while !current.isEmpty, current != "/", !FileManager.default.fileExists(atPath: current, isDirectory: &isDirectory) {
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        for created in missing.reversed() {
+            guard mkdir(created, 0o700) == 0 || errno == EEXIST else {
+                throw KMSError(.misconfigured, "cannot create the directory \(displayPath(created)) for the local KMS file: \(lastError())")
+            }
+            // mkdir's mode passes through the umask, which may only take bits away; make it exact.
+            chmod(created, 0o700)
+        }
+    }
+
+    /// The path as an absolute one, so a message says which file was read whatever the directory.
+    static func displayPath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+    }
+
+    static func lastError() -> String {
+        String(cString: strerror(errno))
     }
 
     /// Writes atomically with owner-only permissions.
     func save(path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        try Self.createPrivateDirectories(for: path)
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0o600)
-        guard fd >= 0 else { throw KMSError(.denied, "cannot create \(temporary): errno \(errno)") }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KMSError(.misconfigured, "cannot create \(Self.displayPath(temporary)): \(Self.lastError())") }
         let bytes = encoded()
         var written = 0
         while written < bytes.count {
@@ -101,7 +164,7 @@ struct LocalKeyStoreFile: Sendable {
             guard n > 0 else {
                 close(fd)
                 unlink(temporary)
-                throw KMSError(.unreachable, "cannot write the local KMS file: errno \(errno)")
+                throw KMSError(.misconfigured, "cannot write the local KMS file \(Self.displayPath(path)): \(Self.lastError())")
             }
             written += n
         }
@@ -109,7 +172,7 @@ struct LocalKeyStoreFile: Sendable {
         close(fd)
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
-            throw KMSError(.unreachable, "cannot replace the local KMS file: errno \(errno)")
+            throw KMSError(.misconfigured, "cannot replace the local KMS file \(Self.displayPath(path)): \(Self.lastError())")
         }
     }
 }

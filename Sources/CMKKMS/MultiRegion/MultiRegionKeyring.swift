@@ -110,9 +110,9 @@ public struct MultiRegionKeyring: Keyring {
             if !enough { counters.failedEncrypts += 1 } else if !missing.isEmpty { counters.degradedEncrypts += 1 }
         }
         guard enough else {
-            let codes = Set(missing.map(\.code))
-            let code = codes.count == 1 ? codes.first! : .unreachable
-            throw KMSError(code, "only \(wrapped.count) of \(keys.count) regions wrapped the data key (minimum \(configuration.minimumRegions)); missing: "
+            // One error for the regions that failed: the most telling of theirs, by failure class.
+            let worst = KMSKeyring.mostTelling(missing.map { KMSError($0.code, $0.message) })
+            throw KMSError(worst?.code ?? .unreachable, "only \(wrapped.count) of \(keys.count) regions wrapped the data key (minimum \(configuration.minimumRegions)); missing: "
                 + missing.map { "\($0.region) (\($0.code))" }.joined(separator: ", "))
         }
         onReport?(report)

@@ -7,6 +7,6 @@ public struct RegionalKey: Sendable {
     public init(keyARN: String, client: some KMSClient, region: String? = nil) {
         self.keyARN = keyARN
         self.client = client
-        self.region = region ?? KeyARN(keyARN)?.region ?? "unknown"
+        self.region = region ?? (try? KeyARN(validating: keyARN))?.region ?? "unknown"
     }
 }

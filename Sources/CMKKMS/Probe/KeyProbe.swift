@@ -18,7 +18,7 @@ public struct KeyProbe: Sendable {
     public static let wrongContextPair = EncryptionContext.Pair("cmkctl-probe", "wrong-context")
 
     public func probe(keyID: String, context: EncryptionContext) async -> ProbeResult {
-        let region = KeyARN(keyID)?.region ?? "default"
+        let region = (try? KeyARN(validating: keyID, allowAlias: true))?.region ?? "default"
         var steps: [ProbeResult.Step] = []
 
         let (described, describeLatency) = await timed { try await client.describeKey(keyID: keyID) }
@@ -32,18 +32,19 @@ public struct KeyProbe: Sendable {
         }
         var problems: [String] = []
         var verdict: ProbeVerdict?
-        if metadata.state != .enabled {
+        let stateCode = KMSErrorClassifier.code(forKeyState: metadata.state)
+        if let stateCode {
             problems.append("state is \(metadata.stateName)")
-            verdict = .disabled
+            verdict = ProbeVerdict(stateCode)
         }
         if metadata.keySpec != "SYMMETRIC_DEFAULT" || metadata.keyUsage != "ENCRYPT_DECRYPT" {
             problems.append("spec \(metadata.keySpec) / usage \(metadata.keyUsage), need SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT")
-            verdict = max(verdict ?? .misconfigured, .misconfigured)
+            verdict = max(verdict ?? .unsuitableKey, .unsuitableKey)
         }
-        steps.append(.init(name: "DescribeKey", failure: verdict, code: nil, latency: describeLatency,
+        steps.append(.init(name: "DescribeKey", failure: verdict, code: stateCode, latency: describeLatency,
                            detail: problems.isEmpty ? "\(metadata.stateName), \(metadata.keySpec), \(metadata.keyUsage)" : problems.joined(separator: "; ")))
         let arn = metadata.arn
-        let keyRegion = KeyARN(arn)?.region ?? region
+        let keyRegion = (try? KeyARN(validating: arn))?.region ?? region
 
         let (generated, generateLatency) = await timed { try await client.generateDataKey(keyID: keyID, numberOfBytes: 32, context: context) }
         guard case .success(let dataKey) = generated else {

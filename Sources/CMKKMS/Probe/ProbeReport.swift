@@ -11,9 +11,22 @@ public struct ProbeReport: Sendable {
     public var json: JSONValue {
         .object([
             ("verdict", .string(verdict.rawValue)),
+            ("class", verdict.failureClass.map { .string($0.rawValue) } ?? .null),
             ("exitCode", .number(Double(verdict.exitCode))),
             ("keys", .array(results.map(\.json))),
         ])
+    }
+
+    /// Who has to act on a verdict, in words, so an operator never reads their own setup problem as
+    /// the customer's key.
+    static func whoActs(_ verdict: ProbeVerdict) -> String? {
+        if verdict == .unsuitableKey { return "the key's owner must give a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key" }
+        return switch verdict.failureClass {
+        case nil: nil
+        case .revocation?: "revocation: the key's owner refused or removed it"
+        case .transient?: "transient: try again later"
+        case .misconfiguration?: "misconfiguration: cmkctl's own setup (credentials, local KMS file, endpoint), not the key's owner"
+        }
     }
 
     /// A fixed-width table, one row per call, for people.
@@ -21,10 +34,10 @@ public struct ProbeReport: Sendable {
         var rows: [[String]] = [["KEY", "REGION", "CHECK", "RESULT", "LATENCY", "DETAIL"]]
         for result in results {
             for step in result.steps {
-                rows.append([
-                    result.keyID, result.region, step.name, step.failure?.rawValue ?? "ok",
-                    step.latency.map { String(format3: $0.reportMilliseconds) + " ms" } ?? "-", step.detail,
-                ])
+                let latency: String = step.latency.map { String(format3: $0.reportMilliseconds) + " ms" } ?? "-"
+                let cells: [String] = [result.keyID, result.region, step.name, step.failure?.rawValue ?? "ok", latency, step.detail]
+                // Key ids and KMS messages come from outside: escaped, so they cannot break the table.
+                rows.append(cells.map(\.escapingControlCharacters))
             }
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -35,7 +48,7 @@ public struct ProbeReport: Sendable {
             }
             out += row[5] + "\n"
         }
-        out += "verdict: \(verdict.rawValue)\n"
+        out += "verdict: \(verdict.rawValue)\(Self.whoActs(verdict).map { " (\($0))" } ?? "")\n"
         return out
     }
 }

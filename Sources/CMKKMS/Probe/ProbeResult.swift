@@ -42,6 +42,7 @@ extension ProbeResult {
             ("key", .string(keyID)),
             ("region", .string(region)),
             ("verdict", .string(verdict.rawValue)),
+            ("class", verdict.failureClass.map { .string($0.rawValue) } ?? .null),
         ]
         if let metadata {
             members.append(("arn", .string(metadata.arn)))
@@ -54,6 +55,7 @@ extension ProbeResult {
                 ("name", .string(step.name)),
                 ("ok", .bool(step.passed)),
                 ("verdict", step.failure.map { JSONValue.string($0.rawValue) } ?? JSONValue.null),
+                ("class", step.failure?.failureClass.map { JSONValue.string($0.rawValue) } ?? JSONValue.null),
                 ("code", step.code.map { JSONValue.string($0.name) } ?? JSONValue.null),
                 ("latencyMs", step.latency.map { JSONValue.number($0.reportMilliseconds) } ?? JSONValue.null),
                 ("detail", .string(step.detail)),

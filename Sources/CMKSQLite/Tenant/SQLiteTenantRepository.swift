@@ -243,9 +243,13 @@ public struct SQLiteTenantRepository: TenantRepository {
         let decoder = JSONDecoder()
         return try Row.fetchAll(db, sql: "SELECT * FROM key_generations WHERE tenant = ? ORDER BY number", arguments: [tenant]).map { row in
             let number: Int = row["number"]
+            let providerManaged: Bool = row["provider_managed"]
             let keys = try Row.fetchAll(db, sql: "SELECT region, key_arn FROM generation_keys WHERE tenant = ? AND number = ? ORDER BY region",
-                                        arguments: [tenant, number]).map { KeyGeneration.RegionalKey(region: $0["region"], keyARN: $0["key_arn"]) }
-            return KeyGeneration(tenant: tenant, number: number, keys: keys, providerManaged: row["provider_managed"],
+                                        arguments: [tenant, number]).map { key in
+                try KeyGeneration.storedKey(region: key["region"], keyARN: key["key_arn"], allowAlias: providerManaged, tenant: tenant,
+                                            number: number)
+            }
+            return KeyGeneration(tenant: tenant, number: number, keys: keys, providerManaged: providerManaged,
                                  createdAt: Date(timeIntervalSince1970: row["created_at"]),
                                  cause: try decoder.decode(Cause.self, from: Data((row["cause"] as String).utf8)))
         }

@@ -30,7 +30,7 @@ public struct AuditedKMSClient<Repository: TenantRepository>: KMSClient {
         var detail: [String: String] = [:]
         if let key {
             detail["key"] = key
-            detail["region"] = KeyARN(key)?.region ?? "unknown"
+            detail["region"] = (try? KeyARN(validating: key, allowAlias: true))?.region ?? "unknown"
         }
         if let context, !context.isEmpty {
             detail["encryptionContext"] = context.pairs.map { "\($0.key)=\($0.value)" }.joined(separator: ",")

@@ -1,3 +1,4 @@
+import CMKKMS
 import Foundation
 
 /// What the SaaS operator configures once: who calls KMS, the context key, the provider's own key
@@ -104,6 +105,22 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         }
         guard recheckInitialSeconds > 0, recheckMaxSeconds >= recheckInitialSeconds else {
             throw TenantError(.configuration, "\(source): need 0 < recheckInitialSeconds <= recheckMaxSeconds")
+        }
+        try validateKMSNames(source: source)
+    }
+
+    /// The provider key is the operator's own, so it may be an alias ARN; it and every endpoint's
+    /// region must pass `KeyARN`'s grammar, since the region picks where KMS calls go.
+    func validateKMSNames(source: String) throws {
+        do {
+            _ = try KeyARN(validating: providerKey, allowAlias: true)
+        } catch let error as KMSError {
+            throw TenantError(.configuration, "\(source): providerKey: \(error.message)")
+        }
+        for region in kmsEndpoints.keys.sorted() {
+            do { try KeyARN.validatedRegion(region, what: "kmsEndpoints region") } catch let error as KMSError {
+                throw TenantError(.configuration, "\(source): \(error.message)")
+            }
         }
     }
 

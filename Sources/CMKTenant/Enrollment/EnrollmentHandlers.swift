@@ -110,23 +110,33 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
         let input = try EnrollmentInput(context.input)
         let cause = input.cause(context)
         let identifier = try await contextIdentifier(input)
+        // Every KMS read first, the tenant's state after: when our own setup fails (no credentials,
+        // no local KMS file) or KMS is out, nothing about the keys is known and the state must not
+        // suggest otherwise.
+        let clients = try input.keys.map { key in
+            try kmsStep("KMS client for \(key.keyARN)") {
+                AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: input.tenant, cause: cause, now: now)
+            }
+        }
+        var documents: [String?] = []
+        var problems: [String] = []
+        for (key, client) in zip(input.keys, clients) {
+            do {
+                documents.append(try await client.getKeyPolicy(keyID: key.keyARN))
+            } catch let error as KMSError where error.failureClass == .revocation {
+                documents.append(nil)
+                problems.append("the key policy of \(key.keyARN) cannot be read (\(error.code.name)): allow kms:GetKeyPolicy to \(configuration.servicePrincipal)")
+            } catch let error as KMSError {
+                throw Self.taskFailure(error, "GetKeyPolicy \(key.keyARN)")
+            }
+        }
         try await apply(.policyVerificationStarted, tenant: input.tenant, cause: cause)
         let requirements = PolicyRequirements(servicePrincipal: configuration.servicePrincipal, contextKey: configuration.contextKey,
                                               contextValue: identifier, vpcEndpointIDs: configuration.vpcEndpointIDs)
         let analyzer = PolicyAnalyzer(requirements: requirements)
-        var problems: [String] = []
         var warnings = 0
-        for key in input.keys {
-            let client = AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: input.tenant, cause: cause, now: now)
-            let document: String
-            do {
-                document = try await client.getKeyPolicy(keyID: key.keyARN)
-            } catch let error as KMSError where error.code == .throttled || error.code == .unreachable {
-                throw TaskFailure(error: "KMS.Unavailable", cause: "GetKeyPolicy \(key.keyARN): \(error.code.name)")
-            } catch let error as KMSError {
-                problems.append("the key policy of \(key.keyARN) cannot be read (\(error.code.name)): allow kms:GetKeyPolicy to \(configuration.servicePrincipal)")
-                continue
-            }
+        for (key, fetched) in zip(input.keys, documents) {
+            guard let document = fetched else { continue }
             let report: PolicyReport
             do {
                 report = try analyzer.analyze(policy: document)
@@ -148,29 +158,68 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
         return try await checkResult(stage: "policy", problems: problems, tenant: input.tenant, extra: ["warnings": .number(Double(warnings))])
     }
 
-    /// Probes every key with the tenant's context; a refusal is the customer's to fix, an outage is retried.
+    /// Probes every key with the tenant's context and acts on the verdict's failure class: a
+    /// revocation (or an unsuitable key) is the customer's to fix, a transient failure is retried,
+    /// a misconfiguration is the operator's and leaves the tenant as it is.
     func probeKeys(_ context: TaskContext) async throws -> TaskOutcome {
         let input = try EnrollmentInput(context.input)
         let cause = input.cause(context)
         let identifier = try await contextIdentifier(input)
-        try await apply(.probeStarted, tenant: input.tenant, cause: cause)
+        let clients = try input.keys.map { key in
+            try kmsStep("KMS client for \(key.keyARN)") {
+                AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: input.tenant, cause: cause, now: now)
+            }
+        }
         let encryptionContext = try EncryptionContext([(configuration.contextKey, identifier)])
+        var results: [ProbeResult] = []
+        for (key, client) in zip(input.keys, clients) {
+            results.append(await KeyProbe(client: client).probe(keyID: key.keyARN, context: encryptionContext))
+        }
+        // The worst verdict decides, before the tenant moves: a misconfiguration anywhere means no
+        // verdict about the customer's keys can be trusted.
+        let worst = ProbeReport(results: results).verdict
+        if let failureClass = worst.failureClass, failureClass != .revocation {
+            let failed = results.first { $0.verdict == worst }
+            let step = failed?.steps.first { !$0.passed }
+            let what = "probe of \(failed?.keyID ?? "?"): \(worst.rawValue) at \(step?.name ?? "?"): \(step?.detail ?? "")"
+            throw TaskFailure(error: Self.errorName(failureClass), cause: what)
+        }
+        try await apply(.probeStarted, tenant: input.tenant, cause: cause)
         var problems: [String] = []
         var regions: [CMKWorkflow.JSONValue] = []
-        for key in input.keys {
-            let client = AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: input.tenant, cause: cause, now: now)
-            let result = await KeyProbe(client: client).probe(keyID: key.keyARN, context: encryptionContext)
-            switch result.verdict {
-            case .ok:
+        for (key, result) in zip(input.keys, results) {
+            if result.verdict == .ok {
                 regions.append(.string(key.region))
-            case .throttled, .unreachable:
-                throw TaskFailure(error: "KMS.Unavailable", cause: "probe of \(key.keyARN): \(result.verdict.rawValue)")
-            default:
+            } else {
                 let step = result.steps.first(where: { !$0.passed })
                 problems.append("key \(key.keyARN) failed the probe (\(result.verdict.rawValue) at \(step?.name ?? "?"): \(step?.detail ?? ""))")
             }
         }
         return try await checkResult(stage: "probe", problems: problems, tenant: input.tenant, extra: ["regions": .array(regions)])
+    }
+
+    /// The ASL error a KMS failure class gives a step: `KMS.Unavailable` (transient) and
+    /// `KMS.Misconfigured` (the operator's setup) are retried by the definition and leave the tenant
+    /// as it is; a revocation never comes here (it is the customer's, sent to AwaitCustomer).
+    static func errorName(_ failureClass: KMSError.FailureClass) -> String {
+        switch failureClass {
+        case .transient: "KMS.Unavailable"
+        case .misconfiguration: "KMS.Misconfigured"
+        case .revocation: "KMS.Revoked"
+        }
+    }
+
+    static func taskFailure(_ error: KMSError, _ what: String) -> TaskFailure {
+        TaskFailure(error: errorName(error.failureClass), cause: "\(what): \(error.code.name): \(error.message)")
+    }
+
+    /// Runs a step's KMS setup, turning a `KMSError` into the step failure its class calls for.
+    private func kmsStep<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as KMSError {
+            throw Self.taskFailure(error, what)
+        }
     }
 
     /// `{ok, stage, waitingFor, recheckSeconds}`: the Choice after the step reads `ok`; the customer

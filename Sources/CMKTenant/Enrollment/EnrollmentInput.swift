@@ -1,3 +1,4 @@
+import CMKKMS
 import CMKWorkflow
 
 /// The execution input of an enrollment, as `cmkctl enroll` starts it.
@@ -16,9 +17,14 @@ struct EnrollmentInput {
         self.ticket = ticket
         self.tenant = tenant
         self.tag = try ContextTag(tag)
-        self.keys = keys.compactMap { key in
-            guard let region = key["region"]?.stringValue, let arn = key["arn"]?.stringValue else { return nil }
-            return KeyGeneration.RegionalKey(region: region, keyARN: arn)
+        // The journaled input is read back like any stored value: each key must still be a key ARN
+        // in the region it is filed under, or the step fails before any client is made.
+        self.keys = try keys.map { key in
+            guard let region = key["region"]?.stringValue, let text = key["arn"]?.stringValue,
+                  let arn = try? KeyARN(validating: text), arn.region == region else {
+                throw TaskFailure(error: "Enrollment.BadInput", cause: "the enrollment input holds a key that is not a key ARN in its region")
+            }
+            return KeyGeneration.RegionalKey(region: region, keyARN: arn.description)
         }
         operatorName = value["operator"]?.stringValue
     }

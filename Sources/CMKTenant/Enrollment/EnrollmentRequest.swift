@@ -21,23 +21,29 @@ public struct EnrollmentRequest: Sendable, Equatable {
         guard !keys.isEmpty else { throw TenantError(.invalidInput, "give at least one --key (a KMS key ARN)") }
         var regional: [KeyGeneration.RegionalKey] = []
         for text in keys {
-            guard let arn = KeyARN(text) else {
-                throw TenantError(.invalidInput, "\"\(text)\" is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+            let arn: KeyARN
+            do { arn = try KeyARN(validating: text) } catch let error as KMSError {
+                throw TenantError(.invalidInput, "--key \(error.message)")
             }
-            guard !arn.isAlias else {
-                throw TenantError(.invalidInput, "\(text) is an alias ARN; give the key ARN, since an alias can be re-pointed to another key")
-            }
-            guard !arn.resourceID.isEmpty else { throw TenantError(.invalidInput, "\(text) has no key id") }
             if let other = regional.first(where: { $0.region == arn.region }) {
-                throw TenantError(.invalidInput, "two keys in region \(arn.region) (\(other.keyARN) and \(text)): give one key per region")
+                throw TenantError(.invalidInput, "two keys in region \(arn.region) (\(other.keyARN) and \(arn)): give one key per region")
             }
             regional.append(.init(region: arn.region, keyARN: arn.description))
         }
+        try Self.checkOperatorName(operatorName)
         self.ticket = ticket
         self.tenant = tenant
         self.keys = regional
         self.tag = try ContextTag(tag)
         self.operatorName = operatorName
+    }
+
+    /// The operator name goes into every audit entry and timeline line, so it must not carry
+    /// control characters (a newline or an escape sequence could forge a line of `cmkctl history`).
+    public static func checkOperatorName(_ name: String) throws {
+        guard !name.containsControlCharacters else {
+            throw TenantError(.invalidInput, "--operator \"\(name.escapingControlCharacters)\" holds control characters (newline, escape, tab, ...); give a plain name")
+        }
     }
 
     static func checkIdentifier(_ text: String, what: String, maxLength: Int) throws {

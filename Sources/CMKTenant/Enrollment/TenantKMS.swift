@@ -13,8 +13,10 @@ public struct TenantKMS: Sendable {
         self.aws = aws
     }
 
+    /// The client for `key`, a key ARN (or the operator's alias ARN); anything else is refused
+    /// with `invalidKeyARN` before a client is made.
     public func client(forKey key: String) throws -> any KMSClient {
-        KeyARN(key)?.region == LocalKMS.defaultRegion ? try local() : try aws()
+        try KeyARN(validating: key, allowAlias: true).region == LocalKMS.defaultRegion ? try local() : try aws()
     }
 
     /// Runs `body` with the clients the configuration describes; the HTTP client is shut down afterwards.
@@ -27,15 +29,11 @@ public struct TenantKMS: Sendable {
         let http = AWSKMSClient.makeHTTPClient()
         let localPath = configuration.localKMSPath
         let endpoints = configuration.kmsEndpoints
-        let credentials = AWSCredentialsResolver().resolve(profile: profile)
+        let credentials = Result { try AWSCredentialsResolver().require(profile: profile) }
         let router = TenantKMS(
             local: { try LocalKMS(path: localPath) },
             aws: {
-                guard let credentials else {
-                    throw KMSError(.denied, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in the shared credentials file")
-                }
-                return AWSKMSClient(httpClient: http, credentials: credentials,
-                                    configuration: .init(endpoints: endpoints, requestTimeout: timeout))
+                AWSKMSClient(httpClient: http, credentials: try credentials.get(), configuration: .init(endpoints: endpoints, requestTimeout: timeout))
             })
         do {
             let result = try await body(router)

@@ -93,7 +93,10 @@ extension TenantRepository {
             TenantRecord(id: tenant, ticket: ticket, tag: tag.value, contextIdentifier: nil, state: transition.to, generation: 0,
                          waitingFor: nil, execution: execution, createdAt: now, updatedAt: now),
             in: transaction)
-        let region = KeyARN(providerKey)?.region ?? LocalKMS.defaultRegion
+        let region: String
+        do { region = try KeyARN(validating: providerKey, allowAlias: true).region } catch let error as KMSError {
+            throw TenantError(.configuration, "providerKey: \(error.message)")
+        }
         try await insertGeneration(tenant: tenant, number: 0, keys: [.init(region: region, keyARN: providerKey)],
                                    providerManaged: true, cause: cause, now: now, in: transaction)
         try await AuditLog.append(self, in: transaction, tenant: tenant, kind: .transition, action: "(new) -> \(transition.to.rawValue)",

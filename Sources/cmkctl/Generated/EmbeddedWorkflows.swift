@@ -5,7 +5,7 @@ enum EmbeddedWorkflows {
     static let files: [(name: String, text: String)] = [
         ("enroll.asl.json", #"""
 {
-  "Comment": "Tenant enrollment (cmkctl enroll): register, assign the encryption-context identifier, verify every key policy, probe every key with the tenant's context, record the key generation, hand over to re-encryption, active. While something only the customer can fix blocks it, the execution parks (awaiting-customer) and re-checks with a growing delay, or at once on `cmkctl signal`.",
+  "Comment": "Tenant enrollment (cmkctl enroll): register, assign the encryption-context identifier, verify every key policy, probe every key with the tenant's context, record the key generation, hand over to re-encryption, active. While something only the customer can fix blocks it, the execution parks (awaiting-customer) and re-checks with a growing delay, or at once on `cmkctl signal`. A KMS outage (KMS.Unavailable) or the operator's own KMS setup (KMS.Misconfigured: credentials, the local KMS file, an endpoint) is retried with backoff and leaves the tenant's state as it is.",
   "StartAt": "Register",
   "TimeoutSeconds": 2592000,
   "States": {
@@ -25,7 +25,9 @@ enum EmbeddedWorkflows {
       "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-verify-policy",
       "ResultPath": "$.check", "TimeoutSeconds": 300,
       "Retry": [{ "ErrorEquals": ["KMS.Unavailable", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 8,
-                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" }],
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["KMS.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
       "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "MarkFailed", "ResultPath": "$.failure" }],
       "Next": "PolicyVerified"
     },
@@ -38,7 +40,9 @@ enum EmbeddedWorkflows {
       "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-probe-keys",
       "ResultPath": "$.check", "TimeoutSeconds": 300,
       "Retry": [{ "ErrorEquals": ["KMS.Unavailable", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 8,
-                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" }],
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["KMS.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
       "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "MarkFailed", "ResultPath": "$.failure" }],
       "Next": "KeysProbed"
     },

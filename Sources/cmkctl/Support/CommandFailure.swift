@@ -17,7 +17,8 @@ enum ExitStatus: Int32 {
     case unavailable = 69
     /// The output could not be written.
     case cannotCreate = 73
-    /// A configured policy refused the operation (commitment policy, limits).
+    /// A configured policy refused the operation (commitment policy, limits), or cmkctl's own KMS
+    /// setup is wrong (credentials, the local KMS file, an endpoint).
     case configuration = 78
 }
 
@@ -43,8 +44,16 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         }
         exitWith(status, error.message)
     } catch let error as KMSError {
-        // A KMS refusal (denied, disabled, not found) or outage: the key service failed.
-        exitWith(error.code == .invalidCiphertext ? .dataError : .unavailable, "KMS \(error.code): \(error.message)")
+        // A malformed key ARN is bad input; a KMS refusal (denied, disabled, not found) or outage: the key
+        // service failed; our own KMS setup (credentials, the local KMS file, an endpoint) is a
+        // configuration error.
+        let status: ExitStatus = switch error.code {
+        case .invalidKeyARN: .usage
+        case .invalidCiphertext: .dataError
+        case .misconfigured: .configuration
+        default: .unavailable
+        }
+        exitWith(status, error.code == .invalidKeyARN ? error.message : "KMS \(error.code): \(error.message)")
     } catch let error as TenantError {
         writeErrorLine(error.message)
         exit(TenantExit(error.code).rawValue)
@@ -62,7 +71,8 @@ private func exitWith(_ status: ExitStatus, _ message: String) -> Never {
     exit(status.rawValue)
 }
 
-/// The one line on stderr every failing command prints.
+/// The one line on stderr every failing command prints; text from outside in the message (an ARN,
+/// a KMS error) cannot break it into several lines or steer the terminal.
 func writeErrorLine(_ message: String) {
-    FileHandle.standardError.write(Data("cmkctl: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("cmkctl: error: \(message.escapingControlCharacters)\n".utf8))
 }

@@ -49,7 +49,8 @@ enum KeySpec: Equatable {
         switch self {
         case .kms(let spec):
             let (client, keyID) = try kms.client(for: spec)
-            let arn = KeyARN(keyID) == nil ? try await client.describeKey(keyID: keyID).arn : keyID
+            // A local alias is resolved to its key ARN, which must itself pass the grammar.
+            let arn = KeyARN.looksLikeARN(keyID) ? keyID : try KeyARN(validating: try await client.describeKey(keyID: keyID).arn).description
             return KMSKeyring(client: client, generatorKeyID: arn)
         case .rawAES(let namespace, let name, let path):
             guard let bytes = FileManager.default.contents(atPath: path) else {
@@ -72,14 +73,14 @@ enum KeySpec: Equatable {
             if case .kms(.aws(let arn)) = spec { return arn }
             return nil
         }
-        let regions = Set(awsARNs.compactMap { KeyARN($0)?.region })
+        let regions = Set(try awsARNs.map { try KeyARN(validating: $0).region })
         var keyrings: [any Keyring] = []
         var addedKeySet = false
         for spec in specs {
             if regions.count >= 2, case .kms(.aws) = spec {
                 guard !addedKeySet else { continue }
                 addedKeySet = true
-                let client = try kms.awsClient(defaultRegion: KeyARN(awsARNs[0])?.region ?? "us-east-1")
+                let client = try kms.awsClient(defaultRegion: try KeyARN(validating: awsARNs[0]).region)
                 keyrings.append(MultiRegionKeyring(keys: awsARNs.map { RegionalKey(keyARN: $0, client: client) }, configuration: kms.multiRegion,
                                                    onReport: { report in
                     guard !report.missingRegions.isEmpty else { return }
