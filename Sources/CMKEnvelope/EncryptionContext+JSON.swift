@@ -55,12 +55,18 @@ struct FlatJSONParser {
         } else {
             while true {
                 skipWhitespace()
-                let key = try parseString()
+                let keyBytes = try parseString()
+                guard let key = String(validating: keyBytes, as: UTF8.self) else {
+                    throw error("the key \(DisplayText.quoted(keyBytes)) is not valid UTF-8")
+                }
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
-                guard peek() == UInt8(ascii: "\"") else { throw error("the value of \"\(key)\" is not a string") }
-                let value = try parseString()
+                guard peek() == UInt8(ascii: "\"") else { throw error("the value of \(DisplayText.quoted(key)) is not a string") }
+                let valueBytes = try parseString()
+                guard let value = String(validating: valueBytes, as: UTF8.self) else {
+                    throw error("the value of \(DisplayText.quoted(key)), \(DisplayText.quoted(valueBytes)), is not valid UTF-8")
+                }
                 pairs.append((key, value))
                 skipWhitespace()
                 if peek() == UInt8(ascii: ",") { index += 1; continue }
@@ -88,7 +94,9 @@ struct FlatJSONParser {
         while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
     }
 
-    private mutating func parseString() throws -> String {
+    /// The bytes of one string literal, escapes resolved; the caller checks them for UTF-8 so the
+    /// error can say whether a key or a value is broken.
+    private mutating func parseString() throws -> [UInt8] {
         try expect(UInt8(ascii: "\""))
         var raw: [UInt8] = []
         while true {
@@ -96,8 +104,7 @@ struct FlatJSONParser {
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: raw, as: UTF8.self) else { throw error("string is not valid UTF-8") }
-                return text
+                return raw
             case UInt8(ascii: "\\"):
                 try parseEscape(into: &raw)
             case 0..<0x20:

@@ -33,7 +33,7 @@ public struct EncryptionContext: Sendable, Equatable, CustomStringConvertible {
     public init(_ pairs: [(String, String)]) throws {
         let sorted = pairs.map { Pair($0.0, $0.1) }.sorted { Self.precedes($0.key, $1.key) }
         for index in sorted.indices.dropFirst() where sorted[index - 1].key.utf8.elementsEqual(sorted[index].key.utf8) {
-            throw EnvelopeError(.invalidArgument, "encryption context has the key \"\(sorted[index].key)\" twice")
+            throw EnvelopeError(.invalidArgument, "encryption context has the key \(DisplayText.quoted(sorted[index].key)) twice")
         }
         self.init(sortedUnique: sorted)
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import CMKEnvelope
 import CMKSQLite
 import CMKTenant
+import CMKWorkflow
 import Foundation
 
 /// `cmkctl audit verify|export`: the hash-chained audit trail.
@@ -60,11 +62,12 @@ struct AuditExportCommand: AsyncParsableCommand {
     @Flag(help: "Export every entry, of every tenant.")
     var all = false
 
-    @Option(help: "Output file (default: stdout).")
+    @Option(help: "Output file, created mode 0600 (default: stdout).")
     var output: String?
 
     func validate() throws {
         guard (tenant != nil) != all else { throw ValidationError("give --tenant ID or --all") }
+        try checkTenantOption(tenant)
     }
 
     func run() async throws {
@@ -78,8 +81,9 @@ struct AuditExportCommand: AsyncParsableCommand {
                 text += String(decoding: try encoder.encode(entry), as: UTF8.self) + "\n"
             }
             if let output {
-                do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-                    throw TenantError(.storeFailure, "cannot write \(output): \(error.localizedDescription)")
+                // Audit entries name tenants, keys and tickets: the file is 0600 whatever the umask.
+                do { try OwnerOnlyFiles.write(Data(text.utf8), to: output) } catch let error as WorkflowError {
+                    throw TenantError(.storeFailure, error.message)
                 }
             } else {
                 FileHandle.standardOutput.write(Data(text.utf8))

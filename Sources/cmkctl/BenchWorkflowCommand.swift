@@ -30,9 +30,9 @@ struct BenchWorkflowCommand: AsyncParsableCommand {
         guard JournalDurability(rawValue: durability) != nil else {
             throw ValidationError("--durability must be full or normal")
         }
-        guard executions > 0, chainLength > 0, rawCommits > 0 else {
-            throw ValidationError("counts must be positive")
-        }
+        try OptionRange("--executions", 1...100_000, "executions").check(executions)
+        try OptionRange("--chain-length", 1...10_000, "states").check(chainLength)
+        try OptionRange("--raw-commits", 1...1_000_000, "commits").check(rawCommits)
     }
 
     func run() async throws {

@@ -60,7 +60,9 @@ enum BuiltinHandlers {
                     arguments: [context.idempotencyKey, pid, started])
                 return db.lastInsertedRowID
             }
-            let seconds = context.input["sleepSeconds"]?.numberValue ?? 0.2
+            // From the execution's input: NaN, negative or huge values must not trap in Duration.seconds.
+            let requested = context.input["sleepSeconds"]?.numberValue ?? 0.2
+            let seconds = requested.isNaN ? 0 : min(max(requested, 0), 3_600)
             try await Task.sleep(for: .seconds(seconds))
             try await journal.pool.write { db in
                 try db.execute(
@@ -73,7 +75,7 @@ enum BuiltinHandlers {
     }
 
     private static func appendLine(_ line: String, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
         guard descriptor >= 0 else { throw TaskFailure(error: "Effects.Unwritable", cause: path) }
         defer { close(descriptor) }
         let bytes = Array((line + "\n").utf8)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CMKEnvelope
+import Foundation
 
 /// The command-line tool: parse, call the library, print. Each subcommand lives in its own file.
 @main
@@ -6,6 +8,11 @@ struct CMKCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cmkctl",
         abstract: "Customer-managed keys for a multi-tenant SaaS: envelope encryption, KMS, durable tenant workflows.",
+        discussion: """
+        Every command accepts --verbose: the debug log on stderr (CMKCTL_LOG_LEVEL=trace|debug|info|\
+        notice|warning|error|critical sets the level without it; default info). The log never carries \
+        key bytes, data keys or plaintext.
+        """,
         subcommands: [
             // Subcommands, one per line: the tenant lifecycle first, then the tools under it.
             TenantsCommand.self,
@@ -26,4 +33,45 @@ struct CMKCtl: AsyncParsableCommand {
             WorkflowWorkerCommand.self,
         ]
     )
+
+    /// ArgumentParser's `main()`, with the log bootstrapped first and every error a command lets
+    /// through presented as one plain line (`presentAndExit`), never as a Swift error dump.
+    static func main() async {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let verbose = CommandLineLogging.removeVerboseFlag(from: &arguments)
+        var command: any ParsableCommand
+        do {
+            CommandLineLogging.bootstrap(level: try CommandLineLogging.level(verbose: verbose, environment: ProcessInfo.processInfo.environment))
+            command = try parseAsRoot(arguments)
+        } catch let failure as CommandFailure {
+            presentAndExit(failure)
+        } catch {
+            // ArgumentParser's parse errors are its own types: it prints them with the usage.
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            presentAndExit(error)
+        }
+    }
+
+    private static func presentAndExit(_ error: any Error) -> Never {
+        switch error {
+        case let failure as CommandFailure:
+            writeErrorLine(failure.message)
+            Foundation.exit(failure.status.rawValue)
+        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
+            // ExitCode, CleanExit, ValidationError and its internal help and parse errors (`--help`
+            // runs a help command that throws one): it prints them, with the usage where due.
+            exit(withError: error)
+        default:
+            writeErrorLine(ErrorSentence.describing(error))
+            Foundation.exit(ExitStatus.code(forUnexpected: error, otherwise: EXIT_FAILURE))
+        }
+    }
 }

@@ -9,9 +9,17 @@ struct EncryptCommand: AsyncParsableCommand {
         discussion: """
         Reads plaintext from --input (default stdin) and writes one message to --output (default \
         stdout), frame by frame, so memory stays small whatever the size. Any AWS Encryption SDK \
-        decrypts the result with the same wrapping key and context. A file --output appears only \
-        when the whole message was written.
+        decrypts the result with the same wrapping key and context. A regular --output file appears \
+        only when the whole message was written (a hidden temporary file beside it, mode 0600, is \
+        renamed into place); a special file (/dev/stdout, a FIFO) is written as a stream. An output \
+        that cannot be written (a directory, a missing directory, no permission) is an error.
+        Exit status: 0 encrypted, 64 bad arguments, 66 unreadable input or key file, 69 key failure, \
+        73 output failure, 78 refused by the commitment policy. --verbose (or CMKCTL_LOG_LEVEL=debug) \
+        logs details on stderr.
         """)
+
+    @Option(name: .long, help: ArgumentHelp("Wrapping key, repeatable: \(KeySpec.help). The first generates the data key; every key wraps it (one encrypted data key each).", valueName: "spec"))
+    var key: [String] = []
 
     @OptionGroup var envelope: EnvelopeOptions
 
@@ -27,30 +35,39 @@ struct EncryptCommand: AsyncParsableCommand {
     @Option(name: .customLong("frame-length"), help: "Plaintext bytes per frame, 1 to 4294967295.")
     var frameLength: UInt32 = EnvelopeConfiguration.defaultFrameLength
 
+    @Option(name: .customLong("min-regions"), help: "With aws-kms keys in several regions: fail unless this many regions wrapped the data key (1 to 64).")
+    var minimumRegions: Int = 1
+
     func validate() throws {
+        guard !key.isEmpty else { throw ValidationError("at least one --key is required (\(KeySpec.help))") }
         guard let parsed = AlgorithmSuite(parsing: suite), parsed.messageFormatVersion == 2 else {
             throw ValidationError("--suite \(suite): encrypt writes 0478 or 0578")
         }
         guard frameLength >= 1 else { throw ValidationError("--frame-length must be between 1 and 4294967295") }
+        try OptionLimits.minimumRegions.check(minimumRegions)
     }
 
     func run() async throws {
-        try await reportingFailures { try await envelope.kms.withClients { kms in
-            let keyring = try await KeySpec.keyring(for: envelope.keySpecs(), kms: kms)
-            let configuration = envelope.configuration(suite: AlgorithmSuite(parsing: suite)!, frameLength: frameLength)
+        try await reportingFailures {
+            // Everything the user typed is checked, and the output opened, before any key is used.
+            let context = try envelope.encryptionContext()
+            let specs = try key.map { try KeySpec(parsing: $0) }
             let source = try ChunkedInput(path: input)
-            let sink = try AtomicOutput(path: output)
-            var encryptor = try await MessageEncryptor(keyring: keyring, encryptionContext: envelope.encryptionContext(),
-                                                       configuration: configuration)
-            var ready: [UInt8] = []
-            ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
-            while let chunk = try source.next() {
-                ready.removeAll(keepingCapacity: true)
-                try encryptor.update(chunk, into: &ready)
-                try sink.write(ready)
+            let sink = try CommandOutput(path: output)
+            try await envelope.kms.withClients(minimumRegions: minimumRegions) { kms in
+                let keyring = try await KeySpec.keyring(for: specs, kms: kms)
+                let configuration = envelope.configuration(suite: AlgorithmSuite(parsing: suite)!, frameLength: frameLength)
+                var encryptor = try await MessageEncryptor(keyring: keyring, encryptionContext: context, configuration: configuration)
+                var ready: [UInt8] = []
+                ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
+                while let chunk = try source.next() {
+                    ready.removeAll(keepingCapacity: true)
+                    try encryptor.update(chunk, into: &ready)
+                    try sink.write(ready)
+                }
+                try sink.write(try encryptor.finish())
+                try sink.commit()
             }
-            try sink.write(try encryptor.finish())
-            try sink.commit()
-        } }
+        }
     }
 }

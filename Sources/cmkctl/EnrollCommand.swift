@@ -39,7 +39,7 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(help: "Human-readable tag for the encryption-context identifier: 1 to 12 ASCII letters and digits, immutable.")
     var tag: String
 
-    @Option(name: .customLong("operator"), help: "Who runs the command, for the audit trail (default: $USER).")
+    @Option(name: .customLong("operator"), help: "Who runs the command, for the audit trail, at most 256 bytes (default: $USER).")
     var operatorName: String = defaultOperatorName()
 
     @Flag(help: "Only journal the request; a worker (cmkctl worker) runs it.")

@@ -8,22 +8,21 @@ struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history", abstract: "Print a tenant's timeline: workflow events, lifecycle transitions and KMS calls.")
 
-    @OptionGroup var options: TenantOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Tenant id.")
     var tenant: String
 
-    func validate() throws {
-        try refuseControlCharacters(tenant, option: "--tenant")
-    }
-
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        try checkTenantOption(tenant)
+    }
+
     func run() async throws {
         try await runTenantCommand {
-            let runtime = try options.open(create: false)
-            let timeline = try await runtime.overview.history(tenant: tenant)
+            let timeline = try await storeOptions.openOverview().history(tenant: tenant)
             if timeline.isEmpty { throw TenantError(.unknownTenant, "no history for tenant \(tenant)") }
             if json {
                 try printJSON(timeline)

@@ -3,7 +3,7 @@ import AsyncHTTPClient
 import CMKKMS
 
 /// The options that say how to reach KMS: endpoint overrides, the credentials profile, the local
-/// KMS file. Shared by `probe` and (later) `encrypt`/`decrypt`.
+/// KMS file. Shared by `probe`, `encrypt` and `decrypt`.
 struct KMSClientOptions: ParsableArguments {
     @Option(name: .customLong("kms-endpoint"), help: "REGION=URL: send that region's KMS calls to URL (repeatable).")
     var endpoints: [String] = []
@@ -11,37 +11,36 @@ struct KMSClientOptions: ParsableArguments {
     @Option(help: "Profile of the shared credentials file (default: AWS_PROFILE or default).")
     var profile: String?
 
-    @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take.")
+    @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take, 0.1 to 300.")
     var timeoutSeconds: Double = 10
-
-    @Option(name: .customLong("min-regions"), help: "With aws-kms keys in several regions: encrypt fails unless this many regions wrapped the data key.")
-    var minimumRegions: Int = 1
-
-    @Option(name: .customLong("hedge-delay-ms"), help: "With aws-kms keys in several regions: milliseconds decrypt waits for one region before also asking the next.")
-    var hedgeDelayMilliseconds: Int = 200
 
     @OptionGroup var local: LocalKMSOptions
 
     func validate() throws {
-        guard minimumRegions >= 1 else { throw ValidationError("--min-regions must be at least 1") }
-        guard hedgeDelayMilliseconds >= 0 else { throw ValidationError("--hedge-delay-ms must not be negative") }
+        try OptionLimits.kmsTimeout.check(timeoutSeconds)
         for endpoint in endpoints {
             do { _ = try KMSKeySpec.parseEndpointOverride(endpoint) } catch let error as KMSError { throw ValidationError(error.message) }
         }
     }
 
     /// Runs `body` with a factory for clients; the shared HTTP client is shut down afterwards.
-    func withClients<T>(_ body: (KMSClientFactory) async throws -> T) async throws -> T {
+    ///
+    /// `minimumRegions` (encrypt's `--min-regions`) and `hedgeDelayMilliseconds` (decrypt's
+    /// `--hedge-delay-ms`) configure multi-region key sets; each command declares the one it uses.
+    func withClients<T>(minimumRegions: Int = 1, hedgeDelayMilliseconds: Int = 200,
+                        _ body: (KMSClientFactory) async throws -> T) async throws -> T {
         var overrides: [String: String] = [:]
         for endpoint in endpoints {
             let (region, url) = try KMSKeySpec.parseEndpointOverride(endpoint)
             overrides[region] = url
         }
+        // validate() bounded the timeout to 0.1...300 s, so the conversion cannot trap.
+        let timeout = Duration.milliseconds(Int64((timeoutSeconds * 1000).rounded()))
         let http = AWSKMSClient.makeHTTPClient()
-        let multiRegion = MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: .milliseconds(Int64(timeoutSeconds * 1000)),
+        let multiRegion = MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: timeout,
                                                            hedgeDelay: .milliseconds(hedgeDelayMilliseconds))
         let factory = KMSClientFactory(http: http, endpoints: overrides, profile: profile,
-                                       timeout: .milliseconds(Int64(timeoutSeconds * 1000)), localPath: local.path, multiRegion: multiRegion)
+                                       timeout: timeout, localPath: local.path, multiRegion: multiRegion)
         do {
             let result = try await body(factory)
             try await http.shutdown()

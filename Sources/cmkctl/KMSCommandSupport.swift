@@ -12,7 +12,22 @@ enum KMSCommandSupport {
             FileHandle.standardError.write(Data("cmkctl: \(error.code): \(error.message.escapingControlCharacters)\n".utf8))
             // A malformed ARN is bad input (64), not a verdict about a key.
             throw ExitCode(error.code == .invalidKeyARN ? ExitStatus.usage.rawValue : ProbeVerdict(error.code).exitCode)
+        } catch let failure as CommandFailure {
+            writeErrorLine(failure.message)
+            throw ExitCode(failure.status.rawValue)
         }
+    }
+
+    /// A key policy document from a file (`-`: standard input), read no further than the 32 KB limit.
+    static func readPolicy(_ path: String) throws -> String {
+        let name = path == "-" ? "standard input" : path
+        guard let data = try BoundedInput.read(path, limit: KeyPolicyLimit.maxBytes) else {
+            throw CommandFailure(status: .dataError, message: "\(name): \(KeyPolicyLimit.overLimit)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CommandFailure(status: .dataError, message: "\(name): not UTF-8 text")
+        }
+        return text
     }
 
     static func printJSON(_ value: JSONValue) {

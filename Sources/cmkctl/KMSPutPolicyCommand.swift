@@ -13,12 +13,7 @@ struct KMSPutPolicyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await KMSCommandSupport.run {
-            let policy: String
-            if policyFile == "-" {
-                policy = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                policy = try String(contentsOfFile: policyFile, encoding: .utf8)
-            }
+            let policy = try KMSCommandSupport.readPolicy(policyFile)
             try await local.open().putKeyPolicy(keyID: key, policy: policy)
             print("policy updated")
         }

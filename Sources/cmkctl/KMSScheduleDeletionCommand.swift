@@ -10,6 +10,10 @@ struct KMSScheduleDeletionCommand: AsyncParsableCommand {
     @Argument(help: "Key ARN, key id or alias.") var key: String
     @Option(help: "Days before the key is deleted (7-30).") var days: Int = 30
 
+    func validate() throws {
+        try OptionRange("--days", 7...30, "days").check(days)
+    }
+
     func run() async throws {
         try await KMSCommandSupport.run {
             let kms = try local.open()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKEnvelope
 import CMKSQLite
 import CMKKMS
 import CMKTenant
@@ -89,22 +90,21 @@ struct PolicyCheckCommand: AsyncParsableCommand {
             var reports: [(key: String?, report: PolicyReport)] = []
             for key in keys {
                 let client = AuditedKMSClient(try kms.client(forKey: key), repository: store, tenant: tenant, cause: cause)
-                reports.append((key, try analyzer.analyze(policy: try await client.getKeyPolicy(keyID: key))))
+                let policy = try await client.getKeyPolicy(keyID: key)
+                do {
+                    reports.append((key, try analyzer.analyze(policy: policy)))
+                } catch let error as TenantError where error.code == .malformedPolicy {
+                    // Too large (over 32 KB) or not of the policy shape: bad data, as for a file.
+                    throw CommandFailure(status: .dataError, message: "the key policy of \(key): \(error.message)")
+                }
             }
             return reports
         }
     }
 
     private func readPolicy(_ policyFile: String) throws -> String {
-        let data: Data
-        do {
-            if policyFile == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                data = try Data(contentsOf: URL(fileURLWithPath: policyFile))
-            }
-        } catch {
-            throw CommandFailure(status: .noInput, message: "cannot read \(policyFile): \((error as NSError).localizedDescription)")
+        guard let data = try BoundedInput.read(policyFile, limit: KeyPolicyLimit.maxBytes) else {
+            throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(KeyPolicyLimit.overLimit)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw CommandFailure(status: .dataError, message: "\(policyFile): not UTF-8 text")

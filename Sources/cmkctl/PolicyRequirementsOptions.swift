@@ -33,7 +33,11 @@ struct PolicyRequirementsOptions: ParsableArguments {
         if let principal { guard principal.hasPrefix("arn:") else { throw ValidationError("--principal \(principal): expected an IAM role ARN") } }
         guard identifier != nil || tenant != nil else { throw ValidationError("give --identifier VALUE or --tenant ID") }
         guard identifier == nil || tenant == nil else { throw ValidationError("give --identifier or --tenant, not both") }
+        try checkTenantOption(tenant)
         if let contextKey, contextKey.isEmpty { throw ValidationError("--context-key must not be empty") }
+        if let contextKey, contextKey.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ValidationError("--context-key must not hold control characters")
+        }
         if let bad = vpcEndpointIDs.first(where: { !$0.hasPrefix("vpce-") }) {
             throw ValidationError("--vpce \(bad): expected a VPC endpoint id (vpce-...)")
         }

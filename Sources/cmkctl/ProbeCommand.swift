@@ -27,13 +27,9 @@ struct ProbeCommand: AsyncParsableCommand {
         _ = try specs()
     }
 
+    /// The `--context` pairs, held to strict UTF-8 as encrypt and decrypt hold theirs (exit 64).
     func parsedContext() throws -> EncryptionContext {
-        var pairs: [(String, String)] = []
-        for pair in contextPairs {
-            guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("\(pair): expected KEY=VALUE") }
-            pairs.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
-        }
-        do { return try EncryptionContext(pairs) } catch { throw ValidationError("\(error)") }
+        try ContextArguments.context(pairs: contextPairs, file: nil)
     }
 
     func specs() throws -> [KMSKeySpec] {

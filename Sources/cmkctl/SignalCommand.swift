@@ -12,8 +12,17 @@ struct SignalCommand: AsyncParsableCommand {
     @Argument(help: "Execution name.")
     var name: String
 
-    @Option(help: "JSON payload delivered to the parked task as its result.")
+    @Option(help: "JSON payload delivered to the parked task as its result, at most 65536 bytes.")
     var payload: String
+
+    /// The largest payload: it becomes the task's result and is copied into the events after it.
+    static let maxPayloadBytes = 65_536
+
+    func validate() throws {
+        guard payload.utf8.count <= Self.maxPayloadBytes else {
+            throw ValidationError("--payload is \(payload.utf8.count) bytes; the limit is \(Self.maxPayloadBytes) bytes (64 KiB)")
+        }
+    }
 
     func run() async throws {
         try await WorkflowCommandRunner.run {

@@ -8,23 +8,22 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show tenants: state, key generation, regions, context identifier, what each waits for.")
 
-    @OptionGroup var options: TenantOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Only this tenant (exit 67 when unknown).")
     var tenant: String?
 
-    func validate() throws {
-        if let tenant { try refuseControlCharacters(tenant, option: "--tenant") }
-    }
-
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        try checkTenantOption(tenant)
+    }
+
     func run() async throws {
         try await runTenantCommand {
-            let runtime = try options.open(create: false)
-            let statuses = try await runtime.overview.status(tenant: tenant)
-            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)") }
+            let statuses = try await storeOptions.openOverview().status(tenant: tenant)
+            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)") }
             if json {
                 try printJSON(statuses)
                 return

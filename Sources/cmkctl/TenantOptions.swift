@@ -15,8 +15,12 @@ struct TenantOptions: ParsableArguments {
     @Option(help: "Directory of workflow definitions (*.asl.json) to use instead of the ones built into cmkctl.")
     var workflows: String?
 
-    @Option(help: "Seconds a worker's claim on an execution lasts without renewal; a killed worker's executions pass to another after this.")
+    @Option(help: "Seconds a worker's claim on an execution lasts without renewal (1 to 86400); a killed worker's executions pass to another after this.")
     var leaseSeconds: Double = 10
+
+    func validate() throws {
+        try OptionLimits.leaseSeconds.check(leaseSeconds)
+    }
 
     func configuration() throws -> OperatorConfiguration {
         try OperatorConfiguration.load(path: config)
@@ -40,7 +44,7 @@ struct TenantRuntime {
     let workflows: WorkflowDefinitions
     let leaseSeconds: Double
 
-    /// Status and history: the store and journal only, no definitions needed.
+    /// What enroll prints after driving the enrollment: the store and journal only.
     var overview: TenantOverview<SQLiteTenantRepository> { TenantOverview(journal: journal, repository: store) }
 
     func service() throws -> EnrollmentService<SQLiteTenantRepository> {
@@ -109,11 +113,15 @@ func runTenantCommand(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// Refuses a value that is never valid with control characters (a tenant id to look up): exit 64,
-/// naming the option, with the value escaped.
-func refuseControlCharacters(_ value: String, option: String) throws {
-    guard value.containsControlCharacters else { return }
-    throw ValidationError("\(option) \"\(value.escapingControlCharacters)\" holds control characters (newline, escape, tab, ...); give plain text")
+/// Checks a `--tenant` value at parse time (exit 64) against the grammar `enroll` accepts, so `.`,
+/// `..`, slashes, control characters and overlong ids are refused before any store is opened.
+func checkTenantOption(_ tenant: String?) throws {
+    guard let tenant else { return }
+    do {
+        try EnrollmentRequest.checkTenantID(tenant)
+    } catch let error as TenantError {
+        throw ValidationError("--tenant: \(error.message)")
+    }
 }
 
 /// `$USER`, for the audit trail's operator when `--operator` is not given.

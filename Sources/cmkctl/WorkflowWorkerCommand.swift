@@ -18,7 +18,7 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
     @Option(help: "Worker identity for leases; a restarted worker with the same identity resumes its own leases at once.")
     var owner: String = "worker-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
 
-    @Option(help: "Lease length in seconds.")
+    @Option(help: "Lease length in seconds (1 to 86400).")
     var leaseSeconds: Double = 10
 
     @Option(help: "Operator configuration file (JSON).")
@@ -26,6 +26,10 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
 
     @Option(help: "File to which at-least-once example effects append their idempotency keys.")
     var effectsLog: String?
+
+    func validate() throws {
+        try OptionLimits.leaseSeconds.check(leaseSeconds)
+    }
 
     func run() async throws {
         try await WorkflowCommandRunner.run {

@@ -55,6 +55,38 @@ struct CLIRunner {
     }
 }
 
+extension CLIRunner {
+    /// Runs the binary with arguments given as raw bytes, which may be invalid UTF-8 (`Process`
+    /// takes Swift strings, so it could not pass them). stdin is /dev/null; stdout and stderr are
+    /// collected through files in `scratch`.
+    static func run(rawArguments: [[UInt8]], scratch: Scratch) throws -> Result {
+        let outPath = scratch.path(".stdout-\(UUID().uuidString)")
+        let errPath = scratch.path(".stderr-\(UUID().uuidString)")
+        defer { unlink(outPath); unlink(errPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([Array(binary.utf8)] + rawArguments).map { bytes in
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (index, byte) in bytes.enumerated() { copy[index] = CChar(bitPattern: byte) }
+            copy[bytes.count] = 0
+            return copy
+        } + [nil]
+        defer { for pointer in argv { pointer?.deallocate() } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return Result(status: exitStatus, stdout: try Data(contentsOf: URL(fileURLWithPath: outPath)),
+                      stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
+    }
+}
+
 /// A fresh temporary directory removed when the test ends.
 final class Scratch {
     let url: URL

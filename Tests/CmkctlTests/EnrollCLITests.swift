@@ -53,9 +53,9 @@ import Glibc
         let listed = try cmkctl(scratch, ["status", "--json"])
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect((try json(listed) as? [[String: Any]])?.count == 1)
-        #expect(try cmkctl(scratch, tenantArgs(["status", "--tenant", "nobody"])).status == 67)
+        #expect(try cmkctl(scratch, ["status", "--tenant", "nobody"]).status == 67)
 
-        let history = try cmkctl(scratch, tenantArgs(["history", "--tenant", "acme"]))
+        let history = try cmkctl(scratch, ["history", "--tenant", "acme"])
         #expect(history.status == 0)
         for line in ["ExecutionStarted", "transition: (new) -> enrolling", "kms-call: GetKeyPolicy", "kms-call: GenerateDataKey",
                      "transition: re-encrypting -> active", "ExecutionSucceeded", "by alice"] {
@@ -130,7 +130,7 @@ import Glibc
         #expect(signal.status == 0, "\(signal.stderr)")
         let worker = try cmkctl(scratch, tenantArgs(["worker", "--until-idle"]))
         #expect(worker.status == 0, "\(worker.stderr)")
-        let status = try cmkctl(scratch, tenantArgs(["status", "--tenant", "globex", "--json"]))
+        let status = try cmkctl(scratch, ["status", "--tenant", "globex", "--json"])
         #expect((try json(status) as? [[String: Any]])?.first?["state"] as? String == "active")
     }
 
@@ -174,7 +174,7 @@ import Glibc
         for process in processes { process.waitUntilExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 })
         _ = try cmkctl(scratch, tenantArgs(["worker", "--until-idle"]))
-        let listed = try #require(try json(try cmkctl(scratch, tenantArgs(["status", "--json"]))) as? [[String: Any]])
+        let listed = try #require(try json(try cmkctl(scratch, ["status", "--json"])) as? [[String: Any]])
         #expect(listed.count == 4)
         #expect(listed.allSatisfy { $0["state"] as? String == "active" })
         let identifiers = listed.compactMap { $0["contextIdentifier"] as? String }
@@ -229,7 +229,7 @@ import Glibc
         }
         #expect(states == ["acme": "active", "globex": "active", "initech": "active"])
 
-        let listed = try #require(try json(try cmkctl(scratch, tenantArgs(["status", "--json"]))) as? [[String: Any]])
+        let listed = try #require(try json(try cmkctl(scratch, ["status", "--json"])) as? [[String: Any]])
         #expect(listed.count == 3)
         let identifiers = listed.compactMap { $0["contextIdentifier"] as? String }
         #expect(Set(identifiers).count == 3)

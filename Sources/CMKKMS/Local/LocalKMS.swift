@@ -64,11 +64,8 @@ public actor LocalKMS: KMSClient {
     /// Creates a key and optionally names it; the alias must not exist yet.
     public func createKey(description: String, policy: String?, alias: String?) throws -> KeyMetadata {
         if let policy { try LocalKeyPolicy.validate(policy) }
-        let aliasName = alias.map { $0.hasPrefix("alias/") ? $0 : "alias/" + $0 }
+        let aliasName = try alias.map(AliasName.normalized)
         if let aliasName {
-            guard aliasName.count > 6, !aliasName.hasPrefix("alias/aws/") else {
-                throw KMSError(.invalidRequest, "alias name \(aliasName) is not allowed")
-            }
             guard !store.aliases.contains(where: { $0.name == aliasName }) else {
                 throw KMSError(.invalidRequest, "alias \(aliasName) already exists", serviceErrorType: "AlreadyExistsException")
             }

@@ -28,6 +28,9 @@ public struct LocalKeyPolicy: Sendable {
 
     /// Checks that the document is JSON with a `Statement` list, as PutKeyPolicy requires.
     public static func validate(_ document: String) throws {
+        if let excess = KeyPolicyLimit.excess(byteCount: document.utf8.count) {
+            throw KMSError(.invalidRequest, excess, serviceErrorType: "ValidationException")
+        }
         guard let parsed = try? JSONValue.parse(document), parsed["Statement"] != nil else {
             throw KMSError(.invalidRequest, "the policy is not a JSON document with a Statement", serviceErrorType: "MalformedPolicyDocumentException")
         }

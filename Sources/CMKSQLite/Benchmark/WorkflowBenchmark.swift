@@ -28,7 +28,7 @@ public struct WorkflowBenchmark: Sendable {
     public static let rounds = 10
 
     public func run() async throws -> BenchmarkReport {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OwnerOnlyFiles.createDirectories(directory.path)
         let raw = try SQLiteJournal(path: directory.appendingPathComponent("raw-commits.sqlite").path, durability: durability)
         try await raw.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS raw_commits (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")

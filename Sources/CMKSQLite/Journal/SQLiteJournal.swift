@@ -28,8 +28,9 @@ public final class SQLiteJournal: WorkflowJournal {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         do {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // Owner-only before SQLite touches it: the -wal and -shm files take the database file's mode.
+            try OwnerOnlyFiles.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            try OwnerOnlyFiles.createFile(path)
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB's DatabasePool sets its writer to synchronous=NORMAL when it turns WAL on, which happens after
             // prepareDatabase ran; without this, `.full` would silently be NORMAL and commits would not be fsynced.
@@ -347,7 +348,7 @@ public final class SQLiteJournal: WorkflowJournal {
         let retryCounts = try JSONValue(parsing: row["retry_counts"])
         let counts: [Int]
         if case .array(let values) = retryCounts {
-            counts = values.compactMap { $0.numberValue.map { Int($0) } }
+            counts = values.compactMap { $0.numberValue.flatMap { Int(exactly: $0) } }
         } else {
             counts = []
         }

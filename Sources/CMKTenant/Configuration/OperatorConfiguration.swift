@@ -1,3 +1,4 @@
+import CMKEnvelope
 import CMKKMS
 import Foundation
 
@@ -77,50 +78,159 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         init?(intValue: Int) { nil }
     }
 
-    /// Reads the file at `path`; a missing file gives the defaults, a broken one an error naming it.
+    /// The largest configuration file read; a real one is a few hundred bytes.
+    public static let maxFileBytes = 1 << 20
+
+    /// Accepted re-check waits: below a second a blocked enrollment would spin (writing an audit entry
+    /// per round); above 30 days a customer's fix would go unnoticed for a month.
+    public static let recheckSecondsRange: ClosedRange<Double> = 1...2_592_000
+
+    /// Reads the file at `path`; a missing file gives the defaults, a broken one an error naming the
+    /// file, the field and the expected form.
     public static func load(path: String) throws -> OperatorConfiguration {
         guard FileManager.default.fileExists(atPath: path) else { return OperatorConfiguration() }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TenantError(.configuration, "cannot read operator configuration \(path): \(error.localizedDescription)")
+        do {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw TenantError(.configuration, "cannot read operator configuration \(path)")
+            }
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
+        } catch let error as TenantError {
+            throw error
+        } catch {
+            throw TenantError(.configuration, "cannot read operator configuration \(path): \(ErrorSentence.reason(error))")
+        }
+        guard data.count <= maxFileBytes else {
+            throw TenantError(.configuration, "\(path): the operator configuration is larger than \(maxFileBytes) bytes")
         }
         let configuration: OperatorConfiguration
         do {
             configuration = try JSONDecoder().decode(OperatorConfiguration.self, from: data)
         } catch let error as TenantError {
             throw TenantError(.configuration, "\(path): \(error.message)")
+        } catch let error as DecodingError {
+            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(Self.describe(error))")
         } catch {
-            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(error)")
+            throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(ErrorSentence.reason(error))")
         }
         try configuration.validate(source: path)
         return configuration
     }
 
+    /// Checks every field, naming the first wrong one and the form it should have.
     public func validate(source: String = "operator configuration") throws {
-        guard servicePrincipal.hasPrefix("arn:") && servicePrincipal.contains(":iam::") else {
-            throw TenantError(.configuration, "\(source): servicePrincipal must be an IAM principal ARN, got \"\(servicePrincipal)\"")
+        func refuse(_ field: String, _ expected: String, got value: String? = nil) -> TenantError {
+            TenantError(.configuration, "\(source): \(field) must be \(expected)\(value.map { ", got \(Self.quoted($0))" } ?? "")")
         }
-        guard !contextKey.isEmpty, !contextKey.hasPrefix("aws") else {
-            throw TenantError(.configuration, "\(source): contextKey must be non-empty and must not start with \"aws\" (reserved by AWS)")
+        guard servicePrincipal.hasPrefix("arn:"), servicePrincipal.contains(":iam::"), Self.isPrintable(servicePrincipal),
+              !servicePrincipal.contains(" "), servicePrincipal.utf8.count <= 2048 else {
+            throw refuse("servicePrincipal", "an IAM principal ARN (arn:aws:iam::ACCOUNT:role/NAME)", got: servicePrincipal)
         }
-        guard recheckInitialSeconds > 0, recheckMaxSeconds >= recheckInitialSeconds else {
-            throw TenantError(.configuration, "\(source): need 0 < recheckInitialSeconds <= recheckMaxSeconds")
+        guard !contextKey.isEmpty, contextKey.utf8.count <= 256, Self.isPrintable(contextKey) else {
+            throw refuse("contextKey", "1 to 256 bytes of UTF-8 text without control characters", got: contextKey)
         }
-        try validateKMSNames(source: source)
-    }
-
-    /// The provider key is the operator's own, so it may be an alias ARN; it and every endpoint's
-    /// region must pass `KeyARN`'s grammar, since the region picks where KMS calls go.
-    func validateKMSNames(source: String) throws {
+        guard !contextKey.lowercased().hasPrefix("aws") else {
+            throw refuse("contextKey", "a key that does not start with \"aws\" (reserved by AWS)", got: contextKey)
+        }
+        for (index, id) in vpcEndpointIDs.enumerated() where !Self.isVPCEndpointID(id) {
+            throw refuse("vpcEndpointIds[\(index)]", "a VPC endpoint id (vpce- and 1 to 32 lowercase letters and digits)", got: id)
+        }
+        // The provider key is the operator's own, so it may be an alias ARN (the operator controls
+        // where its own alias points, unlike a customer's); its region picks where KMS calls go.
         do {
             _ = try KeyARN(validating: providerKey, allowAlias: true)
         } catch let error as KMSError {
             throw TenantError(.configuration, "\(source): providerKey: \(error.message)")
         }
+        for (index, tenant) in (tenants ?? []).enumerated() {
+            do { try EnrollmentRequest.checkTenantID(tenant) } catch let error as TenantError {
+                throw TenantError(.configuration, "\(source): tenants[\(index)]: \(error.message)")
+            }
+        }
+        let range = Self.recheckSecondsRange
+        guard range.contains(recheckInitialSeconds) else {
+            throw refuse("recheckInitialSeconds", "a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))",
+                         got: "\(recheckInitialSeconds)")
+        }
+        guard range.contains(recheckMaxSeconds), recheckMaxSeconds >= recheckInitialSeconds else {
+            throw refuse("recheckMaxSeconds", "a number of seconds from recheckInitialSeconds to \(Int(range.upperBound))",
+                         got: "\(recheckMaxSeconds)")
+        }
         for region in kmsEndpoints.keys.sorted() {
             do { try KeyARN.validatedRegion(region, what: "kmsEndpoints region") } catch let error as KMSError {
                 throw TenantError(.configuration, "\(source): \(error.message)")
             }
+            guard let url = kmsEndpoints[region], Self.isEndpointURL(url) else {
+                throw refuse("kmsEndpoints.\(region)", "an http:// or https:// URL with a host", got: kmsEndpoints[region])
+            }
+        }
+        guard !localKMSPath.isEmpty, Self.isPrintable(localKMSPath), localKMSPath.utf8.count <= 4096 else {
+            throw refuse("localKms", "a file path without control characters", got: localKMSPath)
+        }
+    }
+
+    static func isVPCEndpointID(_ text: String) -> Bool {
+        guard text.hasPrefix("vpce-") else { return false }
+        let suffix = text.utf8.dropFirst(5)
+        return (1...32).contains(suffix.count)
+            && suffix.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }
+    }
+
+    static func isEndpointURL(_ text: String) -> Bool {
+        guard Self.isPrintable(text), let components = URLComponents(string: text),
+              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = components.host, !host.isEmpty else { return false }
+        return true
+    }
+
+    /// No control characters (NUL, newlines, escapes, DEL, C1).
+    static func isPrintable(_ text: String) -> Bool {
+        !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// A value for a message: quoted, control characters escaped, long values cut.
+    static func quoted(_ text: String) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars.prefix(120) {
+            if scalar.properties.generalCategory == .control {
+                shown += "\\u{\(String(scalar.value, radix: 16))}"
+            } else if scalar == "\"" || scalar == "\\" {
+                shown += "\\" + String(scalar)
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return "\"" + shown + (text.unicodeScalars.count > 120 ? "…" : "") + "\""
+    }
+
+    /// A JSON decoding failure as a person reads it: the field and the JSON type expected there.
+    static func describe(_ error: DecodingError) -> String {
+        func field(_ path: [any CodingKey]) -> String {
+            var text = ""
+            for key in path {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text
+        }
+        func expected(_ type: Any.Type) -> String {
+            if type == Double.self { return "a number" }
+            if type == String.self { return "a string" }
+            // Every list and object in this file holds strings; the decoder reports them as [Any] or [String: Any].
+            if type == [String].self || type == [Any].self { return "a list of strings" }
+            if type == [String: String].self || type == [String: Any].self { return "an object of strings" }
+            return "another JSON type"
+        }
+        switch error {
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            if context.codingPath.isEmpty { return "not a JSON object" }
+            return "\(field(context.codingPath)) must be \(expected(type))"
+        case .keyNotFound(let key, let context):
+            return "\(field(context.codingPath + [key])) is missing"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not a JSON object" : "\(field(context.codingPath)) is not readable"
+        @unknown default:
+            return "not a JSON object of the known fields"
         }
     }
 

@@ -7,9 +7,10 @@ public struct TenantRegistration: Sendable, Equatable {
     public let tag: ContextTag
     public let operatorName: String
 
-    /// Checks the tenant id, the tag and the operator's tenant list, as `enroll` does.
+    /// Checks the tenant id, the tag, the operator name and the operator's tenant list, as `enroll` does.
     public init(tenant: String, tag: String, operatorName: String, configuration: OperatorConfiguration) throws {
-        try EnrollmentRequest.checkIdentifier(tenant, what: "tenant id", maxLength: 64)
+        try EnrollmentRequest.checkTenantID(tenant)
+        try EnrollmentRequest.checkOperatorName(operatorName)
         if let allowed = configuration.tenants, !allowed.contains(tenant) {
             throw TenantError(.unknownTenant, "tenant \"\(tenant)\" is not in the operator's tenant list")
         }

@@ -9,6 +9,9 @@ struct PolicyDocument: Sendable {
     let statements: [PolicyStatement]
 
     init(parsing text: String) throws {
+        if let excess = KeyPolicyLimit.excess(byteCount: text.utf8.count) {
+            throw TenantError(.malformedPolicy, excess)
+        }
         let root: JSONValue
         do {
             root = try JSONValue.parse(text)

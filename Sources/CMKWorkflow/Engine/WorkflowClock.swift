@@ -17,8 +17,14 @@ public struct SystemWorkflowClock: WorkflowClock {
 
     public func sleep(until deadline: Date) async throws {
         let seconds = deadline.timeIntervalSinceNow
+        // A due date from a definition or an input can be far away (`"Seconds": 1e300`), and
+        // `Duration.seconds` traps beyond about 1.7e20 s; callers re-check the time when they wake,
+        // so one sleep of at most a day is enough.
         if seconds > 0 {
-            try await Task.sleep(for: .seconds(seconds))
+            try await Task.sleep(for: .seconds(min(seconds, Self.longestSleep)))
         }
     }
+
+    /// The longest single sleep, in seconds.
+    static let longestSleep: Double = 86_400
 }

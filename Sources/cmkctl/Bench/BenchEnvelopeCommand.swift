@@ -15,10 +15,10 @@ struct BenchEnvelopeCommand: AsyncParsableCommand {
         (scripts/esdk-python-bench.py), and prints each figure as a ratio to those limits.
         """)
 
-    @Option(name: .customLong("message-mib"), help: "Size of the large message in MiB.")
+    @Option(name: .customLong("message-mib"), help: "Size of the large message in MiB (1 to 4096).")
     var messageMiB: Int = 64
 
-    @Option(name: .long, help: "Seconds to spend on each 1 KiB figure.")
+    @Option(name: .long, help: "Seconds to spend on each 1 KiB figure (0.1 to 600).")
     var seconds: Double = 2
 
     @Option(name: .long, help: "Python interpreter with aws-encryption-sdk installed (e.g. .venv/bin/python); omit to skip that comparison.")
@@ -29,6 +29,11 @@ struct BenchEnvelopeCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("small-only"), help: "Measure only the 1 KiB figures (and Python's with --python); skips OpenSSL and the large message.")
     var smallOnly = false
+
+    func validate() throws {
+        try OptionRange("--message-mib", 1...4096, "MiB").check(messageMiB)
+        try OptionRange("--seconds", 0.1...600, "seconds").check(seconds)
+    }
 
     func run() async throws {
         try await reportingFailures {

@@ -13,6 +13,12 @@ struct BenchKMSCommand: AsyncParsableCommand {
     @Option(name: .customLong("hedge-delay-ms"), help: "Hedge delay in milliseconds.") var hedgeDelayMs: Int = 100
     @Flag(help: "Print JSON.") var json = false
 
+    func validate() throws {
+        try OptionRange("--round-trips", 1...100_000, "round trips").check(roundTrips)
+        try OptionRange("--decrypts", 1...100_000, "decrypts").check(decrypts)
+        try OptionLimits.hedgeDelay.check(hedgeDelayMs)
+    }
+
     func run() async throws {
         let executable = motoServer ?? MotoServer.locateExecutable(packageRoot: FileManager.default.currentDirectoryPath)
         let bench = KMSBenchmark(options: .init(motoExecutable: executable, roundTrips: roundTrips, decrypts: decrypts,

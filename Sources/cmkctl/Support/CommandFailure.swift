@@ -62,7 +62,24 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        exitWith(.unavailable, "\(error)")
+        writeErrorLine(ErrorSentence.describing(error))
+        exit(ExitStatus.code(forUnexpected: error, otherwise: ExitStatus.unavailable.rawValue))
+    }
+}
+
+extension ExitStatus {
+    /// The exit code for an error no command mapped: a file that cannot be read (66) or written
+    /// (73), JSON that does not decode (65), else `otherwise`.
+    static func code(forUnexpected error: any Error, otherwise: Int32) -> Int32 {
+        if error is DecodingError { return ExitStatus.dataError.rawValue }
+        let bridged = error as NSError
+        guard bridged.domain == NSCocoaErrorDomain else { return otherwise }
+        switch bridged.code {
+        case CocoaError.fileNoSuchFile.rawValue, 256...511: return ExitStatus.noInput.rawValue
+        case 512...767: return ExitStatus.cannotCreate.rawValue
+        case CocoaError.propertyListReadCorrupt.rawValue: return ExitStatus.dataError.rawValue
+        default: return otherwise
+        }
     }
 }
 

@@ -2,12 +2,12 @@ import ArgumentParser
 import CMKEnvelope
 import Foundation
 
-/// The options encrypt and decrypt share: keys, context, policy and limits.
+/// The options encrypt and decrypt share: context, policy, limits and how KMS is reached.
+///
+/// `--key` is declared by each command, because its meaning differs: on encrypt the first key
+/// generates the data key and every key wraps it; on decrypt any one of them unwraps it.
 struct EnvelopeOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Wrapping key, repeatable: \(KeySpec.help). The first generates the data key; every key wraps it; any one unwraps it.", valueName: "spec"))
-    var key: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Encryption context pair, repeatable; split at the first '='. On decrypt each pair must be in the message.", valueName: "key=value"))
+    @Option(name: .long, help: ArgumentHelp("Encryption context pair, repeatable; split at the first '='; keys and values must be UTF-8. On decrypt each pair must be in the message.", valueName: "key=value"))
     var context: [String] = []
 
     @Option(name: .customLong("context-file"), help: ArgumentHelp("A JSON object of string pairs, added to --context pairs (for contexts a command line cannot carry).", valueName: "path"))
@@ -16,14 +16,13 @@ struct EnvelopeOptions: ParsableArguments {
     @Option(name: .customLong("commitment-policy"), help: "require-encrypt-require-decrypt (default), require-encrypt-allow-decrypt or forbid-encrypt-allow-decrypt.")
     var commitmentPolicy: String = CommitmentPolicy.requireEncryptRequireDecrypt.rawValue
 
-    @Option(name: .customLong("max-encrypted-data-keys"), help: "Refuse messages carrying more encrypted data keys than this.")
+    @Option(name: .customLong("max-encrypted-data-keys"), help: "At most this many encrypted data keys in a message: decrypt refuses messages with more, encrypt fails if its keys would write more.")
     var maxEncryptedDataKeys: Int = 16
 
     /// How aws-kms: and local: keys are reached (--kms-endpoint REGION=URL, --profile, --local-kms).
     @OptionGroup var kms: KMSClientOptions
 
     func validate() throws {
-        guard !key.isEmpty else { throw ValidationError("at least one --key is required (\(KeySpec.help))") }
         guard CommitmentPolicy(rawValue: commitmentPolicy) != nil else {
             throw ValidationError("--commitment-policy \(commitmentPolicy) is not one of \(CommitmentPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -32,26 +31,9 @@ struct EnvelopeOptions: ParsableArguments {
         }
     }
 
-    func keySpecs() throws -> [KeySpec] {
-        try key.map { try KeySpec(parsing: $0) }
-    }
-
+    /// The `--context` pairs and the `--context-file` pairs, refused unless every byte is UTF-8.
     func encryptionContext() throws -> EncryptionContext {
-        var pairs: [(String, String)] = []
-        for item in context {
-            guard let equals = item.firstIndex(of: "=") else {
-                throw ValidationError("--context \(item): expected KEY=VALUE")
-            }
-            pairs.append((String(item[..<equals]), String(item[item.index(after: equals)...])))
-        }
-        if let contextFile {
-            guard let data = FileManager.default.contents(atPath: contextFile) else {
-                throw CommandFailure(status: .noInput, message: "cannot read the context file \(contextFile)")
-            }
-            let fromFile = try EncryptionContext(jsonObject: data)
-            pairs += fromFile.pairs.map { ($0.key, $0.value) }
-        }
-        return try EncryptionContext(pairs)
+        try ContextArguments.context(pairs: context, file: contextFile)
     }
 
     func configuration(suite: AlgorithmSuite = .aes256GCMHKDFSHA512CommitKey, frameLength: UInt32 = EnvelopeConfiguration.defaultFrameLength) -> EnvelopeConfiguration {

@@ -53,8 +53,11 @@ enum KeySpec: Equatable {
             let arn = KeyARN.looksLikeARN(keyID) ? keyID : try KeyARN(validating: try await client.describeKey(keyID: keyID).arn).description
             return KMSKeyring(client: client, generatorKeyID: arn)
         case .rawAES(let namespace, let name, let path):
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure(status: .noInput, message: "cannot read the wrapping key file \(path)")
+            let bytes: Data
+            do {
+                bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw CommandFailure(status: .noInput, message: "cannot read the wrapping key file \(path): \(ErrorSentence.reason(error))")
             }
             guard [16, 24, 32].contains(bytes.count) else {
                 throw CommandFailure(status: .usage, message: "wrapping key file \(path) holds \(bytes.count) bytes; a raw AES key is 16, 24 or 32 bytes")
