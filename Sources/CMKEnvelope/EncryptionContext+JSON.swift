@@ -140,9 +140,13 @@ struct FlatJSONParser {
         raw.append(contentsOf: Array(String(Character(unicode)).utf8))
     }
 
+    /// Exactly four hex digits: `UInt32(_:radix:)` alone would also take a sign (`\u-000`, `\u+041`).
     private mutating func parseHex4() throws -> UInt32 {
-        guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16) else {
-            throw error("bad \\u escape")
+        guard index + 4 <= bytes.count else { throw error("bad \\u escape") }
+        var value: UInt32 = 0
+        for byte in bytes[index..<(index + 4)] {
+            guard let digit = Character(Unicode.Scalar(byte)).hexDigitValue else { throw error("bad \\u escape") }
+            value = value << 4 | UInt32(digit)
         }
         index += 4
         return value

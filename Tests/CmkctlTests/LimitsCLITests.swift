@@ -42,8 +42,8 @@ import Glibc
     }
 
     @Test(arguments: [
-        (["probe", "--key", "local:acme", "--hedge-delay-ms=-1"], "--hedge-delay-ms"),
-        (["probe", "--key", "local:acme", "--min-regions", "0"], "--min-regions"),
+        (["decrypt", "--key", "local:acme", "--hedge-delay-ms=-1"], "--hedge-delay-ms"),
+        (["encrypt", "--key", "local:acme", "--min-regions", "0"], "--min-regions"),
         (["kms", "schedule-deletion", "alias/x", "--days", "6"], "--days"),
         (["bench", "envelope", "--seconds", "nan"], "--seconds"),
         (["bench", "envelope", "--message-mib", "0"], "--message-mib"),

@@ -228,7 +228,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         case .keyNotFound(let key, let context):
             return "\(field(context.codingPath + [key])) is missing"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not a JSON object" : "\(field(context.codingPath)) is not readable"
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(field(context.codingPath)) is not readable"
         @unknown default:
             return "not a JSON object of the known fields"
         }

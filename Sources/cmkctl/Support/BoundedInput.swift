@@ -1,3 +1,4 @@
+import CMKEnvelope
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +44,7 @@ enum BoundedInput {
 
     private static func unreadable(_ path: String) -> CommandFailure {
         let name = path == "-" ? "standard input" : path
-        return CommandFailure(status: .noInput, message: "cannot read \(name): \(String(cString: strerror(errno)))")
+        let reason = POSIXErrorCode(rawValue: errno).map { ErrorSentence.reason(POSIXError($0)) } ?? "errno \(errno)"
+        return CommandFailure(status: .noInput, message: "cannot read \(name): \(reason)")
     }
 }
