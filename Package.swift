@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CMKKMS", targets: ["CMKKMS"]),
         .library(name: "CMKWorkflow", targets: ["CMKWorkflow"]),
         .library(name: "CMKTenant", targets: ["CMKTenant"]),
+        .library(name: "CMKSQLite", targets: ["CMKSQLite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -40,11 +41,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Generic durable state machines (Amazon States Language subset) over a SQLite journal.
+        // Generic durable state machines (Amazon States Language subset) over an async journal protocol.
         .target(
             name: "CMKWorkflow",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -56,6 +56,15 @@ let package = Package(
                 "CMKKMS",
                 "CMKWorkflow",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The embedded backend: the journal, the tenant repository and their migrations on SQLite (GRDB).
+        .target(
+            name: "CMKSQLite",
+            dependencies: [
+                "CMKWorkflow",
+                "CMKTenant",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,6 +76,7 @@ let package = Package(
                 "CMKKMS",
                 "CMKWorkflow",
                 "CMKTenant",
+                "CMKSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,11 +86,13 @@ let package = Package(
         .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope"]),
         .testTarget(
             name: "CMKWorkflowTests",
-            dependencies: ["CMKWorkflow", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CMKWorkflow", "CMKSQLite", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "CMKTenantTests",
-            dependencies: ["CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", "CMKSQLite", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output).
         .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope"]),

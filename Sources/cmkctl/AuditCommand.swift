@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMKEnvelope
+import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -27,11 +28,11 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runTenantCommand {
             let journal = try storeOptions.openExisting()
-            let store = try TenantStore(journal: journal)
-            let result = try store.verifyAudit()
+            let store = try SQLiteTenantRepository(journal: journal)
+            let result = try await store.verifyAudit()
             var problem = result.problem
             if result.isIntact, let expectHead {
-                let entries = try store.auditEntries(tenant: nil)
+                let entries = try await store.auditEntries(tenant: nil)
                 if !entries.contains(where: { $0.hash == expectHead }) {
                     problem = "the expected head \(expectHead.prefix(16))… is not in the log: entries were removed or rewritten"
                 }
@@ -71,8 +72,8 @@ struct AuditExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let store = try TenantStore(journal: try storeOptions.openExisting())
-            let entries = try store.auditEntries(tenant: tenant)
+            let store = try SQLiteTenantRepository(journal: try storeOptions.openExisting())
+            let entries = try await store.auditEntries(tenant: tenant)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var text = ""

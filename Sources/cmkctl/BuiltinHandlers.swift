@@ -1,3 +1,4 @@
+import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -7,29 +8,33 @@ import GRDB
 ///
 /// `registry` holds the handlers of `Workflows/example.asl.json`, which the test suite also uses to
 /// exercise crash recovery; the tenant lifecycle's handlers (`EnrollmentHandlers`) need the tenant store
-/// and KMS, so `TenantRuntime` adds them.
+/// and KMS, so `TenantRuntime` adds them. The examples write SQL, so they are typed for the SQLite backend.
 enum BuiltinHandlers {
     /// Every activity name this binary can run: the examples' and the tenant lifecycle's.
     static var names: Set<String> {
-        registry(effectsLog: nil, journal: nil).names.union(EnrollmentHandlers.names)
+        registry(effectsLog: nil, journal: nil).names.union(EnrollmentWorkflow.handlerNames)
     }
 
     /// - Parameters:
     ///   - effectsLog: a file to which at-least-once effects append their idempotency key, one per line.
     ///   - journal: the journal the worker uses, for handlers that record their own runs.
-    static func registry(effectsLog: String?, journal: SQLiteJournal?) -> HandlerRegistry {
-        var registry = HandlerRegistry()
-        registry.register("record-rotation", .transactional { context, db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE IF NOT EXISTS example_rotations (
-                        id INTEGER PRIMARY KEY, execution TEXT NOT NULL, tenant TEXT NOT NULL)
-                    """)
+    static func registry(effectsLog: String?, journal: SQLiteJournal?) -> HandlerRegistry<SQLiteTransaction> {
+        var registry = HandlerRegistry<SQLiteTransaction>()
+        registry.register("record-rotation", .transactional { context, transaction in
             let tenant = context.input["tenant"]?.stringValue ?? "unknown"
-            try db.execute(
-                sql: "INSERT INTO example_rotations (execution, tenant) VALUES (?, ?)",
-                arguments: [context.request.execution, tenant])
-            return .succeeded(["rotationId": .number(Double(db.lastInsertedRowID))])
+            let execution = context.request.execution
+            let rotation = try await transaction.execute { db in
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS example_rotations (
+                            id INTEGER PRIMARY KEY, execution TEXT NOT NULL, tenant TEXT NOT NULL)
+                        """)
+                try db.execute(
+                    sql: "INSERT INTO example_rotations (execution, tenant) VALUES (?, ?)",
+                    arguments: [execution, tenant])
+                return db.lastInsertedRowID
+            }
+            return .succeeded(["rotationId": .number(Double(rotation))])
         })
         registry.register("notify-tenant", .detached { context in
             if let effectsLog { try appendLine(context.idempotencyKey, to: effectsLog) }

@@ -56,7 +56,7 @@ struct EnrollCommand: AsyncParsableCommand {
                                                 configuration: configuration)
             let runtime = try options.open(create: true)
             let service = try runtime.service()
-            let started = try service.enroll(request)
+            let started = try await service.enroll(request)
             var heldBy: ExecutionLease?
             if !detach {
                 try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
@@ -69,7 +69,7 @@ struct EnrollCommand: AsyncParsableCommand {
                     if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
                 }
             }
-            guard let status = try runtime.overview.status(tenant: tenant).first else {
+            guard let status = try await runtime.overview.status(tenant: tenant).first else {
                 throw TenantError(.storeFailure, "the enrollment of \(tenant) vanished from the store")
             }
             if json {
@@ -81,7 +81,7 @@ struct EnrollCommand: AsyncParsableCommand {
                     print("when the customer has fixed it: cmkctl signal \(status.execution) --payload '{\"fixed\":true}', then cmkctl worker --until-idle (or wait for the re-check)")
                 }
             }
-            if status.executionStatus == "running", let problem = try Self.operatorsKMSProblem(runtime.journal, execution: status.execution) {
+            if status.executionStatus == "running", let problem = try await Self.operatorsKMSProblem(runtime.journal, execution: status.execution) {
                 writeErrorLine("the operator's KMS setup, not the customer's key: \(problem); the step is retried, "
                     + "or fix it and run cmkctl worker --until-idle")
                 throw ExitCode(TenantExit.configuration.rawValue)
@@ -108,8 +108,8 @@ struct EnrollCommand: AsyncParsableCommand {
 extension EnrollCommand {
     /// The cause of the execution's latest task failure when it is `KMS.Misconfigured` (a failure
     /// class decided in CMKKMS) and no task succeeded since: the enrollment waits for the operator.
-    static func operatorsKMSProblem(_ journal: SQLiteJournal, execution: String) throws -> String? {
-        let last = try journal.history(of: execution).last { $0.kind == .taskFailed || $0.kind == .taskSucceeded }
+    static func operatorsKMSProblem(_ journal: some WorkflowJournal, execution: String) async throws -> String? {
+        let last = try await journal.history(of: execution).last { $0.kind == .taskFailed || $0.kind == .taskSucceeded }
         guard let last, last.kind == .taskFailed, last.detail["error"]?.stringValue == "KMS.Misconfigured" else { return nil }
         return last.detail["cause"]?.stringValue ?? "KMS.Misconfigured"
     }
@@ -117,5 +117,5 @@ extension EnrollCommand {
 
 struct EnrollResult: Encodable {
     let created: Bool
-    let status: TenantOverview.TenantStatus
+    let status: TenantStatus
 }

@@ -14,7 +14,7 @@ struct ExecutionsCancelCommand: AsyncParsableCommand {
     func run() async throws {
         try await WorkflowCommandRunner.run {
             let journal = try storeOptions.openExisting()
-            let execution = try journal.cancel(execution: name, now: Date())
+            let execution = try await journal.cancel(execution: name, now: Date())
             print("cancelled \(execution.name)")
         }
     }

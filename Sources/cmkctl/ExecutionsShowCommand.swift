@@ -17,10 +17,10 @@ struct ExecutionsShowCommand: AsyncParsableCommand {
     func run() async throws {
         try await WorkflowCommandRunner.run {
             let journal = try storeOptions.openExisting()
-            guard let execution = try journal.execution(named: name) else {
+            guard let execution = try await journal.execution(named: name) else {
                 throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
             }
-            let events = try journal.history(of: name)
+            let events = try await journal.history(of: name)
             if json {
                 print(document(execution, events).prettyText)
                 return

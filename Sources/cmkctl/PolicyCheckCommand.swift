@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMKEnvelope
+import CMKSQLite
 import CMKKMS
 import CMKTenant
 import Foundation
@@ -40,7 +41,7 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         var requirements: PolicyRequirements?
         try await reportingFailures {
             let store = try options.tenantStore()
-            let resolved = try options.requirements(store: store)
+            let resolved = try await options.requirements(store: store)
             requirements = resolved
             let analyzer = PolicyAnalyzer(requirements: resolved)
             if let policyFile {
@@ -74,9 +75,9 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     }
 
     /// Reads the policy of every key the tenant is enrolled with (or enrolling), through the audited client.
-    private func liveReports(_ analyzer: PolicyAnalyzer, store: TenantStore?) async throws -> [(key: String?, report: PolicyReport)] {
+    private func liveReports(_ analyzer: PolicyAnalyzer, store: SQLiteTenantRepository?) async throws -> [(key: String?, report: PolicyReport)] {
         guard let tenant = options.tenant, let store else { return [] }
-        guard let status = try TenantOverview(journal: store.journal, store: store).status(tenant: tenant).first else {
+        guard let status = try await TenantOverview(journal: store.journal, repository: store).status(tenant: tenant).first else {
             throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)")
         }
         let keys = status.enrollingKeys.isEmpty ? status.keys : status.enrollingKeys
@@ -88,7 +89,7 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         return try await TenantKMS.withClients(configuration: configuration) { kms in
             var reports: [(key: String?, report: PolicyReport)] = []
             for key in keys {
-                let client = AuditedKMSClient(try kms.client(forKey: key), store: store, tenant: tenant, cause: cause)
+                let client = AuditedKMSClient(try kms.client(forKey: key), repository: store, tenant: tenant, cause: cause)
                 let policy = try await client.getKeyPolicy(keyID: key)
                 do {
                     reports.append((key, try analyzer.analyze(policy: policy)))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -47,17 +48,17 @@ struct PolicyRequirementsOptions: ParsableArguments {
     }
 
     /// The tenant store, opened once, when `--tenant` names a tenant to read.
-    func tenantStore() throws -> TenantStore? {
+    func tenantStore() throws -> SQLiteTenantRepository? {
         guard tenant != nil else { return nil }
-        return try TenantStore(journal: try storeOptions.openExisting())
+        return try SQLiteTenantRepository(journal: try storeOptions.openExisting())
     }
 
     /// The requirements from the flags, the operator configuration and, for `--tenant`, `store`.
-    func requirements(store: TenantStore?) throws -> PolicyRequirements {
+    func requirements(store: SQLiteTenantRepository?) async throws -> PolicyRequirements {
         let configuration = try configuration()
         var value = identifier
         if value == nil, let tenant, let store {
-            guard let record = try store.tenant(tenant) else {
+            guard let record = try await store.tenant(tenant) else {
                 throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)")
             }
             guard let assigned = record.contextIdentifier else {

@@ -28,7 +28,7 @@ struct SignalCommand: AsyncParsableCommand {
         try await WorkflowCommandRunner.run {
             let value = try JSONValue(parsing: payload)
             let journal = try storeOptions.openExisting()
-            let execution = try journal.signal(execution: name, payload: value, now: Date())
+            let execution = try await journal.signal(execution: name, payload: value, now: Date())
             print("signalled \(execution.name) at \(execution.stateName)")
         }
     }

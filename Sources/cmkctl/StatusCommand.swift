@@ -22,7 +22,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let statuses = try storeOptions.openOverview().status(tenant: tenant)
+            let statuses = try await storeOptions.openOverview().status(tenant: tenant)
             if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)") }
             if json {
                 try printJSON(statuses)
@@ -37,7 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
 enum StatusTable {
     /// A few lines per tenant: the headline, then keys, identifier and the wait. Each line is escaped
     /// (`\n`, `\u{1B}`), so a value read from the store cannot add a line or recolour one.
-    static func describe(_ status: TenantOverview.TenantStatus) -> String {
+    static func describe(_ status: TenantStatus) -> String {
         var lines = ["\(status.tenant)  \(status.state)  generation \(status.generation)  regions \(status.regions.isEmpty ? "-" : status.regions.joined(separator: ","))  ticket \(status.ticket.isEmpty ? "-" : status.ticket)"]
         if let identifier = status.contextIdentifier { lines.append("  context     \(identifier)") }
         for key in status.keys { lines.append("  key         \(key)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKSQLite
 import CMKWorkflow
 
 /// The `--store PATH` option shared by every command that reads or writes the workflow journal.

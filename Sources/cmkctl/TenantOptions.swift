@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMKKMS
+import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -29,7 +30,7 @@ struct TenantOptions: ParsableArguments {
     func open(create: Bool) throws -> TenantRuntime {
         let configuration = try configuration()
         let journal = create ? try SQLiteJournal(path: storeOptions.store) : try storeOptions.openExisting()
-        let store = try TenantStore(journal: journal)
+        let store = try SQLiteTenantRepository(journal: journal)
         return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: WorkflowDefinitions(directory: workflows),
                              leaseSeconds: leaseSeconds)
     }
@@ -38,23 +39,23 @@ struct TenantOptions: ParsableArguments {
 /// An opened store with its configuration: what enroll, status, history and the worker work on.
 struct TenantRuntime {
     let journal: SQLiteJournal
-    let store: TenantStore
+    let store: SQLiteTenantRepository
     let configuration: OperatorConfiguration
     let workflows: WorkflowDefinitions
     let leaseSeconds: Double
 
     /// What enroll prints after driving the enrollment: the store and journal only.
-    var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
+    var overview: TenantOverview<SQLiteTenantRepository> { TenantOverview(journal: journal, repository: store) }
 
-    func service() throws -> EnrollmentService {
-        let definition = try workflows.load(named: EnrollmentService.workflowName, handlerNames: EnrollmentHandlers.names)
-        return EnrollmentService(journal: journal, store: store, definition: definition)
+    func service() throws -> EnrollmentService<SQLiteTenantRepository> {
+        let definition = try workflows.load(named: EnrollmentWorkflow.name, handlerNames: EnrollmentWorkflow.handlerNames)
+        return EnrollmentService(journal: journal, repository: store, definition: definition)
     }
 
     /// A worker over every definition (built in, or from `--workflows`), with the example and tenant handlers.
-    func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker {
+    func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker<SQLiteJournal> {
         var handlers = BuiltinHandlers.registry(effectsLog: nil, journal: journal)
-        EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
+        EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
         let definitions = try workflows.loadAll(handlerNames: handlers.names)
         return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }

@@ -35,8 +35,8 @@ struct TenantsAddCommand: AsyncParsableCommand {
             let configuration = try options.configuration()
             let registration = try TenantRegistration(tenant: tenant, tag: tag, operatorName: operatorName, configuration: configuration)
             let runtime = try options.open(create: true)
-            let added = try registration.add(to: runtime.store, providerKey: configuration.providerKey)
-            guard let status = try runtime.overview.status(tenant: tenant).first else {
+            let added = try await registration.add(to: runtime.store, providerKey: configuration.providerKey)
+            guard let status = try await runtime.overview.status(tenant: tenant).first else {
                 throw TenantError(.storeFailure, "tenant \(tenant) vanished from the store")
             }
             if json {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -34,10 +35,10 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
         try await WorkflowCommandRunner.run {
             let journal = try SQLiteJournal(path: storeOptions.store)
             let configuration = try OperatorConfiguration.load(path: config)
-            let store = try TenantStore(journal: journal)
+            let store = try SQLiteTenantRepository(journal: journal)
             try await TenantKMS.withClients(configuration: configuration) { kms in
                 var handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
-                EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
+                EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
                 let definitions = try WorkflowDefinitions(directory: workflows).loadAll(handlerNames: handlers.names)
                 let worker = WorkflowWorker(
                     journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,

@@ -1,3 +1,4 @@
+import CMKSQLite
 import CMKTenant
 import Foundation
 import GRDB
@@ -5,12 +6,14 @@ import Testing
 
 /// The hash chain: intact after appends; an edit, a deletion or a cut-off tail is found and named.
 @Suite struct AuditLogTests {
-    func harnessWithEntries(_ count: Int) throws -> TenantHarness {
+    func harnessWithEntries(_ count: Int) async throws -> TenantHarness {
         let harness = try TenantHarness()
-        try harness.store.pool.write { db in
+        let store = harness.store
+        try await store.write { transaction in
             for index in 1...count {
-                try AuditLog.append(db, tenant: index % 2 == 0 ? "acme" : "globex", kind: .transition, action: "step \(index)",
-                                    detail: ["n": "\(index)"], cause: Cause(ticket: "SUP-\(index)"), at: Date())
+                try await AuditLog.append(store, in: transaction, tenant: index % 2 == 0 ? "acme" : "globex", kind: .transition,
+                                          action: "step \(index)", detail: ["n": "\(index)"], cause: Cause(ticket: "SUP-\(index)"),
+                                          at: Date())
             }
         }
         return harness
@@ -24,17 +27,17 @@ import Testing
         }
     }
 
-    @Test func anIntactChainVerifies() throws {
-        let harness = try harnessWithEntries(10)
+    @Test func anIntactChainVerifies() async throws {
+        let harness = try await harnessWithEntries(10)
         defer { harness.remove() }
-        let result = try harness.store.verifyAudit()
+        let result = try await harness.store.verifyAudit()
         #expect(result.isIntact)
         #expect(result.entries == 10)
-        #expect(try harness.store.auditEntries(tenant: "acme").map(\.seq) == [2, 4, 6, 8, 10])
+        #expect(try await harness.store.auditEntries(tenant: "acme").map(\.seq) == [2, 4, 6, 8, 10])
     }
 
-    @Test func theTriggersRefuseUpdatesAndDeletes() throws {
-        let harness = try harnessWithEntries(3)
+    @Test func theTriggersRefuseUpdatesAndDeletes() async throws {
+        let harness = try await harnessWithEntries(3)
         defer { harness.remove() }
         #expect(throws: (any Error).self) { try harness.store.pool.write { try $0.execute(sql: "UPDATE audit_log SET action = 'x'") } }
         #expect(throws: (any Error).self) { try harness.store.pool.write { try $0.execute(sql: "DELETE FROM audit_log WHERE seq = 2") } }
@@ -47,29 +50,29 @@ import Testing
         ("DELETE FROM audit_log WHERE seq = 5", 5, "missing"),
         ("UPDATE audit_log SET hash = '00' WHERE seq = 9", 9, "altered"),
     ])
-    func aTamperedEntryIsNamed(sql: String, entry: Int, words: String) throws {
-        let harness = try harnessWithEntries(10)
+    func aTamperedEntryIsNamed(sql: String, entry: Int, words: String) async throws {
+        let harness = try await harnessWithEntries(10)
         defer { harness.remove() }
         try tamper(harness, sql)
-        let result = try harness.store.verifyAudit()
+        let result = try await harness.store.verifyAudit()
         #expect(!result.isIntact)
         #expect(result.brokenAt == entry)
         #expect(result.problem?.contains(words) == true)
     }
 
-    @Test func aRewrittenEntryWithARecomputedHashBreaksTheNextLink() throws {
-        let harness = try harnessWithEntries(6)
+    @Test func aRewrittenEntryWithARecomputedHashBreaksTheNextLink() async throws {
+        let harness = try await harnessWithEntries(6)
         defer { harness.remove() }
         // Rewriting entry 3 and its own hash still leaves entry 4 pointing at the old hash.
         try tamper(harness, "UPDATE audit_log SET hash = '\(String(repeating: "a", count: 64))' WHERE seq = 3")
-        #expect(try harness.store.verifyAudit().brokenAt == 3)
+        #expect(try await harness.store.verifyAudit().brokenAt == 3)
     }
 
-    @Test func entriesCutOffTheEndAreFound() throws {
-        let harness = try harnessWithEntries(6)
+    @Test func entriesCutOffTheEndAreFound() async throws {
+        let harness = try await harnessWithEntries(6)
         defer { harness.remove() }
         try tamper(harness, "DELETE FROM audit_log WHERE seq >= 5")
-        let result = try harness.store.verifyAudit()
+        let result = try await harness.store.verifyAudit()
         #expect(!result.isIntact)
         #expect(result.problem?.contains("cut off the end") == true)
     }

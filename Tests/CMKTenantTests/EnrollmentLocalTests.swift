@@ -1,5 +1,6 @@
 import CMKKMS
 import CMKTenant
+import CMKSQLite
 import CMKWorkflow
 import Foundation
 import GRDB
@@ -15,7 +16,7 @@ import Glibc
         let harness = try TenantHarness()
         defer { harness.remove() }
         let key = try await harness.localKey("acme-root")
-        let started = try harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
+        let started = try await harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
         #expect(started.created)
         let status = try await harness.drive("acme")
         #expect(status.state == "active")
@@ -26,13 +27,13 @@ import Glibc
         let identifier = try #require(status.contextIdentifier)
         #expect(identifier.hasPrefix("acmeprod-") && identifier.count == "acmeprod-".count + 6)
 
-        let generations = try harness.store.generations(of: "acme")
+        let generations = try await harness.store.generations(of: "acme")
         #expect(generations.map(\.number) == [0, 1])
         #expect(generations[0].providerManaged && !generations[1].providerManaged)
         #expect(generations[1].cause.ticket == "SUP-1")
 
         // Every lifecycle step and every KMS call is in the trail, with the tenant's context on the calls.
-        let entries = try harness.store.auditEntries(tenant: "acme")
+        let entries = try await harness.store.auditEntries(tenant: "acme")
         let transitions = entries.filter { $0.kind == .transition }.map(\.action)
         #expect(transitions == ["(new) -> enrolling", "enrolling -> assigning-context", "context identifier assigned",
                                 "assigning-context -> verifying-policy", "verifying-policy -> probing", "key generation 0 -> 1",
@@ -41,9 +42,9 @@ import Glibc
         #expect(calls.map(\.action) == ["GetKeyPolicy", "DescribeKey", "GenerateDataKey", "Decrypt", "Decrypt"])
         #expect(calls.first(where: { $0.action == "GenerateDataKey" })?.detail["encryptionContext"] == "cmk-tenant=\(identifier)")
         #expect(calls.allSatisfy { $0.cause.ticket == "SUP-1" && $0.cause.execution?.hasPrefix("enroll-acme-SUP-1/") == true })
-        #expect(try harness.store.verifyAudit().isIntact)
+        #expect(try await harness.store.verifyAudit().isIntact)
 
-        let history = try harness.overview.history(tenant: "acme")
+        let history = try await harness.overview.history(tenant: "acme")
         #expect(history.prefix(2).map(\.what) == ["request: enroll requested", "ExecutionStarted"])
         #expect(history.contains { $0.what == "ExecutionSucceeded" })
     }
@@ -53,25 +54,25 @@ import Glibc
         defer { harness.remove() }
         let key = try await harness.localKey("acme-root")
         let request = try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod")
-        let first = try harness.service.enroll(request)
-        let again = try harness.service.enroll(request)
+        let first = try await harness.service.enroll(request)
+        let again = try await harness.service.enroll(request)
         #expect(first.created && !again.created && first.execution == again.execution)
 
         let other = try harness.request(ticket: "SUP-2", tenant: "acme", keys: [key], tag: "acmeprod")
-        let whileEnrolling = #expect(throws: TenantError.self) { try harness.service.enroll(other) }
+        let whileEnrolling = await #expect(throws: TenantError.self) { try await harness.service.enroll(other) }
         #expect(whileEnrolling?.code == .conflict)
         #expect(whileEnrolling?.message.contains("SUP-1") == true)
 
         #expect(try await harness.drive("acme").state == "active")
-        let afterwards = #expect(throws: TenantError.self) { try harness.service.enroll(other) }
+        let afterwards = await #expect(throws: TenantError.self) { try await harness.service.enroll(other) }
         #expect(afterwards?.code == .conflict)
-        #expect(try harness.service.enroll(request).created == false)
-        #expect(try harness.journal.executions(status: nil).count == 1)
-        #expect(try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .request }.count == 1)
+        #expect(try await harness.service.enroll(request).created == false)
+        #expect(try await harness.journal.executions(status: nil).count == 1)
+        #expect(try await harness.store.auditEntries(tenant: "acme").filter { $0.kind == .request }.count == 1)
         // The same ticket asking for something else is not the same enrollment.
         let otherKey = try await harness.localKey("acme-other")
-        let changed = #expect(throws: TenantError.self) {
-            try harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [otherKey], tag: "acmeprod"))
+        let changed = await #expect(throws: TenantError.self) {
+            try await harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [otherKey], tag: "acmeprod"))
         }
         #expect(changed?.code == .conflict)
         #expect(changed?.message.contains("a change needs a new ticket") == true)
@@ -83,17 +84,19 @@ import Glibc
         let tenants = (1...6).map { "tenant\($0)" }
         for tenant in tenants {
             let key = try await harness.localKey("\(tenant)-root")
-            try harness.service.enroll(try harness.request(ticket: "SUP-\(tenant)", tenant: tenant, keys: [key], tag: "shared"))
+            try await harness.service.enroll(try harness.request(ticket: "SUP-\(tenant)", tenant: tenant, keys: [key], tag: "shared"))
         }
         // Two workers at once, as two processes sharing the store would.
         async let one: Bool = try harness.worker(owner: "one").runUntilIdle()
         async let two: Bool = try harness.worker(owner: "two").runUntilIdle()
         _ = try await (one, two)
         _ = try await harness.worker().runUntilIdle()
-        let identifiers = try tenants.map { try #require(try harness.status($0).contextIdentifier) }
+        var statuses: [TenantStatus] = []
+        for tenant in tenants { statuses.append(try await harness.status(tenant)) }
+        let identifiers = try statuses.map { try #require($0.contextIdentifier) }
         #expect(Set(identifiers).count == tenants.count)
         #expect(identifiers.allSatisfy { $0.hasPrefix("shared-") })
-        #expect(try tenants.allSatisfy { try harness.status($0).state == "active" })
+        #expect(statuses.allSatisfy { $0.state == "active" })
     }
 
     @Test func disabledKeyWaitsForTheCustomerThenResumesOnSignal() async throws {
@@ -101,26 +104,26 @@ import Glibc
         defer { harness.remove() }
         let key = try await harness.localKey("globex-root")
         try await harness.localKMS.disableKey(keyID: key)
-        let started = try harness.service.enroll(try harness.request(ticket: "SUP-7", tenant: "globex", keys: [key], tag: "globex"))
+        let started = try await harness.service.enroll(try harness.request(ticket: "SUP-7", tenant: "globex", keys: [key], tag: "globex"))
         let waiting = try await harness.drive("globex")
         #expect(waiting.state == "awaiting-customer")
         #expect(waiting.generation == 0)
         #expect(waiting.waitingFor?.contains("\(key) failed the probe (disabled at DescribeKey") == true)
-        #expect(try harness.journal.execution(named: started.execution)?.phase == .parked)
+        #expect(try await harness.journal.execution(named: started.execution)?.phase == .parked)
 
         // A signal before the fix re-checks, finds the key still disabled and parks again.
-        _ = try harness.journal.signal(execution: started.execution, payload: ["note": "customer says fixed"], now: Date())
+        _ = try await harness.journal.signal(execution: started.execution, payload: ["note": "customer says fixed"], now: Date())
         #expect(try await harness.drive("globex").state == "awaiting-customer")
 
         try await harness.localKMS.enableKey(keyID: key)
-        _ = try harness.journal.signal(execution: started.execution, payload: ["note": "enabled now"], now: Date())
+        _ = try await harness.journal.signal(execution: started.execution, payload: ["note": "enabled now"], now: Date())
         let active = try await harness.drive("globex")
         #expect(active.state == "active")
         #expect(active.generation == 1)
-        let kinds = try harness.journal.history(of: started.execution).map(\.kind)
+        let kinds = try await harness.journal.history(of: started.execution).map(\.kind)
         #expect(kinds.filter { $0 == .parked }.count == 2)
         #expect(kinds.filter { $0 == .signalled }.count == 2)
-        let resumed = try harness.store.auditEntries(tenant: "globex").filter { $0.action == "awaiting-customer -> verifying-policy" }
+        let resumed = try await harness.store.auditEntries(tenant: "globex").filter { $0.action == "awaiting-customer -> verifying-policy" }
         #expect(resumed.count == 2 && resumed.allSatisfy { $0.cause.event == "customer signal" })
         #expect(waiting.enrollingKeys == [key])
         #expect(active.enrollingKeys.isEmpty)
@@ -136,12 +139,12 @@ import Glibc
         }
         let all = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey", "kms:GetKeyPolicy"]
         let key = try await harness.localKMS.createKey(description: "umbrella", policy: policy(all.filter { $0 != "kms:GenerateDataKey" }), alias: "umbrella").arn
-        let started = try harness.service.enroll(try harness.request(ticket: "SUP-11", tenant: "umbrella", keys: [key], tag: "umbrella"))
+        let started = try await harness.service.enroll(try harness.request(ticket: "SUP-11", tenant: "umbrella", keys: [key], tag: "umbrella"))
         let waiting = try await harness.drive("umbrella")
         #expect(waiting.state == "awaiting-customer")
         #expect(waiting.waitingFor == "fix the key policy of \(key): action-missing kms:GenerateDataKey")
         try await harness.localKMS.putKeyPolicy(keyID: key, policy: policy(all))
-        _ = try harness.journal.signal(execution: started.execution, payload: ["fixed": true], now: Date())
+        _ = try await harness.journal.signal(execution: started.execution, payload: ["fixed": true], now: Date())
         #expect(try await harness.drive("umbrella").state == "active")
     }
 
@@ -150,17 +153,17 @@ import Glibc
         defer { harness.remove() }
         let key = try await harness.localKey("initech-root")
         try await harness.localKMS.disableKey(keyID: key)
-        let started = try harness.service.enroll(try harness.request(ticket: "SUP-8", tenant: "initech", keys: [key], tag: "initech"))
+        let started = try await harness.service.enroll(try harness.request(ticket: "SUP-8", tenant: "initech", keys: [key], tag: "initech"))
         #expect(try await harness.drive("initech").state == "awaiting-customer")
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await harness.drive("initech").state == "awaiting-customer")
         try await harness.localKMS.enableKey(keyID: key)
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await harness.drive("initech").state == "active")
-        let resumed = try harness.store.auditEntries(tenant: "initech").filter { $0.action == "awaiting-customer -> verifying-policy" }
+        let resumed = try await harness.store.auditEntries(tenant: "initech").filter { $0.action == "awaiting-customer -> verifying-policy" }
         #expect(!resumed.isEmpty && resumed.allSatisfy { $0.cause.event == "re-check timer" })
         // The park deadlines: 0.2 s, then 0.4 s (doubled, capped at the maximum).
-        let parked = try harness.journal.history(of: started.execution).filter { $0.kind == .parked }
+        let parked = try await harness.journal.history(of: started.execution).filter { $0.kind == .parked }
         #expect(parked.count == 2)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -177,7 +180,7 @@ import Glibc
         let harness = try TenantHarness()
         defer { harness.remove() }
         let key = try await harness.localKey("acme-root")
-        try harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
+        try await harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
         try await harness.drive("acme")
         #expect(throws: (any Error).self) {
             try harness.store.pool.write { db in try db.execute(sql: "UPDATE tenants SET context_id = 'other-123456' WHERE id = 'acme'") }
@@ -188,7 +191,7 @@ import Glibc
         #expect(throws: (any Error).self) {
             try harness.store.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, ticket, tag, context_id, state, generation, execution, created_at, updated_at) SELECT 'twin', ticket, tag, context_id, state, generation, execution, created_at, updated_at FROM tenants WHERE id = 'acme'") }
         }
-        #expect(try harness.status("acme").contextIdentifier?.hasPrefix("acmeprod-") == true)
+        #expect(try await harness.status("acme").contextIdentifier?.hasPrefix("acmeprod-") == true)
     }
 
     /// The local KMS file is the operator's: with no file here, a file that never held the key (a key
@@ -212,17 +215,17 @@ import Glibc
             break
         }
 
-        try harness.service.enroll(try harness.request(ticket: "SUP-9", tenant: "acme", keys: [key], tag: "acmeprod"))
+        try await harness.service.enroll(try harness.request(ticket: "SUP-9", tenant: "acme", keys: [key], tag: "acmeprod"))
         let status = try await harness.drive("acme")
         #expect(status.state == "assigning-context", "\(status)")
         #expect(status.waitingFor == nil)
         #expect(status.generation == 0)
         #expect(status.executionStatus == "running")
         #expect(FileManager.default.fileExists(atPath: localPath) == (problem != "no file here"))
-        let history = try harness.overview.history(tenant: "acme")
+        let history = try await harness.overview.history(tenant: "acme")
         #expect(history.contains { $0.detail.contains("error KMS.Misconfigured") })
         #expect(!history.contains { $0.what.contains("awaiting-customer") || $0.what.contains("enrollment-failed") })
-        let failure = try harness.journal.history(of: status.execution).compactMap { $0.detail["cause"]?.stringValue }.joined(separator: "\n")
+        let failure = try await harness.journal.history(of: status.execution).compactMap { $0.detail["cause"]?.stringValue }.joined(separator: "\n")
         #expect(failure.contains(localPath), "\(failure)")
         if problem == "a file open to others" { #expect(failure.contains("chmod 600 \(localPath)")) }
     }

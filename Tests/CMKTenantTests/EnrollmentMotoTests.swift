@@ -41,14 +41,14 @@ import Testing
             let west = try await westClient.createKey(description: "acme eu-west-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             #expect(try KeyARN(validating: west.arn).region == "eu-west-1")
 
-            try harness.service.enroll(try harness.request(ticket: "SUP-100", tenant: "acme", keys: [east.arn, west.arn], tag: "acmeprod"))
+            try await harness.service.enroll(try harness.request(ticket: "SUP-100", tenant: "acme", keys: [east.arn, west.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
             #expect(status.state == "active", "\(status)")
             #expect(Set(status.regions) == ["us-east-1", "eu-west-1"])
-            let calls = try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
+            let calls = try await harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
             #expect(Set(calls.compactMap { $0.detail["region"] }) == ["us-east-1", "eu-west-1"])
             #expect(calls.filter { $0.action == "GetKeyPolicy" }.count == 2)
-            #expect(try harness.store.verifyAudit().isIntact)
+            #expect(try await harness.store.verifyAudit().isIntact)
         }
     }
 
@@ -60,21 +60,21 @@ import Testing
             let withoutDecrypt = Self.allCrypto.filter { $0 != "kms:Decrypt" }
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: withoutDecrypt))
 
-            let started = try harness.service.enroll(try harness.request(ticket: "SUP-101", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
+            let started = try await harness.service.enroll(try harness.request(ticket: "SUP-101", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
             let waiting = try await harness.drive("acme")
             #expect(waiting.state == "awaiting-customer")
             #expect(waiting.waitingFor?.contains("fix the key policy of \(key.arn)") == true)
             #expect(waiting.waitingFor?.contains("kms:Decrypt") == true)
-            let checks = try harness.store.policyChecks(of: "acme")
+            let checks = try await harness.store.policyChecks(of: "acme")
             #expect(checks.count == 1 && checks[0].blocking)
             // The probe never ran: the policy step stopped first.
-            #expect(try harness.store.auditEntries(tenant: "acme").filter { $0.action == "GenerateDataKey" }.isEmpty)
+            #expect(try await harness.store.auditEntries(tenant: "acme").filter { $0.action == "GenerateDataKey" }.isEmpty)
 
             try await client.putKeyPolicy(keyID: key.keyID, policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
-            _ = try harness.journal.signal(execution: started.execution, payload: ["fixed": true], now: Date())
+            _ = try await harness.journal.signal(execution: started.execution, payload: ["fixed": true], now: Date())
             let active = try await harness.drive("acme")
             #expect(active.state == "active")
-            #expect(try harness.store.policyChecks(of: "acme").allSatisfy { !$0.blocking })
+            #expect(try await harness.store.policyChecks(of: "acme").allSatisfy { !$0.blocking })
         }
     }
 
@@ -85,7 +85,7 @@ import Testing
             let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             try await client.disableKey(keyID: key.keyID) // moto finds DisableKey targets by key id only
-            try harness.service.enroll(try harness.request(ticket: "SUP-102", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
+            try await harness.service.enroll(try harness.request(ticket: "SUP-102", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
             #expect(status.state == "awaiting-customer")
             #expect(status.waitingFor?.contains("failed the probe (disabled") == true)
@@ -101,20 +101,20 @@ import Testing
             let acmeKey = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             let otherKey = try await client.createKey(description: "acme2", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
             let request = try harness.request(ticket: "SUP-104", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod")
-            #expect(try harness.service.enroll(request).created)
-            #expect(try harness.service.enroll(request).created == false)
-            let conflict = #expect(throws: TenantError.self) {
-                try harness.service.enroll(try harness.request(ticket: "SUP-105", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod"))
+            #expect(try await harness.service.enroll(request).created)
+            #expect(try await harness.service.enroll(request).created == false)
+            let conflict = await #expect(throws: TenantError.self) {
+                try await harness.service.enroll(try harness.request(ticket: "SUP-105", tenant: "acme", keys: [acmeKey.arn], tag: "acmeprod"))
             }
             #expect(conflict?.code == .conflict)
             // Another tenant asks for the same tag (its policy names the same "acmeprod-*" prefix).
-            try harness.service.enroll(try harness.request(ticket: "SUP-106", tenant: "acme2", keys: [otherKey.arn], tag: "acmeprod"))
+            try await harness.service.enroll(try harness.request(ticket: "SUP-106", tenant: "acme2", keys: [otherKey.arn], tag: "acmeprod"))
             let first = try await harness.drive("acme")
             let second = try await harness.drive("acme2")
             #expect(first.state == "active" && second.state == "active")
             #expect(first.contextIdentifier != second.contextIdentifier)
             #expect([first, second].allSatisfy { $0.contextIdentifier?.hasPrefix("acmeprod-") == true })
-            #expect(try harness.journal.executions(status: nil).count == 2)
+            #expect(try await harness.journal.executions(status: nil).count == 2)
         }
     }
 
@@ -138,17 +138,17 @@ import Testing
                                  configuration: .init(endpoints: endpoints))
                 })
             defer { harness.remove() }
-            try harness.service.enroll(try harness.request(ticket: "SUP-103", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
+            try await harness.service.enroll(try harness.request(ticket: "SUP-103", tenant: "acme", keys: [key.arn], tag: "acmeprod"))
             let status = try await harness.drive("acme")
             #expect(status.state == "assigning-context", "\(status)")
             #expect(status.waitingFor == nil)
             #expect(status.generation == 0)
             #expect(status.executionStatus == "running")
-            let history = try harness.overview.history(tenant: "acme")
+            let history = try await harness.overview.history(tenant: "acme")
             #expect(history.contains { $0.detail.contains("error KMS.Misconfigured") }, "\(history.map { "\($0.what) \($0.detail)" })")
             #expect(!history.contains { $0.what.contains("awaiting-customer") || $0.what.contains("enrollment-failed") })
             if problem == "refused" {
-                let calls = try harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
+                let calls = try await harness.store.auditEntries(tenant: "acme").filter { $0.kind == .kmsCall }
                 #expect(calls.map(\.action) == ["GetKeyPolicy"])
                 #expect(calls.first?.detail["outcome"] == "misconfigured")
             }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CMKKMS
 import CMKTenant
+import CMKSQLite
 import CMKWorkflow
 import Foundation
 
@@ -12,10 +13,10 @@ struct TenantHarness {
 
     let directory: String
     let journal: SQLiteJournal
-    let store: TenantStore
+    let store: SQLiteTenantRepository
     let configuration: OperatorConfiguration
     let kms: TenantKMS
-    let service: EnrollmentService
+    let service: EnrollmentService<SQLiteTenantRepository>
 
     init(configuration: OperatorConfiguration? = nil, aws: (@Sendable () throws -> any KMSClient)? = nil) throws {
         directory = NSTemporaryDirectory() + "cmktenant-tests-" + UUID().uuidString
@@ -24,33 +25,33 @@ struct TenantHarness {
         configuration.localKMSPath = directory + "/local-kms.json"
         self.configuration = configuration
         journal = try SQLiteJournal(path: directory + "/store.sqlite")
-        store = try TenantStore(journal: journal)
+        store = try SQLiteTenantRepository(journal: journal)
         let localPath = configuration.localKMSPath
         kms = TenantKMS(local: { try LocalKMS(path: localPath) },
                         aws: aws ?? { throw KMSError(.unreachable, "no AWS KMS in this test") })
-        let definition = try EnrollmentService.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
-        service = EnrollmentService(journal: journal, store: store, definition: definition)
+        let definition = try EnrollmentWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
+        service = EnrollmentService(journal: journal, repository: store, definition: definition)
     }
 
-    var overview: TenantOverview { TenantOverview(journal: journal, store: store) }
+    var overview: TenantOverview<SQLiteTenantRepository> { TenantOverview(journal: journal, repository: store) }
 
     var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
-    func worker(owner: String = "test-worker") throws -> WorkflowWorker {
-        var handlers = HandlerRegistry()
-        EnrollmentHandlers(store: store, configuration: configuration, kms: kms).register(into: &handlers)
+    func worker(owner: String = "test-worker") throws -> WorkflowWorker<SQLiteJournal> {
+        var handlers = HandlerRegistry<SQLiteTransaction>()
+        EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
         return WorkflowWorker(journal: journal, definitions: [service.definition], handlers: handlers, owner: owner)
     }
 
     /// Runs every due step, then returns the tenant's status.
     @discardableResult
-    func drive(_ tenant: String) async throws -> TenantOverview.TenantStatus {
+    func drive(_ tenant: String) async throws -> TenantStatus {
         try await worker().runUntilIdle()
-        return try status(tenant)
+        return try await status(tenant)
     }
 
-    func status(_ tenant: String) throws -> TenantOverview.TenantStatus {
-        guard let status = try overview.status(tenant: tenant).first else { throw TenantError(.unknownTenant, tenant) }
+    func status(_ tenant: String) async throws -> TenantStatus {
+        guard let status = try await overview.status(tenant: tenant).first else { throw TenantError(.unknownTenant, tenant) }
         return status
     }
 

@@ -1,3 +1,4 @@
+import CMKSQLite
 import CMKWorkflow
 import Foundation
 import Testing
@@ -33,14 +34,14 @@ struct CommandLineTests {
         let directory = try TestPaths.temporaryDirectory("cli")
         let store = directory.appendingPathComponent("store.sqlite").path
         let journal = try SQLiteJournal(path: store)
-        var handlers = HandlerRegistry()
+        var handlers = HandlerRegistry<SQLiteTransaction>()
         handlers.register("wait-for-customer", .detached { _ in .parked })
         let definition = try DefinitionLoader(handlerNames: handlers.names).load(
             data: Data(#"{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":"arn:aws:states:::activity:wait-for-customer","ResultPath":"$.answer","End":true}}}"#.utf8),
             name: "ask", file: "ask.asl.json")
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers)
-        try worker.start(workflow: "ask", name: "ask-1", input: ["q": "fix the key policy"])
-        try worker.start(workflow: "ask", name: "ask-2", input: [:])
+        try await worker.start(workflow: "ask", name: "ask-1", input: ["q": "fix the key policy"])
+        try await worker.start(workflow: "ask", name: "ask-2", input: [:])
         try await worker.runUntilIdle()
 
         let list = try CommandResult.run(["executions", "list", "--store", store, "--status", "running"])

@@ -1,3 +1,4 @@
+import CMKSQLite
 import CMKWorkflow
 import Foundation
 import GRDB
@@ -24,10 +25,10 @@ struct CrashRecoveryTests {
     }
 
     /// Parked approvals get their signal from "outside", as `cmkctl signal` would send it.
-    private func signalParked(_ journal: SQLiteJournal) throws {
-        for execution in try journal.executions(status: .running) where execution.phase == .parked && execution.signal == nil {
+    private func signalParked(_ journal: SQLiteJournal) async throws {
+        for execution in try await journal.executions(status: .running) where execution.phase == .parked && execution.signal == nil {
             do {
-                _ = try journal.signal(execution: execution.name, payload: ["by": "test"], now: Date())
+                _ = try await journal.signal(execution: execution.name, payload: ["by": "test"], now: Date())
             } catch let error as WorkflowError where error.code == .executionConflict {
                 continue
             }
@@ -37,8 +38,8 @@ struct CrashRecoveryTests {
     private func waitUntilFinished(_ journal: SQLiteJournal, seconds: Double) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            try signalParked(journal)
-            if try journal.executions(status: .running).isEmpty { return true }
+            try await signalParked(journal)
+            if try await journal.executions(status: .running).isEmpty { return true }
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
@@ -59,7 +60,7 @@ struct CrashRecoveryTests {
                 "tenant": .string(item.tenant), "flaky": .number(Double(item.flaky)),
                 "requireApproval": .bool(item.approval), "cooldownSeconds": .number(0.2 + Double(index % 3) * 0.2),
             ]
-            _ = try journal.start(name: "crash-\(index)", input: input, definition: example, now: Date())
+            _ = try await journal.start(name: "crash-\(index)", input: input, definition: example, now: Date())
             expected["crash-\(index)"] = item
         }
 
@@ -69,7 +70,7 @@ struct CrashRecoveryTests {
                 store: store, workflows: workflows, owner: "crash-worker", leaseSeconds: 2, effectsLog: effects)
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...600)))
             worker.kill()
-            try signalParked(journal)
+            try await signalParked(journal)
         }
         let survivor = try WorkerProcess(
             store: store, workflows: workflows, owner: "crash-worker", leaseSeconds: 2, effectsLog: effects)
@@ -84,8 +85,8 @@ struct CrashRecoveryTests {
         var scheduledKeys: Set<String> = []
 
         for (name, item) in expected.sorted(by: { $0.key < $1.key }) {
-            let execution = try #require(try journal.execution(named: name))
-            let history = try journal.history(of: name)
+            let execution = try #require(try await journal.execution(named: name))
+            let history = try await journal.history(of: name)
             let rotationIDs = rotations.filter { $0.0 == name }.map(\.1)
             // In-database effect: exactly once, whatever the kills interrupted.
             #expect(rotationIDs.count == 1, "\(name): \(rotationIDs.count) rotation rows")
@@ -149,7 +150,7 @@ struct CrashRecoveryTests {
         let definition = try DefinitionLoader(handlerNames: ExampleHandlerNames.all).load(
             data: Data(relay.utf8), name: "relay", file: "relay.asl.json")
         for index in 0..<6 {
-            _ = try journal.start(name: "relay-\(index)", input: ["sleepSeconds": 0.25], definition: definition, now: Date())
+            _ = try await journal.start(name: "relay-\(index)", input: ["sleepSeconds": 0.25], definition: definition, now: Date())
         }
         let leaseSeconds = 1.0
         let first = try WorkerProcess(store: store, workflows: workflows, owner: "w1", leaseSeconds: leaseSeconds, effectsLog: nil)
@@ -160,7 +161,7 @@ struct CrashRecoveryTests {
         let finished = try await waitUntilFinished(journal, seconds: 60)
         second.kill()
         #expect(finished)
-        #expect(try journal.executions(status: .succeeded).count == 6)
+        #expect(try await journal.executions(status: .succeeded).count == 6)
 
         struct Run { let key: String; let pid: Int; let started: Double; let ended: Double? }
         let runs = try await journal.pool.read { db in

@@ -1,3 +1,4 @@
+import CMKSQLite
 import CMKWorkflow
 import Foundation
 import GRDB
@@ -17,12 +18,16 @@ struct JournalWorkerTests {
     }
 
     /// Handlers with the same names and behaviour as the binary's example handlers.
-    private func exampleHandlers(notifyCalls: CallLog) -> HandlerRegistry {
-        var handlers = HandlerRegistry()
-        handlers.register("record-rotation", .transactional { context, db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS rotations (id INTEGER PRIMARY KEY, execution TEXT)")
-            try db.execute(sql: "INSERT INTO rotations (execution) VALUES (?)", arguments: [context.request.execution])
-            return .succeeded(["rotationId": .number(Double(db.lastInsertedRowID))])
+    private func exampleHandlers(notifyCalls: CallLog) -> HandlerRegistry<SQLiteTransaction> {
+        var handlers = HandlerRegistry<SQLiteTransaction>()
+        handlers.register("record-rotation", .transactional { context, transaction in
+            let execution = context.request.execution
+            let rotation = try await transaction.execute { db in
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS rotations (id INTEGER PRIMARY KEY, execution TEXT)")
+                try db.execute(sql: "INSERT INTO rotations (execution) VALUES (?)", arguments: [execution])
+                return db.lastInsertedRowID
+            }
+            return .succeeded(["rotationId": .number(Double(rotation))])
         })
         handlers.register("notify-tenant", .detached { context in
             notifyCalls.append(context.idempotencyKey)
@@ -44,10 +49,10 @@ struct JournalWorkerTests {
         let worker = WorkflowWorker(
             journal: journal, definitions: [example], handlers: handlers, clock: clock, random: { 0.5 })
         let input: JSONValue = ["tenant": "acme", "flaky": 1, "requireApproval": true, "cooldownSeconds": 2]
-        try worker.start(workflow: "example", name: "rot-1", input: input)
+        try await worker.start(workflow: "example", name: "rot-1", input: input)
 
         #expect(try await worker.runUntilIdle())
-        var execution = try #require(try journal.execution(named: "rot-1"))
+        var execution = try #require(try await journal.execution(named: "rot-1"))
         #expect(execution.phase == .retrying)
         // FULL jitter with randomUnit 0.5 halves the 1 s interval.
         let due = try #require(execution.dueAt)
@@ -56,21 +61,21 @@ struct JournalWorkerTests {
 
         clock.advance(by: 0.5)
         try await worker.runUntilIdle()
-        execution = try #require(try journal.execution(named: "rot-1"))
+        execution = try #require(try await journal.execution(named: "rot-1"))
         #expect(execution.stateName == "AwaitApproval" && execution.phase == .parked)
-        _ = try journal.signal(execution: "rot-1", payload: ["by": "alice"], now: clock.now())
+        _ = try await journal.signal(execution: "rot-1", payload: ["by": "alice"], now: clock.now())
         try await worker.runUntilIdle()
-        execution = try #require(try journal.execution(named: "rot-1"))
+        execution = try #require(try await journal.execution(named: "rot-1"))
         #expect(execution.stateName == "Cooldown" && execution.phase == .waiting)
 
         clock.advance(by: 2)
         try await worker.runUntilIdle()
-        execution = try #require(try journal.execution(named: "rot-1"))
+        execution = try #require(try await journal.execution(named: "rot-1"))
         #expect(execution.status == .succeeded)
         #expect(execution.output == ["tenant": "acme", "rotation": 1, "notified": "rot-1/NotifyTenant/2", "approvedBy": "alice"])
         #expect(calls.all == ["rot-1/NotifyTenant/1", "rot-1/NotifyTenant/2"])
 
-        let history = try journal.history(of: "rot-1")
+        let history = try await journal.history(of: "rot-1")
         #expect(history.map(\.seq) == Array(1...history.count))
         #expect(history.map(\.kind) == [
             .executionStarted, .stateEntered, .taskScheduled, .taskSucceeded, .stateEntered,
@@ -93,7 +98,7 @@ struct JournalWorkerTests {
 
     @Test func aChainCommitsOnceForTheClaimAndOncePerTask() async throws {
         let journal = try journal()
-        var handlers = HandlerRegistry()
+        var handlers = HandlerRegistry<SQLiteTransaction>()
         handlers.register("step", .detached { .succeeded($0.input) })
         let definition = try definition(
             #"""
@@ -106,18 +111,18 @@ struct JournalWorkerTests {
               "T3":{"Type":"Task","Resource":"arn:aws:states:::activity:step","End":true}}}
             """#, handlers: handlers.names)
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
-        try worker.start(workflow: "wf", name: "chain", input: [:])
+        try await worker.start(workflow: "wf", name: "chain", input: [:])
         let counter = CommitCounter()
         journal.pool.add(transactionObserver: counter)
         try await worker.runUntilIdle()
 
-        let execution = try #require(try journal.execution(named: "chain"))
+        let execution = try #require(try await journal.execution(named: "chain"))
         #expect(execution.status == .succeeded)
         #expect(execution.output == ["p1": 1, "p2": 2, "p3": 3])
         // The claim commits P1 and the entry into T1; each task's result commits with the next Pass and the
         // entry into the next task, which runs only after that commit.
         #expect(counter.commits == 4)
-        let history = try journal.history(of: "chain")
+        let history = try await journal.history(of: "chain")
         #expect(history.map(\.seq) == Array(1...history.count))
         #expect(history.map(\.kind) == [
             .executionStarted, .stateEntered, .stateEntered, .taskScheduled, .taskSucceeded, .stateEntered,
@@ -127,22 +132,25 @@ struct JournalWorkerTests {
         #expect(history.compactMap { $0.kind == .stateEntered ? $0.state : nil } == ["P1", "T1", "P2", "T2", "P3", "T3"])
     }
 
-    @Test func startingAnExistingNameReturnsTheExistingExecution() throws {
+    @Test func startingAnExistingNameReturnsTheExistingExecution() async throws {
         let journal = try journal()
         let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#, handlers: [])
-        let first = try journal.start(name: "same", input: ["v": 1], definition: definition, now: clock.now())
-        let second = try journal.start(name: "same", input: ["v": 2], definition: definition, now: clock.now())
+        let first = try await journal.start(name: "same", input: ["v": 1], definition: definition, now: clock.now())
+        let second = try await journal.start(name: "same", input: ["v": 2], definition: definition, now: clock.now())
         #expect(first.created && !second.created)
         #expect(second.snapshot.input == ["v": 1])
-        #expect(try journal.history(of: "same").count == 2)
+        #expect(try await journal.history(of: "same").count == 2)
     }
 
     @Test func aFailingTransactionalHandlerLeavesNoWritesBehind() async throws {
         let journal = try journal()
-        var handlers = HandlerRegistry()
-        handlers.register("write", .transactional { context, db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS effects (key TEXT)")
-            try db.execute(sql: "INSERT INTO effects (key) VALUES (?)", arguments: [context.idempotencyKey])
+        var handlers = HandlerRegistry<SQLiteTransaction>()
+        handlers.register("write", .transactional { context, transaction in
+            let key = context.idempotencyKey
+            try await transaction.execute { db in
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS effects (key TEXT)")
+                try db.execute(sql: "INSERT INTO effects (key) VALUES (?)", arguments: [key])
+            }
             if context.attempt == 1 { throw TaskFailure(error: "Once") }
             return .succeeded(nil)
         })
@@ -150,64 +158,64 @@ struct JournalWorkerTests {
             #"{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::activity:write","Retry":[{"ErrorEquals":["Once"],"IntervalSeconds":1}],"End":true}}}"#,
             handlers: handlers.names)
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
-        try worker.start(workflow: "wf", name: "tx", input: [:])
+        try await worker.start(workflow: "wf", name: "tx", input: [:])
         try await worker.runUntilIdle()
         clock.advance(by: 1)
         try await worker.runUntilIdle()
-        #expect(try journal.execution(named: "tx")?.status == .succeeded)
+        #expect(try await journal.execution(named: "tx")?.status == .succeeded)
         let keys = try await journal.pool.read { try String.fetchAll($0, sql: "SELECT key FROM effects") }
         #expect(keys == ["tx/W/2"])
     }
 
-    @Test func leasesFenceOutAStaleWorker() throws {
+    @Test func leasesFenceOutAStaleWorker() async throws {
         let journal = try journal()
         let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#, handlers: [])
-        _ = try journal.start(name: "e", input: [:], definition: definition, now: clock.now())
-        let held = try #require(try journal.claim(owner: "a", leaseSeconds: 10, now: clock.now()))
-        #expect(try journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(9)) == nil)
-        #expect(try journal.nextWake(now: clock.now()) == clock.now().addingTimeInterval(10))
-        let taken = try journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(10))
+        _ = try await journal.start(name: "e", input: [:], definition: definition, now: clock.now())
+        let held = try #require(try await journal.claim(owner: "a", leaseSeconds: 10, now: clock.now()))
+        #expect(try await journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(9)) == nil)
+        #expect(try await journal.nextWake(now: clock.now()) == clock.now().addingTimeInterval(10))
+        let taken = try await journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(10))
         #expect(taken?.name == "e")
         let step = ExecutionStepper(definition: definition)
         guard case .commit(let planned) = step.decide(held, now: clock.now(), randomUnit: 0) else {
             Issue.record("expected a commit")
             return
         }
-        #expect {
-            try journal.commit(execution: "e", owner: "a", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now()) { _ in planned }
+        await #expect {
+            try await journal.commit(planned, execution: "e", owner: "a", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now())
         } throws: { ($0 as? WorkflowError)?.code == .leaseLost }
-        #expect(!(try journal.renewLease(execution: "e", owner: "a", leaseSeconds: 10, now: clock.now())))
-        _ = try journal.commit(execution: "e", owner: "b", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now()) { _ in planned }
-        #expect(try journal.execution(named: "e")?.status == .succeeded)
+        #expect(!(try await journal.renewLease(execution: "e", owner: "a", leaseSeconds: 10, now: clock.now())))
+        _ = try await journal.commit(planned, execution: "e", owner: "b", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now())
+        #expect(try await journal.execution(named: "e")?.status == .succeeded)
     }
 
     @Test func signalAndCancelRefuseExecutionsInTheWrongState() async throws {
         let journal = try journal()
         let definition = try definition(#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#, handlers: [])
-        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: HandlerRegistry(), clock: clock)
-        try worker.start(workflow: "wf", name: "w", input: [:])
+        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: HandlerRegistry<SQLiteTransaction>(), clock: clock)
+        try await worker.start(workflow: "wf", name: "w", input: [:])
         try await worker.runUntilIdle()
-        #expect { try journal.signal(execution: "w", payload: [:], now: clock.now()) } throws: {
+        await #expect { try await journal.signal(execution: "w", payload: [:], now: clock.now()) } throws: {
             ($0 as? WorkflowError)?.code == .executionConflict
         }
-        #expect { try journal.signal(execution: "nope", payload: [:], now: clock.now()) } throws: {
+        await #expect { try await journal.signal(execution: "nope", payload: [:], now: clock.now()) } throws: {
             ($0 as? WorkflowError)?.code == .executionNotFound
         }
-        #expect(try journal.cancel(execution: "w", now: clock.now()).status == .cancelled)
-        #expect { try journal.cancel(execution: "w", now: clock.now()) } throws: {
+        #expect(try await journal.cancel(execution: "w", now: clock.now()).status == .cancelled)
+        await #expect { try await journal.cancel(execution: "w", now: clock.now()) } throws: {
             ($0 as? WorkflowError)?.code == .executionConflict
         }
         clock.advance(by: 120)
         #expect(try await !worker.runUntilIdle())
-        #expect(try journal.history(of: "w").last?.kind == .executionCancelled)
-        #expect(try journal.executions(status: .cancelled).map(\.name) == ["w"])
+        #expect(try await journal.history(of: "w").last?.kind == .executionCancelled)
+        #expect(try await journal.executions(status: .cancelled).map(\.name) == ["w"])
     }
 
     @Test(arguments: [("HeartbeatSeconds", StatesError.heartbeatTimeout), ("TimeoutSeconds", StatesError.timeout)])
     func silentOrSlowHandlersTimeOut(field: String, expectedError: String) async throws {
         let journal = try journal()
         let clock = self.clock
-        var handlers = HandlerRegistry()
+        var handlers = HandlerRegistry<SQLiteTransaction>()
         handlers.register("slow", .detached { context in
             // Time passes while the handler is busy; with heartbeats, only TimeoutSeconds can fire.
             if field == "TimeoutSeconds" { context.heartbeat() }
@@ -221,9 +229,9 @@ struct JournalWorkerTests {
             #"{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::activity:slow",\#(limits),"End":true}}}"#,
             handlers: handlers.names)
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
-        try worker.start(workflow: "wf", name: "slow", input: [:])
+        try await worker.start(workflow: "wf", name: "slow", input: [:])
         try await worker.runUntilIdle()
-        let execution = try #require(try journal.execution(named: "slow"))
+        let execution = try #require(try await journal.execution(named: "slow"))
         #expect(execution.status == .failed)
         #expect(execution.error == expectedError)
     }

@@ -1,52 +1,46 @@
 import Crypto
 import Foundation
-import GRDB
 
 /// The hash-chained audit trail in the store.
 ///
 /// Each entry's hash is SHA-256 over its own fields and the previous entry's hash, so editing,
-/// inserting or deleting an entry anywhere breaks every later link; `audit_head` holds the newest
-/// hash so cutting entries off the end shows too. Appends happen inside the caller's write
-/// transaction, which SQLite serializes, so the chain never forks.
+/// inserting or deleting an entry anywhere breaks every later link; the head (`AuditHead`) holds the
+/// newest hash so cutting entries off the end shows too. Appends happen inside the caller's write
+/// transaction, which the backend serializes, so the chain never forks. The chain is computed here; the
+/// backends only store it.
 public enum AuditLog {
     /// The previous hash of the first entry.
     public static let genesis = String(repeating: "0", count: 64)
 
-    /// Appends an entry; call inside a write transaction.
+    /// Appends an entry in `transaction`, which must be a write transaction.
     @discardableResult
-    public static func append(
-        _ db: Database, tenant: String?, kind: AuditEntry.Kind, action: String, detail: [String: String], cause: Cause,
-        at date: Date
-    ) throws -> AuditEntry {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
-        let seq = (head?["seq"] as Int? ?? 0) + 1
-        let prevHash = head?["hash"] as String? ?? genesis
+    public static func append<Repository: TenantRepository>(
+        _ repository: Repository, in transaction: Repository.Transaction, tenant: String?, kind: AuditEntry.Kind,
+        action: String, detail: [String: String], cause: Cause, at date: Date
+    ) async throws -> AuditEntry {
+        let head = try await repository.auditHead(in: transaction)
+        let seq = (head?.seq ?? 0) + 1
+        let prevHash = head?.hash ?? genesis
         let at = timestamp(date)
         let detailText = try canonicalJSON(detail)
         let causeText = try canonicalJSON(cause)
         let hash = digest(seq: seq, at: at, tenant: tenant, kind: kind.rawValue, action: action, detail: detailText,
                           cause: causeText, prevHash: prevHash)
-        try db.execute(
-            sql: """
-                INSERT INTO audit_log (seq, at, tenant, kind, action, detail, cause, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [seq, at, tenant, kind.rawValue, action, detailText, causeText, prevHash, hash])
-        try db.execute(
-            sql: "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            arguments: [seq, hash])
+        try await repository.appendAuditRecord(
+            AuditRecord(seq: seq, at: at, tenant: tenant, kind: kind.rawValue, action: action, detail: detailText,
+                        cause: causeText, prevHash: prevHash, hash: hash),
+            in: transaction)
         return AuditEntry(seq: seq, at: at, tenant: tenant, kind: kind, action: action, detail: detail, cause: cause,
                           prevHash: prevHash, hash: hash)
     }
 
     /// Walks the whole chain from the first entry: contiguous numbers, each link, each hash, the head.
-    public static func verify(_ db: Database) throws -> AuditVerification {
+    public static func verify(records: [AuditRecord], head: AuditHead?) -> AuditVerification {
         var expectedPrev = genesis
         var expectedSeq = 1
         var count = 0
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY seq")
-        while let row = try cursor.next() {
-            let seq: Int = row["seq"]
+        for record in records {
+            let seq = record.seq
             func broken(_ problem: String) -> AuditVerification {
                 AuditVerification(entries: count, headHash: nil, brokenAt: seq, problem: problem)
             }
@@ -54,23 +48,20 @@ public enum AuditLog {
                 return AuditVerification(entries: count, headHash: nil, brokenAt: expectedSeq,
                                          problem: "entry \(expectedSeq) is missing (next is \(seq))")
             }
-            let prevHash: String = row["prev_hash"]
-            guard prevHash == expectedPrev else {
+            guard record.prevHash == expectedPrev else {
                 return broken("entry \(seq) does not link to entry \(seq - 1) (an entry was removed, inserted or edited)")
             }
-            let recomputed = digest(seq: seq, at: row["at"], tenant: row["tenant"], kind: row["kind"], action: row["action"],
-                                    detail: row["detail"], cause: row["cause"], prevHash: prevHash)
-            let stored: String = row["hash"]
-            guard recomputed == stored else {
+            let recomputed = digest(seq: seq, at: record.at, tenant: record.tenant, kind: record.kind, action: record.action,
+                                    detail: record.detail, cause: record.cause, prevHash: record.prevHash)
+            guard recomputed == record.hash else {
                 return broken("entry \(seq) was altered: its content does not match its hash")
             }
-            expectedPrev = stored
+            expectedPrev = record.hash
             expectedSeq += 1
             count += 1
         }
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1")
-        let headSeq = head?["seq"] as Int? ?? 0
-        let headHash = head?["hash"] as String? ?? genesis
+        let headSeq = head?.seq ?? 0
+        let headHash = head?.hash ?? genesis
         guard headSeq == count, headHash == expectedPrev else {
             return AuditVerification(entries: count, headHash: nil, brokenAt: count + 1,
                                      problem: "the log ends at entry \(count) but its head records entry \(headSeq): entries were cut off the end")
@@ -78,27 +69,23 @@ public enum AuditLog {
         return AuditVerification(entries: count, headHash: count == 0 ? nil : expectedPrev, brokenAt: nil, problem: nil)
     }
 
-    /// Entries in order, all or one tenant's.
-    public static func entries(_ db: Database, tenant: String?) throws -> [AuditEntry] {
-        let rows: [Row]
-        if let tenant {
-            rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE tenant = ? ORDER BY seq", arguments: [tenant])
-        } else {
-            rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY seq")
+    /// An entry as read back, its stored JSON decoded.
+    public static func entry(_ record: AuditRecord) throws -> AuditEntry {
+        guard let kind = AuditEntry.Kind(rawValue: record.kind) else {
+            throw TenantError(.storeFailure, "audit entry \(record.seq) has unknown kind \(record.kind)")
         }
         let decoder = JSONDecoder()
-        return try rows.map { row in
-            guard let kind = AuditEntry.Kind(rawValue: row["kind"]) else {
-                throw TenantError(.storeFailure, "audit entry \(row["seq"] as Int) has unknown kind \(row["kind"] as String)")
-            }
-            let detail = try decoder.decode([String: String].self, from: Data((row["detail"] as String).utf8))
-            let cause = try decoder.decode(Cause.self, from: Data((row["cause"] as String).utf8))
-            return AuditEntry(seq: row["seq"], at: row["at"], tenant: row["tenant"], kind: kind, action: row["action"],
-                              detail: detail, cause: cause, prevHash: row["prev_hash"], hash: row["hash"])
+        do {
+            let detail = try decoder.decode([String: String].self, from: Data(record.detail.utf8))
+            let cause = try decoder.decode(Cause.self, from: Data(record.cause.utf8))
+            return AuditEntry(seq: record.seq, at: record.at, tenant: record.tenant, kind: kind, action: record.action,
+                              detail: detail, cause: cause, prevHash: record.prevHash, hash: record.hash)
+        } catch {
+            throw TenantError(.storeFailure, "audit entry \(record.seq) is unreadable: its detail or cause is not the JSON it should be")
         }
     }
 
-    static func canonicalJSON(_ value: some Encodable) throws -> String {
+    public static func canonicalJSON(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)

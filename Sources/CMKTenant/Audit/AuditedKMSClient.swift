@@ -8,16 +8,17 @@ import Foundation
 ///
 /// Each entry is its own write after the call returns, so the trail says what really happened: a call
 /// repeated after a crash appears twice, with the step's idempotency key in its cause both times.
-public struct AuditedKMSClient: KMSClient {
+public struct AuditedKMSClient<Repository: TenantRepository>: KMSClient {
     let inner: any KMSClient
-    let store: TenantStore
+    let repository: Repository
     let tenant: String
     let cause: Cause
     let now: @Sendable () -> Date
 
-    public init(_ inner: any KMSClient, store: TenantStore, tenant: String, cause: Cause, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(_ inner: any KMSClient, repository: Repository, tenant: String, cause: Cause,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.inner = inner
-        self.store = store
+        self.repository = repository
         self.tenant = tenant
         self.cause = cause
         self.now = now
@@ -38,12 +39,12 @@ public struct AuditedKMSClient: KMSClient {
             let value = try await body()
             detail["outcome"] = "ok"
             detail["latencyMs"] = milliseconds(since: started)
-            try record(action, detail)
+            try await record(action, detail)
             return value
         } catch let error as KMSError {
             detail["outcome"] = error.code.name
             detail["latencyMs"] = milliseconds(since: started)
-            try record(action, detail)
+            try await record(action, detail)
             throw error
         }
     }
@@ -54,10 +55,11 @@ public struct AuditedKMSClient: KMSClient {
         return String(format: "%.1f", ms)
     }
 
-    private func record(_ action: String, _ detail: [String: String]) throws {
-        let tenant = tenant, cause = cause, at = now()
-        _ = try store.write { db in
-            try AuditLog.append(db, tenant: tenant, kind: .kmsCall, action: action, detail: detail, cause: cause, at: at)
+    private func record(_ action: String, _ detail: [String: String]) async throws {
+        let tenant = tenant, cause = cause, at = now(), repository = repository
+        _ = try await repository.write { transaction in
+            try await AuditLog.append(repository, in: transaction, tenant: tenant, kind: .kmsCall, action: action, detail: detail,
+                                      cause: cause, at: at)
         }
     }
 

@@ -2,49 +2,48 @@ import CMKEnvelope
 import CMKKMS
 import CMKWorkflow
 import Foundation
-import GRDB
 
 /// The task handlers of `Workflows/enroll.asl.json`, registered by activity name.
 ///
 /// Steps that only touch the store are transactional (exactly once, committed with the step).
 /// Steps that call KMS are detached (at-least-once); their store writes are idempotent and their
 /// KMS calls read-only or harmless to repeat, and every call lands in the audit trail.
-public struct EnrollmentHandlers: Sendable {
-    public let store: TenantStore
+///
+/// Generic over the store backend: the transactional handlers receive the backend's transaction and
+/// write through `repository` in it.
+public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
+    public let repository: Repository
     public let configuration: OperatorConfiguration
     public let kms: TenantKMS
     public let now: @Sendable () -> Date
 
-    public static let names: Set<String> = [
-        "tenant-register", "tenant-assign-context", "tenant-verify-policy", "tenant-probe-keys", "tenant-await-customer",
-        "tenant-record-generation", "tenant-hand-over", "tenant-activate", "tenant-mark-failed",
-    ]
-
-    public init(store: TenantStore, configuration: OperatorConfiguration, kms: TenantKMS,
+    public init(repository: Repository, configuration: OperatorConfiguration, kms: TenantKMS,
                 now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+        self.repository = repository
         self.configuration = configuration
         self.kms = kms
         self.now = now
     }
 
-    public func register(into registry: inout HandlerRegistry) {
-        let configuration = configuration, now = now
-        registry.register("tenant-register", .transactional { context, db in
+    public func register(into registry: inout HandlerRegistry<Repository.Transaction>) {
+        let configuration = configuration, now = now, repository = repository
+        registry.register("tenant-register", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
-            try TenantStore.register(db, tenant: input.tenant, ticket: input.ticket, tag: input.tag,
-                                     execution: context.request.execution, providerKey: configuration.providerKey,
-                                     cause: input.cause(context), now: now())
+            try await repository.register(tenant: input.tenant, ticket: input.ticket, tag: input.tag,
+                                          execution: context.request.execution, providerKey: configuration.providerKey,
+                                          cause: input.cause(context), now: now(), in: transaction)
             return .succeeded(["tenant": .string(input.tenant)])
         })
-        registry.register("tenant-assign-context", .transactional { context, db in
+        registry.register("tenant-assign-context", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
             let cause = input.cause(context)
-            try TenantStore.apply(db, tenant: input.tenant, event: .contextAssignmentStarted, waitingFor: nil, cause: cause, now: now())
-            var generator = SystemRandomNumberGenerator()
-            let value = try TenantStore.assignContext(db, tenant: input.tenant, candidate: {
-                ContextIdentifier.generate(tag: input.tag, using: &generator)
-            }, cause: cause, now: now())
+            try await repository.apply(.contextAssignmentStarted, tenant: input.tenant, waitingFor: nil, cause: cause, now: now(),
+                                       in: transaction)
+            let tag = input.tag
+            let value = try await repository.assignContext(tenant: input.tenant, candidate: {
+                var generator = SystemRandomNumberGenerator()
+                return ContextIdentifier.generate(tag: tag, using: &generator)
+            }, cause: cause, now: now(), in: transaction)
             return .succeeded(["key": .string(configuration.contextKey), "value": .string(value)])
         })
         registry.register("tenant-verify-policy", .detached { context in
@@ -53,48 +52,53 @@ public struct EnrollmentHandlers: Sendable {
         registry.register("tenant-probe-keys", .detached { context in
             try await probeKeys(context)
         })
-        registry.register("tenant-await-customer", .transactional { context, db in
+        registry.register("tenant-await-customer", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
             let waitingFor = context.input["check"]?["waitingFor"]?.stringValue ?? "the customer"
-            _ = try TenantStore.countWaitingRound(db, tenant: input.tenant)
-            try TenantStore.apply(db, tenant: input.tenant, event: .customerActionNeeded, waitingFor: waitingFor,
-                                       cause: input.cause(context), now: now())
+            _ = try await repository.addWaitingRound(tenant: input.tenant, in: transaction)
+            try await repository.apply(.customerActionNeeded, tenant: input.tenant, waitingFor: waitingFor,
+                                       cause: input.cause(context), now: now(), in: transaction)
             return .parked
         })
-        registry.register("tenant-record-generation", .transactional { context, db in
+        registry.register("tenant-record-generation", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
-            let current = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM key_generations WHERE tenant = ?",
-                                           arguments: [input.tenant]) ?? 0
+            let generations = try await repository.generations(of: input.tenant, in: transaction)
+            let current = generations.map(\.number).max() ?? 0
             // A generation already holding exactly these keys is this step's own, recorded before.
-            let number = try TenantStore.generations(db, input.tenant).first(where: { !$0.providerManaged && $0.keys == input.keys })?.number
-                ?? current + 1
-            try TenantStore.recordGeneration(db, tenant: input.tenant, number: number, keys: input.keys, cause: input.cause(context), now: now())
+            let number = generations.first(where: { !$0.providerManaged && $0.keys == input.keys })?.number ?? current + 1
+            try await repository.recordGeneration(tenant: input.tenant, number: number, keys: input.keys, cause: input.cause(context),
+                                                  now: now(), in: transaction)
             return .succeeded(["number": .number(Double(number))])
         })
-        registry.register("tenant-hand-over", .transactional { context, db in
+        registry.register("tenant-hand-over", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
-            try TenantStore.apply(db, tenant: input.tenant, event: .handedOver,
+            try await repository.apply(.handedOver, tenant: input.tenant,
                                        waitingFor: "re-encryption from generation 0 (not built yet: the tenant becomes active at once)",
-                                       cause: input.cause(context), now: now())
+                                       cause: input.cause(context), now: now(), in: transaction)
             return .succeeded(["reencryption": "skipped"])
         })
-        registry.register("tenant-activate", .transactional { context, db in
+        registry.register("tenant-activate", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
-            try db.execute(sql: "UPDATE tenants SET waiting_rounds = 0 WHERE id = ?", arguments: [input.tenant])
-            try TenantStore.apply(db, tenant: input.tenant, event: .reencryptionCompleted, waitingFor: nil, cause: input.cause(context),
-                                  now: now())
+            try await repository.resetWaitingRounds(tenant: input.tenant, in: transaction)
+            try await repository.apply(.reencryptionCompleted, tenant: input.tenant, waitingFor: nil, cause: input.cause(context),
+                                       now: now(), in: transaction)
+            // The claim records how its enrollment ended, in the step that ends it.
+            try await repository.recordEnrollmentOutcome(.succeeded, tenant: input.tenant, execution: context.request.execution,
+                                                         in: transaction)
             return .succeeded(["state": .string(TenantState.active.rawValue)])
         })
-        registry.register("tenant-mark-failed", .transactional { context, db in
+        registry.register("tenant-mark-failed", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
             let error = context.input["failure"]?["Error"]?.stringValue ?? "unknown"
             let cause = context.input["failure"]?["Cause"]?.stringValue ?? ""
             // A failure recorded after the tenant moved on (or before it existed) changes nothing.
-            if let record = try TenantStore.tenant(db, input.tenant), record.lifecycle.accepts(.enrollmentFailed) {
+            if let record = try await repository.tenant(input.tenant, in: transaction), record.lifecycle.accepts(.enrollmentFailed) {
                 let reason = "a new ticket: the enrollment failed (\(error): \(cause.prefix(300)))"
-                try TenantStore.apply(db, tenant: input.tenant, event: .enrollmentFailed, waitingFor: reason, cause: input.cause(context),
-                                           now: now(), detail: ["error": error, "cause": String(cause.prefix(500))])
+                try await repository.apply(.enrollmentFailed, tenant: input.tenant, waitingFor: reason, cause: input.cause(context),
+                                           now: now(), detail: ["error": error, "cause": String(cause.prefix(500))], in: transaction)
             }
+            try await repository.recordEnrollmentOutcome(.failed, tenant: input.tenant, execution: context.request.execution,
+                                                         in: transaction)
             return .succeeded(["error": .string(error)])
         })
     }
@@ -105,13 +109,13 @@ public struct EnrollmentHandlers: Sendable {
     func verifyPolicies(_ context: TaskContext) async throws -> TaskOutcome {
         let input = try EnrollmentInput(context.input)
         let cause = input.cause(context)
-        let identifier = try contextIdentifier(input)
+        let identifier = try await contextIdentifier(input)
         // Every KMS read first, the tenant's state after: when our own setup fails (no credentials,
         // no local KMS file) or KMS is out, nothing about the keys is known and the state must not
         // suggest otherwise.
         let clients = try input.keys.map { key in
             try kmsStep("KMS client for \(key.keyARN)") {
-                AuditedKMSClient(try kms.client(forKey: key.keyARN), store: store, tenant: input.tenant, cause: cause, now: now)
+                AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: input.tenant, cause: cause, now: now)
             }
         }
         var documents: [String?] = []
@@ -141,10 +145,9 @@ public struct EnrollmentHandlers: Sendable {
                 continue
             }
             let reportText = try AuditLog.canonicalJSON(report)
-            let tenant = input.tenant, at = now()
-            _ = try store.write { db in
-                try TenantStore.savePolicyCheck(db, tenant: tenant, keyARN: key.keyARN, blocking: report.isBlocking, report: reportText, now: at)
-            }
+            let check = PolicyCheck(tenant: input.tenant, keyARN: key.keyARN, checkedAt: now(), blocking: report.isBlocking,
+                                    report: reportText)
+            try await repository.write { [repository] transaction in try await repository.savePolicyCheck(check, in: transaction) }
             warnings += report.findings.filter { $0.severity == .warning }.count
             let blocking = report.findings.filter { $0.severity == .blocking }
             if !blocking.isEmpty {
@@ -161,10 +164,10 @@ public struct EnrollmentHandlers: Sendable {
     func probeKeys(_ context: TaskContext) async throws -> TaskOutcome {
         let input = try EnrollmentInput(context.input)
         let cause = input.cause(context)
-        let identifier = try contextIdentifier(input)
+        let identifier = try await contextIdentifier(input)
         let clients = try input.keys.map { key in
             try kmsStep("KMS client for \(key.keyARN)") {
-                AuditedKMSClient(try kms.client(forKey: key.keyARN), store: store, tenant: input.tenant, cause: cause, now: now)
+                AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: input.tenant, cause: cause, now: now)
             }
         }
         let encryptionContext = try EncryptionContext([(configuration.contextKey, identifier)])
@@ -227,8 +230,8 @@ public struct EnrollmentHandlers: Sendable {
         result["ok"] = .bool(problems.isEmpty)
         result["stage"] = .string(stage)
         if !problems.isEmpty {
-            let rounds = try store.read { db in
-                try Int.fetchOne(db, sql: "SELECT waiting_rounds FROM tenants WHERE id = ?", arguments: [tenant]) ?? 0
+            let rounds = try await repository.read { [repository] transaction in
+                try await repository.waitingRounds(tenant: tenant, in: transaction)
             }
             result["waitingFor"] = .string(problems.joined(separator: "; "))
             result["recheckSeconds"] = .number(configuration.recheckDelay(round: rounds + 1))
@@ -238,13 +241,13 @@ public struct EnrollmentHandlers: Sendable {
 
     private func apply(_ event: TenantLifecycle.Event, tenant: String, cause: Cause) async throws {
         let at = now()
-        _ = try store.write { db in
-            try TenantStore.apply(db, tenant: tenant, event: event, waitingFor: nil, cause: cause, now: at)
+        _ = try await repository.write { [repository] transaction in
+            try await repository.apply(event, tenant: tenant, waitingFor: nil, cause: cause, now: at, in: transaction)
         }
     }
 
-    private func contextIdentifier(_ input: EnrollmentInput) throws -> String {
-        guard let record = try store.tenant(input.tenant), let identifier = record.contextIdentifier else {
+    private func contextIdentifier(_ input: EnrollmentInput) async throws -> String {
+        guard let record = try await repository.tenant(input.tenant), let identifier = record.contextIdentifier else {
             throw TaskFailure(error: "Tenant.NotReady", cause: "tenant \(input.tenant) has no context identifier yet")
         }
         return identifier

@@ -1,65 +1,57 @@
 import CMKWorkflow
 import Foundation
-import GRDB
 
 /// Where tenants stand: the read side behind `cmkctl status` and `cmkctl history`.
 ///
-/// Reads the store and the journal only; it needs no workflow definition, so it works from any
-/// directory.
-public struct TenantOverview: Sendable {
-    public let journal: SQLiteJournal
-    public let store: TenantStore
+/// Reads the repository and, through the journal's public API, execution snapshots and histories; it needs
+/// no workflow definition, so it works from any directory.
+public struct TenantOverview<Repository: TenantRepository>: Sendable {
+    public let journal: any WorkflowJournal
+    public let repository: Repository
 
-    public init(journal: SQLiteJournal, store: TenantStore) {
+    public init(journal: any WorkflowJournal, repository: Repository) {
         self.journal = journal
-        self.store = store
+        self.repository = repository
     }
 
-    /// One tenant as `cmkctl status` shows it.
-    public struct TenantStatus: Sendable, Codable, Equatable {
-        public let tenant: String
-        public let ticket: String
-        public let state: String
-        public let generation: Int
-        public let regions: [String]
-        public let keys: [String]
-        public let contextIdentifier: String?
-        /// The keys the enrollment brings, while they are not yet the current generation.
-        public let enrollingKeys: [String]
-        public let waitingFor: String?
-        public let execution: String
-        public let executionStatus: String
-        public let updatedAt: String
-    }
+    public typealias TenantStatus = CMKTenant.TenantStatus
+    public typealias TimelineEntry = TenantTimelineEntry
 
     /// Every enrolled or enrolling tenant (or one), with what it waits for.
-    public func status(tenant: String? = nil) throws -> [TenantStatus] {
-        var claims = try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT tenant, ticket, execution FROM enrollment_claims ORDER BY tenant")
-        }
-        if let tenant { claims = claims.filter { ($0["tenant"] as String) == tenant } }
+    public func status(tenant: String? = nil) async throws -> [TenantStatus] {
+        let repository = repository
+        var claims = try await repository.read { transaction in try await repository.enrollmentClaims(in: transaction) }
+        if let tenant { claims = claims.filter { $0.tenant == tenant } }
         // The journal has its own reads; take the snapshots first, outside the tenant read.
-        let snapshots = try claims.map { try journal.execution(named: $0["execution"]) }
-        return try store.read { db in
+        var snapshots: [ExecutionSnapshot?] = []
+        for claim in claims {
+            snapshots.append(try await journal.execution(named: claim.execution))
+        }
+        let claimsAndSnapshots = Array(zip(claims, snapshots))
+        return try await repository.read { transaction in
             // Tenants added (`tenants add`) but never enrolled have no claim; they are listed too.
-            let unclaimed = try TenantStore.unclaimedTenants(db).filter { tenant == nil || $0.id == tenant }.map { record in
-                let current = try TenantStore.generations(db, record.id).first(where: { $0.number == record.generation })
-                return TenantStatus(tenant: record.id, ticket: record.ticket, state: record.state.rawValue, generation: record.generation,
+            var unclaimed: [TenantStatus] = []
+            for record in try await repository.unclaimedTenants(in: transaction) where tenant == nil || record.id == tenant {
+                let current = try await repository.generations(of: record.id, in: transaction)
+                    .first(where: { $0.number == record.generation })
+                unclaimed.append(TenantStatus(tenant: record.id, ticket: record.ticket, state: record.state.rawValue, generation: record.generation,
                              regions: current?.keys.map(\.region) ?? [], keys: current?.keys.map(\.keyARN) ?? [], contextIdentifier: record.contextIdentifier, enrollingKeys: [], waitingFor: record.waitingFor,
-                             execution: record.execution, executionStatus: "none", updatedAt: AuditLog.timestamp(record.updatedAt))
+                             execution: record.execution, executionStatus: "none", updatedAt: AuditLog.timestamp(record.updatedAt)))
             }
-            let claimed = try zip(claims, snapshots).map { claim, snapshot in
-                let id: String = claim["tenant"]
-                let execution: String = claim["execution"]
-                let executionStatus = snapshot?.status.rawValue ?? "not started"
-                guard let record = try TenantStore.tenant(db, id) else {
-                    return TenantStatus(tenant: id, ticket: claim["ticket"], state: TenantState.enrolling.rawValue, generation: 0,
+            var claimed: [TenantStatus] = []
+            for (claim, snapshot) in claimsAndSnapshots {
+                let id = claim.tenant
+                let execution = claim.execution
+                let executionStatus = snapshot?.status.rawValue ?? claim.outcome?.rawValue ?? "not started"
+                guard let record = try await repository.tenant(id, in: transaction) else {
+                    claimed.append(TenantStatus(tenant: id, ticket: claim.ticket, state: TenantState.enrolling.rawValue, generation: 0,
                                         regions: [], keys: [], contextIdentifier: nil, enrollingKeys: Self.keys(of: snapshot),
                                         waitingFor: snapshot == nil ? "the enrollment to start (run cmkctl enroll again)" : "a worker",
                                         execution: execution, executionStatus: executionStatus,
-                                        updatedAt: AuditLog.timestamp(snapshot?.updatedAt ?? Date()))
+                                        updatedAt: AuditLog.timestamp(snapshot?.updatedAt ?? Date())))
+                    continue
                 }
-                let generations = try TenantStore.generations(db, id)
+                let generations = try await repository.generations(of: id, in: transaction)
                 let current = generations.first(where: { $0.number == record.generation })
                 var state = record.state.rawValue
                 var waitingFor = record.waitingFor
@@ -70,12 +62,12 @@ public struct TenantOverview: Sendable {
                     state = TenantState.enrollmentFailed.rawValue
                     waitingFor = "enrollment \(snapshot.status.rawValue): \(snapshot.cause ?? "")"
                 }
-                return TenantStatus(tenant: id, ticket: record.ticket, state: state, generation: record.generation,
+                claimed.append(TenantStatus(tenant: id, ticket: record.ticket, state: state, generation: record.generation,
                                     regions: current?.keys.map(\.region) ?? [], keys: current?.keys.map(\.keyARN) ?? [],
                                     contextIdentifier: record.contextIdentifier,
                                     enrollingKeys: record.generation == 0 ? Self.keys(of: snapshot) : [],
                                     waitingFor: waitingFor, execution: execution,
-                                    executionStatus: executionStatus, updatedAt: AuditLog.timestamp(record.updatedAt))
+                                    executionStatus: executionStatus, updatedAt: AuditLog.timestamp(record.updatedAt)))
             }
             return (claimed + unclaimed).sorted { $0.tenant < $1.tenant }
         }
@@ -90,21 +82,13 @@ public struct TenantOverview: Sendable {
         return keys.compactMap { $0["arn"]?.stringValue }
     }
 
-    /// One line of a tenant's timeline: a workflow event or an audit entry.
-    public struct TimelineEntry: Sendable, Codable, Equatable {
-        public let at: String
-        public let source: String
-        public let what: String
-        public let detail: String
-    }
-
     /// The tenant's enrollment events and audit entries, merged in time order.
-    public func history(tenant: String) throws -> [TimelineEntry] {
-        let executions = try store.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT execution FROM enrollment_claims WHERE tenant = ?
-                UNION SELECT execution FROM tenants WHERE id = ?
-                """, arguments: [tenant, tenant])
+    public func history(tenant: String) async throws -> [TimelineEntry] {
+        let repository = repository
+        let executions = try await repository.read { transaction in
+            let claim = try await repository.enrollmentClaim(tenant: tenant, in: transaction)?.execution
+            let latest = try await repository.tenant(tenant, in: transaction)?.execution
+            return [claim, latest].compactMap { $0 }.filter { !$0.isEmpty }
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -112,7 +96,7 @@ public struct TenantOverview: Sendable {
         var entries: [(Int64, Int, Int, TimelineEntry)] = []
         var order = 0
         for execution in Set(executions).sorted() {
-            for event in try journal.history(of: execution) {
+            for event in try await journal.history(of: execution) {
                 var detail = event.state.map { "state \($0)" } ?? ""
                 if let attempt = event.attempt { detail += " attempt \(attempt)" }
                 if let error = event.detail["error"]?.stringValue { detail += " error \(error)" }
@@ -122,7 +106,7 @@ public struct TenantOverview: Sendable {
                                                                what: event.kind.rawValue, detail: detail.trimmingCharacters(in: .whitespaces))))
             }
         }
-        for entry in try store.auditEntries(tenant: tenant) {
+        for entry in try await repository.auditEntries(tenant: tenant) {
             let detail = entry.detail.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             let cause = entry.cause.summary
             order += 1

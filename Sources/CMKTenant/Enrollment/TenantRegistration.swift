@@ -21,14 +21,19 @@ public struct TenantRegistration: Sendable, Equatable {
 
     /// Adds the tenant (`created`), or returns it unchanged when it exists with the same tag; another
     /// tag is refused, since the identifier made from it is immutable.
-    public func add(to store: TenantStore, providerKey: String, now: Date = Date()) throws -> (record: TenantRecord, created: Bool) {
+    public func add(to repository: some TenantRepository, providerKey: String, now: Date = Date()) async throws -> (
+        record: TenantRecord, created: Bool
+    ) {
         let registration = self
         let cause = Cause(operatorName: operatorName)
-        return try store.write { db in
-            var generator = SystemRandomNumberGenerator()
-            return try TenantStore.add(db, tenant: registration.tenant, tag: registration.tag, providerKey: providerKey,
-                                       candidate: { ContextIdentifier.generate(tag: registration.tag, using: &generator) },
-                                       cause: cause, now: now)
+        return try await repository.write { transaction in
+            try await repository.add(
+                tenant: registration.tenant, tag: registration.tag, providerKey: providerKey,
+                candidate: {
+                    var generator = SystemRandomNumberGenerator()
+                    return ContextIdentifier.generate(tag: registration.tag, using: &generator)
+                },
+                cause: cause, now: now, in: transaction)
         }
     }
 }

@@ -2,7 +2,7 @@
 /// and the actions its owner must perform out.
 ///
 /// Shaped like the engine's `ExecutionStepper`: no I/O, no clock, so every legal and illegal move is
-/// tested without a store. The store applies its answer (`TenantStore.apply`), and nothing else writes
+/// tested without a store. The store applies its answer (`TenantRepository.apply`), and nothing else writes
 /// a tenant's state; the gates (`allows(_:)`) answer what the tenant may do now.
 public struct TenantLifecycle: Sendable, Equatable {
     /// The tenant's state; nil before it exists.

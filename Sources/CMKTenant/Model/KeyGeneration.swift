@@ -5,6 +5,11 @@ public struct KeyGeneration: Sendable, Equatable, Codable {
     public struct RegionalKey: Sendable, Equatable, Codable {
         public var region: String
         public var keyARN: String
+
+        public init(region: String, keyARN: String) {
+            self.region = region
+            self.keyARN = keyARN
+        }
     }
 
     public var tenant: String
@@ -14,4 +19,13 @@ public struct KeyGeneration: Sendable, Equatable, Codable {
     public var providerManaged: Bool
     public var createdAt: Date
     public var cause: Cause
+
+    public init(tenant: String, number: Int, keys: [RegionalKey], providerManaged: Bool, createdAt: Date, cause: Cause) {
+        self.tenant = tenant
+        self.number = number
+        self.keys = keys
+        self.providerManaged = providerManaged
+        self.createdAt = createdAt
+        self.cause = cause
+    }
 }

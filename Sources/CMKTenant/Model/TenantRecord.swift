@@ -18,6 +18,20 @@ public struct TenantRecord: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    public init(id: String, ticket: String, tag: String, contextIdentifier: String?, state: TenantState, generation: Int,
+                waitingFor: String?, execution: String, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.ticket = ticket
+        self.tag = tag
+        self.contextIdentifier = contextIdentifier
+        self.state = state
+        self.generation = generation
+        self.waitingFor = waitingFor
+        self.execution = execution
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
     /// The lifecycle machine at this tenant's state and generation: its moves and gates.
     public var lifecycle: TenantLifecycle { TenantLifecycle(state: state, generation: generation) }
 }

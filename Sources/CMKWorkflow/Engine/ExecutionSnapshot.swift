@@ -27,6 +27,32 @@ public struct ExecutionSnapshot: Sendable, Equatable {
     /// Sequence number of the next event; also the optimistic-concurrency version of the row.
     public var nextSeq: Int
 
+    public init(
+        name: String, workflow: String, status: ExecutionStatus, stateName: String, stateInput: JSONValue,
+        phase: ExecutionPhase, attempt: Int, retryCounts: [Int], dueAt: Date?, deadline: Date?, signal: JSONValue?,
+        input: JSONValue, output: JSONValue?, error: String?, cause: String?, startedAt: Date, updatedAt: Date,
+        nextSeq: Int
+    ) {
+        self.name = name
+        self.workflow = workflow
+        self.status = status
+        self.stateName = stateName
+        self.stateInput = stateInput
+        self.phase = phase
+        self.attempt = attempt
+        self.retryCounts = retryCounts
+        self.dueAt = dueAt
+        self.deadline = deadline
+        self.signal = signal
+        self.input = input
+        self.output = output
+        self.error = error
+        self.cause = cause
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt
+        self.nextSeq = nextSeq
+    }
+
     /// When a worker should next look at this execution; nil means now.
     public var wakeAt: Date? {
         guard status == .running else { return nil }

@@ -67,7 +67,7 @@ final class LeaseKeeper: Sendable {
             guard let held else { return }
             for execution in held {
                 // A lost lease is noticed by the worker's next fenced commit, which discards the step.
-                _ = try? journal.renewLease(execution: execution, owner: owner, leaseSeconds: leaseSeconds, now: clock.now())
+                _ = try? await journal.renewLease(execution: execution, owner: owner, leaseSeconds: leaseSeconds, now: clock.now())
             }
         }
     }

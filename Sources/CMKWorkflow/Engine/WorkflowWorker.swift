@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 
 /// Runs executions from a journal: claims due ones under a lease, drives them step by step, and sleeps
@@ -7,10 +6,10 @@ import Logging
 ///
 /// Several workers, in one process or many, may share a journal: the lease and the `next_seq` fence in
 /// every commit make sure only one of them advances an execution at a time.
-public final class WorkflowWorker: Sendable {
-    public let journal: any WorkflowJournal
+public final class WorkflowWorker<Journal: WorkflowJournal>: Sendable {
+    public let journal: Journal
     public let definitions: [String: StateMachineDefinition]
-    public let handlers: HandlerRegistry
+    public let handlers: HandlerRegistry<Journal.Transaction>
     public let clock: any WorkflowClock
     /// Identifies this worker in leases; unique per process run.
     public let owner: String
@@ -22,7 +21,7 @@ public final class WorkflowWorker: Sendable {
     private let leaseKeeper: LeaseKeeper
 
     public init(
-        journal: some WorkflowJournal, definitions: [StateMachineDefinition], handlers: HandlerRegistry,
+        journal: Journal, definitions: [StateMachineDefinition], handlers: HandlerRegistry<Journal.Transaction>,
         clock: some WorkflowClock = SystemWorkflowClock(), owner: String = "worker-\(UUID().uuidString)",
         leaseSeconds: Double = 10, idleCheckSeconds: Double = 0.5,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
@@ -42,11 +41,11 @@ public final class WorkflowWorker: Sendable {
 
     /// Starts an execution of a loaded workflow; an existing name returns the existing execution.
     @discardableResult
-    public func start(workflow: String, name: String, input: JSONValue) throws -> ExecutionSnapshot {
+    public func start(workflow: String, name: String, input: JSONValue) async throws -> ExecutionSnapshot {
         guard let definition = definitions[workflow] else {
             throw WorkflowError(.workflowNotLoaded, "workflow \"\(workflow)\" is not loaded")
         }
-        return try journal.start(name: name, input: input, definition: definition, now: clock.now()).snapshot
+        return try await journal.start(name: name, input: input, definition: definition, now: clock.now()).snapshot
     }
 
     /// Works until the task is cancelled.
@@ -66,7 +65,7 @@ public final class WorkflowWorker: Sendable {
             if progressed { continue }
             let now = clock.now()
             var wake = now.addingTimeInterval(idleCheckSeconds)
-            if let due = try journal.nextWake(now: now), due < wake {
+            if let due = try await journal.nextWake(now: now), due < wake {
                 wake = max(due, now.addingTimeInterval(0.001))
             }
             try await clock.sleep(until: wake)
@@ -99,11 +98,11 @@ public final class WorkflowWorker: Sendable {
         var waitedFor: ExecutionLease?
         while true {
             try await runUntilIdle()
-            guard let snapshot = try journal.execution(named: name) else {
+            guard let snapshot = try await journal.execution(named: name) else {
                 throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
             }
             let now = clock.now()
-            guard snapshot.status == .running, let lease = try journal.lease(of: name), lease.owner != owner,
+            guard snapshot.status == .running, let lease = try await journal.lease(of: name), lease.owner != owner,
                   lease.expiresAt > now
             else { return .settled(snapshot) }
             if let waitedFor, waitedFor.owner == lease.owner { return .heldElsewhere(snapshot, lease) }
@@ -118,31 +117,30 @@ public final class WorkflowWorker: Sendable {
     /// The claim commits the execution's first steps too (up to its next task), so a claim costs no
     /// transaction of its own.
     public func runOnce() async throws -> Bool {
-        var first: ExecutionStepper.Decision?
-        var stepper: ExecutionStepper?
-        let claim = try journal.claim(owner: owner, leaseSeconds: leaseSeconds, now: clock.now()) { snapshot in
+        let definitions = definitions, clock = clock, random = random
+        let claim = try await journal.claim(owner: owner, leaseSeconds: leaseSeconds, now: clock.now()) { snapshot in
             guard let definition = definitions[snapshot.workflow] else { return nil }
             let planner = ExecutionStepper(definition: definition)
-            stepper = planner
             let now = clock.now()
-            let decision = planner.decide(snapshot, now: now, randomUnit: random())
-            guard case .commit(let planned) = decision else {
-                first = decision
+            guard case .commit(let planned) = planner.decide(snapshot, now: now, randomUnit: random()) else {
                 return nil
             }
-            let folded = planner.fold(planned, now: now, randomUnit: random)
-            first = folded.next
-            return folded.step
+            return planner.fold(planned, now: now, randomUnit: random).step
         }
         guard let (claimed, step) = claim else { return false }
-        guard let stepper else {
+        guard let definition = definitions[claimed.workflow] else {
             // Another worker process may have this workflow. Keeping the lease until it expires, rather than
             // releasing it, stops this worker from claiming the same execution again in a tight loop.
             logger.warning("execution of a workflow not loaded here", metadata: ["execution": "\(claimed.name)"])
             return true
         }
+        let stepper = ExecutionStepper(definition: definition)
+        // The decision that follows the committed claim is a pure function of what was committed, so it is
+        // taken again here rather than carried out of the transaction.
+        let current = step?.snapshot ?? claimed
+        let first = step?.releasesLease == true ? nil : stepper.decide(current, now: clock.now(), randomUnit: random())
         do {
-            try await drive(step?.snapshot ?? claimed, next: first, stepper: stepper)
+            try await drive(current, next: first, stepper: stepper)
         } catch let error as WorkflowError where error.code == .leaseLost {
             logger.debug("lease lost", metadata: ["execution": "\(claimed.name)"])
         }
@@ -163,23 +161,17 @@ public final class WorkflowWorker: Sendable {
             let step: StepResult
             switch decision {
             case .sleep:
-                try journal.releaseLease(execution: snapshot.name, owner: owner)
+                try await journal.releaseLease(execution: snapshot.name, owner: owner)
                 return
             case .commit(let planned):
-                step = try journal.commit(
-                    execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq,
-                    leaseSeconds: leaseSeconds, now: clock.now()
-                ) { _ in
-                    let folded = stepper.fold(planned, now: self.clock.now(), randomUnit: self.random)
-                    next = folded.next
-                    return folded.step
-                }
+                let folded = stepper.fold(planned, now: clock.now(), randomUnit: random)
+                next = folded.next
+                step = try await journal.commit(
+                    folded.step, execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq,
+                    leaseSeconds: leaseSeconds, now: clock.now())
             case .runTask(let request):
-                step = try await runTask(request, snapshot: snapshot, stepper: stepper) { completed in
-                    let folded = stepper.fold(completed, now: self.clock.now(), randomUnit: self.random)
-                    next = folded.next
-                    return folded.step
-                }
+                step = try await runTask(request, snapshot: snapshot, stepper: stepper)
+                next = step.releasesLease ? nil : stepper.decide(step.snapshot, now: clock.now(), randomUnit: random())
             }
             if step.releasesLease { return }
             snapshot = step.snapshot
@@ -187,52 +179,47 @@ public final class WorkflowWorker: Sendable {
         }
     }
 
-    /// Runs one task attempt and commits its outcome, carried on by `fold` within the same transaction.
+    /// Runs one task attempt and commits its outcome, carried on (`ExecutionStepper.fold`) within the same
+    /// transaction.
     private func runTask(
-        _ request: TaskRequest, snapshot: ExecutionSnapshot, stepper: ExecutionStepper,
-        fold: (StepResult) -> StepResult
+        _ request: TaskRequest, snapshot: ExecutionSnapshot, stepper: ExecutionStepper
     ) async throws -> StepResult {
         guard let handler = handlers[request.handler] else {
             throw WorkflowError(.workflowNotLoaded, "no handler registered for \(request.handler)")
         }
+        let clock = clock, random = random
         switch handler {
         case .transactional(let body):
             let context = TaskContext(request: request, heartbeat: {})
-            return try journal.commit(
+            let journal = journal
+            return try await journal.commit(
                 execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds,
                 now: clock.now()
-            ) { db in
+            ) { transaction in
                 // A savepoint, so a failing handler's writes roll back while its failure event still commits.
-                var outcome: Result<TaskOutcome, TaskFailure> = .failure(TaskFailure(error: StatesError.taskFailed))
-                do {
-                    try db.inSavepoint {
-                        outcome = .success(try body(context, db))
-                        return .commit
-                    }
-                } catch let failure as TaskFailure {
-                    outcome = .failure(failure)
-                } catch let error as DatabaseError {
-                    throw error
-                } catch {
-                    outcome = .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
+                let attempt = try await journal.savepoint(in: transaction) { transaction in
+                    try await body(context, transaction)
                 }
-                return fold(
-                    stepper.complete(
-                        snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random()))
+                let outcome: Result<TaskOutcome, TaskFailure> =
+                    switch attempt {
+                    case .success(let outcome): .success(outcome)
+                    case .failure(let failure as TaskFailure): .failure(failure)
+                    case .failure(let error): .failure(TaskFailure(error: StatesError.taskFailed, cause: "\(error)"))
+                    }
+                let completed = stepper.complete(
+                    snapshot, request: request, outcome: outcome, now: clock.now(), randomUnit: random())
+                return stepper.fold(completed, now: clock.now(), randomUnit: random).step
             }
         case .detached(let body):
             let outcome = await runDetached(body, request: request)
             // A worker shutting down cancels its handlers; that is not the task's failure, so nothing is
             // recorded and the attempt runs again, with the same idempotency key, after restart.
             try Task.checkCancellation()
-            return try journal.commit(
-                execution: snapshot.name, owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds,
-                now: clock.now()
-            ) { _ in
-                fold(
-                    stepper.complete(
-                        snapshot, request: request, outcome: outcome, now: self.clock.now(), randomUnit: self.random()))
-            }
+            let completed = stepper.complete(
+                snapshot, request: request, outcome: outcome, now: clock.now(), randomUnit: random())
+            return try await journal.commit(
+                stepper.fold(completed, now: clock.now(), randomUnit: random).step, execution: snapshot.name,
+                owner: owner, expectedSeq: snapshot.nextSeq, leaseSeconds: leaseSeconds, now: clock.now())
         }
     }
 
@@ -291,7 +278,7 @@ public final class WorkflowWorker: Sendable {
                             TaskFailure(error: StatesError.heartbeatTimeout, cause: "no heartbeat within HeartbeatSeconds"))
                     }
                     if now >= nextRenewal {
-                        _ = try? journal.renewLease(
+                        _ = try? await journal.renewLease(
                             execution: request.execution, owner: owner, leaseSeconds: leaseSeconds, now: now)
                         nextRenewal = now.addingTimeInterval(leaseSeconds / 3)
                     }

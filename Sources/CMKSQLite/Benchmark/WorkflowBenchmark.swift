@@ -1,3 +1,4 @@
+import CMKWorkflow
 import Foundation
 import GRDB
 
@@ -29,19 +30,19 @@ public struct WorkflowBenchmark: Sendable {
     public func run() async throws -> BenchmarkReport {
         try OwnerOnlyFiles.createDirectories(directory.path)
         let raw = try SQLiteJournal(path: directory.appendingPathComponent("raw-commits.sqlite").path, durability: durability)
-        try raw.write { db in
+        try await raw.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS raw_commits (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
         }
         let engine = try SQLiteJournal(path: directory.appendingPathComponent("journal.sqlite").path, durability: durability)
-        try Self.warmUp(raw)
-        try Self.warmUp(engine)
+        try await Self.warmUp(raw)
+        try await Self.warmUp(engine)
         var rawSeconds = 0.0
         var transitionSeconds = 0.0
         var rawDone = 0
         var executionsDone = 0
         for round in 0..<Self.rounds {
             let rawCount = rawCommits * (round + 1) / Self.rounds - rawDone
-            rawSeconds += try measureRawCommits(raw, count: rawCount, from: rawDone)
+            rawSeconds += try await measureRawCommits(raw, count: rawCount, from: rawDone)
             rawDone += rawCount
             let executionCount = executions * (round + 1) / Self.rounds - executionsDone
             transitionSeconds += try await measureTransitions(engine, executions: executionCount, round: round)
@@ -63,24 +64,24 @@ public struct WorkflowBenchmark: Sendable {
     /// is overwritten in place. Growing both WALs past the auto-checkpoint size (1000 pages) in one untimed
     /// transaction and checkpointing measures both in that steady state; otherwise whichever database
     /// happened to be fresher would look slower.
-    static func warmUp(_ journal: SQLiteJournal) throws {
-        try journal.write { db in
+    static func warmUp(_ journal: SQLiteJournal) async throws {
+        try await journal.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS bench_warm_up (payload BLOB NOT NULL)")
             let insert = try db.cachedStatement(sql: "INSERT INTO bench_warm_up (payload) VALUES (zeroblob(4000))")
             for _ in 0..<1100 {
                 try insert.execute()
             }
         }
-        try journal.pool.writeWithoutTransaction { db in
+        try await journal.pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_checkpoint(RESTART)")
         }
     }
 
     /// One row per `BEGIN IMMEDIATE ... COMMIT`, the smallest durable write SQLite can do.
-    private func measureRawCommits(_ journal: SQLiteJournal, count: Int, from first: Int) throws -> Double {
+    private func measureRawCommits(_ journal: SQLiteJournal, count: Int, from first: Int) async throws -> Double {
         let started = Date()
         for index in first..<(first + count) {
-            try journal.write { db in
+            try await journal.write { db in
                 try db.cachedStatement(sql: "INSERT INTO raw_commits (payload) VALUES (?)")
                     .execute(arguments: ["{\"commit\":\(index)}"])
             }
@@ -91,19 +92,19 @@ public struct WorkflowBenchmark: Sendable {
     /// A chain alternating Pass and Task states, one commit per transition, driven by a real worker.
     /// Starting the executions is not timed; claiming them is.
     private func measureTransitions(_ journal: SQLiteJournal, executions count: Int, round: Int) async throws -> Double {
-        var handlers = HandlerRegistry()
+        var handlers = HandlerRegistry<SQLiteTransaction>()
         handlers.register("bench-echo", .detached { context in .succeeded(context.input) })
         let definition = try DefinitionLoader(handlerNames: handlers.names).load(
             data: Data(Self.chainDefinition(length: chainLength).jsonText.utf8), name: "bench-chain", file: "bench")
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers)
         for index in 0..<count {
-            try worker.start(workflow: definition.name, name: "bench-\(round)-\(index)", input: ["n": .number(Double(index))])
+            try await worker.start(workflow: definition.name, name: "bench-\(round)-\(index)", input: ["n": .number(Double(index))])
         }
         let started = Date()
         try await worker.runUntilIdle()
         let elapsed = Date().timeIntervalSince(started)
         // A benchmark of executions that failed early would flatter the engine; refuse to report it.
-        let unfinished = try journal.executions(status: nil).filter { $0.status != .succeeded }
+        let unfinished = try await journal.executions(status: nil).filter { $0.status != .succeeded }
         guard unfinished.isEmpty else {
             throw WorkflowError(.storeFailure, "benchmark execution \(unfinished[0].name) ended \(unfinished[0].status.rawValue)")
         }

@@ -91,6 +91,10 @@ enum TenantSchema {
                 );
                 """)
         }
+        migrator.registerMigration("tenant-v3-enrollment-claim-outcome") { db in
+            // How the claim's enrollment ended, written by its last steps, so the domain never reads `executions`.
+            try db.execute(sql: "ALTER TABLE enrollment_claims ADD COLUMN outcome TEXT")
+        }
         return migrator
     }
 }

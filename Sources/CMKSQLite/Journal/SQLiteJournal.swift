@@ -1,3 +1,4 @@
+import CMKWorkflow
 import Foundation
 import GRDB
 
@@ -5,8 +6,12 @@ import GRDB
 ///
 /// Every write is a `BEGIN IMMEDIATE` transaction, so writers are serialized by SQLite's write lock
 /// (and within a process by GRDB's writer queue) and a step's events and row change commit together.
+/// Database work runs on GRDB's queues through its async API, never on the cooperative thread pool.
 public final class SQLiteJournal: WorkflowJournal {
-    /// The underlying pool; transactional handlers write to the same database through `commit`'s `Database`.
+    public typealias Transaction = SQLiteTransaction
+
+    /// The underlying pool, shared with `SQLiteTenantRepository`; transactional handlers reach it through
+    /// their `SQLiteTransaction`.
     public let pool: DatabasePool
     public let path: String
     public let durability: JournalDurability
@@ -57,17 +62,40 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    /// Runs `body` in a `BEGIN IMMEDIATE` transaction and maps database failures to `.storeFailure`.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var value: T?
-                try db.inTransaction(.immediate) {
-                    value = try body(db)
-                    return .commit
-                }
-                return value!
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction of its own, with database errors passed on as they are.
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var value: T?
+            try db.inTransaction(.immediate) {
+                value = try body(db)
+                return .commit
             }
+            return value!
+        }
+    }
+
+    /// Runs async `body` in a `BEGIN IMMEDIATE` transaction of its own: committed when it returns, rolled back
+    /// when it throws. Errors are passed on as they are.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) async throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var value: T?
+            try db.inTransaction(.immediate) {
+                value = try SQLiteTransaction.serve(db, body)
+                return .commit
+            }
+            return value!
+        }
+    }
+
+    /// Runs async `body` in a read transaction on one of the pool's readers (a consistent snapshot).
+    public func readTransaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) async throws -> T) async throws -> T {
+        try await pool.read { db in try SQLiteTransaction.serve(db, body) }
+    }
+
+    /// A journal write: database failures become `.storeFailure`.
+    func journalWrite<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await write(body)
         } catch let error as WorkflowError {
             throw error
         } catch {
@@ -75,9 +103,9 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try pool.read(body)
+            return try await pool.read(body)
         } catch let error as WorkflowError {
             throw error
         } catch {
@@ -85,10 +113,10 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func start(name: String, input: JSONValue, definition: StateMachineDefinition, now: Date) throws -> (
+    public func start(name: String, input: JSONValue, definition: StateMachineDefinition, now: Date) async throws -> (
         snapshot: ExecutionSnapshot, created: Bool
     ) {
-        try write { db in
+        try await journalWrite { db in
             if let existing = try Self.load(db, name) {
                 return (existing, false)
             }
@@ -99,15 +127,16 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func claim(owner: String, leaseSeconds: Double, now: Date) throws -> ExecutionSnapshot? {
-        try claim(owner: owner, leaseSeconds: leaseSeconds, now: now, advance: { _ in nil })?.claimed
+    public func claim(owner: String, leaseSeconds: Double, now: Date) async throws -> ExecutionSnapshot? {
+        try await claim(owner: owner, leaseSeconds: leaseSeconds, now: now, advance: { _ in nil })?.claimed
     }
 
     public func claim(
-        owner: String, leaseSeconds: Double, now: Date, advance: (ExecutionSnapshot) throws -> StepResult?
-    ) throws -> (claimed: ExecutionSnapshot, step: StepResult?)? {
+        owner: String, leaseSeconds: Double, now: Date,
+        advance: @escaping @Sendable (ExecutionSnapshot) throws -> StepResult?
+    ) async throws -> (claimed: ExecutionSnapshot, step: StepResult?)? {
         let time = now.timeIntervalSince1970
-        return try write { db in
+        return try await journalWrite { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -130,8 +159,8 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func renewLease(execution: String, owner: String, leaseSeconds: Double, now: Date) throws -> Bool {
-        try write { db in
+    public func renewLease(execution: String, owner: String, leaseSeconds: Double, now: Date) async throws -> Bool {
+        try await journalWrite { db in
             try db.execute(
                 sql: """
                     UPDATE executions SET lease_expires = ?
@@ -141,8 +170,8 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func releaseLease(execution: String, owner: String) throws {
-        try write { db in
+    public func releaseLease(execution: String, owner: String) async throws {
+        try await journalWrite { db in
             try db.execute(
                 sql: "UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE name = ? AND lease_owner = ?",
                 arguments: [execution, owner])
@@ -150,15 +179,55 @@ public final class SQLiteJournal: WorkflowJournal {
     }
 
     public func commit(
-        execution: String, owner: String, expectedSeq: Int, leaseSeconds: Double, now: Date,
-        build: (Database) throws -> StepResult
-    ) throws -> StepResult {
-        try write { db in
-            let step = try build(db)
+        _ step: StepResult, execution: String, owner: String, expectedSeq: Int, leaseSeconds: Double, now: Date
+    ) async throws -> StepResult {
+        try await journalWrite { db in
             try Self.store(
                 db, step, execution: execution, owner: owner, expectedSeq: expectedSeq, leaseSeconds: leaseSeconds,
                 now: now)
             return step
+        }
+    }
+
+    public func commit(
+        execution: String, owner: String, expectedSeq: Int, leaseSeconds: Double, now: Date,
+        build: @escaping @Sendable (SQLiteTransaction) async throws -> StepResult
+    ) async throws -> StepResult {
+        do {
+            return try await transaction { transaction in
+                let step = try await build(transaction)
+                return try await transaction.execute { db in
+                    try Self.store(
+                        db, step, execution: execution, owner: owner, expectedSeq: expectedSeq,
+                        leaseSeconds: leaseSeconds, now: now)
+                    return step
+                }
+            }
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw WorkflowError(.storeFailure, "journal write failed: \(error)")
+        }
+    }
+
+    /// SQLite's `SAVEPOINT`; a `DatabaseError` from the body is the database's failure, not the handler's,
+    /// and aborts the whole step.
+    public func savepoint<T: Sendable>(
+        in transaction: SQLiteTransaction, _ body: @escaping @Sendable (SQLiteTransaction) async throws -> T
+    ) async throws -> Result<T, any Error> {
+        try await transaction.execute { db in try db.execute(sql: "SAVEPOINT task_handler") }
+        do {
+            let value = try await body(transaction)
+            try await transaction.execute { db in try db.execute(sql: "RELEASE SAVEPOINT task_handler") }
+            return .success(value)
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            try await transaction.execute { db in
+                try db.execute(sql: "ROLLBACK TO SAVEPOINT task_handler")
+                try db.execute(sql: "RELEASE SAVEPOINT task_handler")
+            }
+            return .failure(error)
         }
     }
 
@@ -181,8 +250,8 @@ public final class SQLiteJournal: WorkflowJournal {
         try append(db, step.events)
     }
 
-    public func nextWake(now: Date) throws -> Date? {
-        try read { db in
+    public func nextWake(now: Date) async throws -> Date? {
+        try await read { db in
             // An execution leased by a live worker is not due for anyone else before its lease expires,
             // so both times count; otherwise an idle worker would spin on another worker's execution.
             let wake = try Double.fetchOne(
@@ -194,40 +263,24 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func signal(execution: String, payload: JSONValue, now: Date) throws -> ExecutionSnapshot {
-        try write { db in
-            guard var snapshot = try Self.load(db, execution) else {
-                throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
-            }
-            guard snapshot.status == .running, snapshot.phase == .parked, snapshot.signal == nil else {
-                throw WorkflowError(
-                    .executionConflict,
-                    "execution \"\(execution)\" is not parked waiting for a signal (status \(snapshot.status.rawValue), phase \(snapshot.phase.rawValue))"
-                )
-            }
-            var builder = StepBuilder(snapshot: snapshot, now: now)
-            builder.append(.signalled, state: snapshot.stateName, attempt: snapshot.attempt, detail: ["payload": payload])
-            snapshot = builder.snapshot
-            snapshot.signal = payload
-            snapshot.updatedAt = now
-            try Self.append(db, builder.events)
-            try Self.update(db, snapshot)
-            return snapshot
-        }
-    }
-
-    public func cancel(execution: String, now: Date) throws -> ExecutionSnapshot {
-        try write { db in
+    public func signal(execution: String, payload: JSONValue, now: Date) async throws -> ExecutionSnapshot {
+        try await journalWrite { db in
             guard let snapshot = try Self.load(db, execution) else {
                 throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
             }
-            guard snapshot.status == .running else {
-                throw WorkflowError(
-                    .executionConflict, "execution \"\(execution)\" already finished (\(snapshot.status.rawValue))")
+            let step = try snapshot.signalled(payload: payload, now: now)
+            try Self.append(db, step.events)
+            try Self.update(db, step.snapshot)
+            return step.snapshot
+        }
+    }
+
+    public func cancel(execution: String, now: Date) async throws -> ExecutionSnapshot {
+        try await journalWrite { db in
+            guard let snapshot = try Self.load(db, execution) else {
+                throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
             }
-            var builder = StepBuilder(snapshot: snapshot, now: now)
-            builder.finish(.cancelled, output: nil, error: "States.Cancelled", cause: "cancelled by request")
-            let step = builder.result(releasesLease: true)
+            let step = try snapshot.cancelled(now: now)
             try Self.append(db, step.events)
             try Self.update(db, step.snapshot)
             try db.execute(
@@ -237,12 +290,12 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func execution(named name: String) throws -> ExecutionSnapshot? {
-        try read { db in try Self.load(db, name) }
+    public func execution(named name: String) async throws -> ExecutionSnapshot? {
+        try await read { db in try Self.load(db, name) }
     }
 
-    public func lease(of execution: String) throws -> ExecutionLease? {
-        try read { db in
+    public func lease(of execution: String) async throws -> ExecutionLease? {
+        try await read { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT lease_owner, lease_expires FROM executions WHERE name = ? AND lease_owner IS NOT NULL",
                 arguments: [execution])
@@ -251,8 +304,8 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func executions(status: ExecutionStatus?) throws -> [ExecutionSnapshot] {
-        try read { db in
+    public func executions(status: ExecutionStatus?) async throws -> [ExecutionSnapshot] {
+        try await read { db in
             let rows: [Row]
             if let status {
                 rows = try Row.fetchAll(
@@ -265,8 +318,8 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 
-    public func history(of name: String) throws -> [WorkflowEvent] {
-        try read { db in
+    public func history(of name: String) async throws -> [WorkflowEvent] {
+        try await read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM events WHERE execution = ? ORDER BY seq", arguments: [name])
             return try rows.map { row in

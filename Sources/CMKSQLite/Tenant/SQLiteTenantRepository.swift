@@ -1,0 +1,273 @@
+import CMKTenant
+import CMKWorkflow
+import Foundation
+import GRDB
+
+/// Tenants, key generations, policy checks, enrollment claims and the audit trail in the SQLite journal's
+/// database, so that a transactional task handler's tenant writes commit with its workflow step.
+///
+/// Every operation runs in an `SQLiteTransaction`: the one the engine hands a transactional handler, or one
+/// of `write`'s or `read`'s own. Database errors inside a transaction pass through unchanged (so the engine
+/// treats them as the store's failure, not the handler's); `write` and `read` report them as
+/// `TenantError.storeFailure`.
+public struct SQLiteTenantRepository: TenantRepository {
+    public typealias Transaction = SQLiteTransaction
+
+    public let journal: SQLiteJournal
+
+    /// Adds the tenant tables to the journal's database (idempotent).
+    public init(journal: SQLiteJournal) throws {
+        self.journal = journal
+        do {
+            try SQLiteJournal.migrate(journal.pool, with: TenantSchema.migrator)
+        } catch {
+            throw TenantError(.storeFailure, "cannot migrate the tenant tables in \(journal.path): \(error)")
+        }
+    }
+
+    public var pool: DatabasePool { journal.pool }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await journal.transaction(body)
+        } catch let error as TenantError {
+            throw error
+        } catch {
+            throw TenantError(.storeFailure, "tenant store write failed: \(error)")
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await journal.readTransaction(body)
+        } catch let error as TenantError {
+            throw error
+        } catch {
+            throw TenantError(.storeFailure, "tenant store read failed: \(error)")
+        }
+    }
+
+    // MARK: Tenants
+
+    public func tenant(_ id: String, in transaction: SQLiteTransaction) async throws -> TenantRecord? {
+        try await transaction.execute { db in try Self.tenant(db, id) }
+    }
+
+    public func tenants(in transaction: SQLiteTransaction) async throws -> [TenantRecord] {
+        try await transaction.execute { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tenants ORDER BY id").map(Self.record)
+        }
+    }
+
+    public func insertTenant(_ record: TenantRecord, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO tenants (id, ticket, tag, context_id, state, generation, waiting_for, execution, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [record.id, record.ticket, record.tag, record.contextIdentifier, record.state.rawValue, record.generation,
+                            record.waitingFor, record.execution, record.createdAt.timeIntervalSince1970,
+                            record.updatedAt.timeIntervalSince1970])
+        }
+    }
+
+    public func updateTenant(_ record: TenantRecord, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            // The triggers of `tenant-v1` refuse a changed tag or context identifier.
+            try db.execute(
+                sql: """
+                    UPDATE tenants SET ticket = ?, tag = ?, context_id = ?, state = ?, generation = ?, waiting_for = ?,
+                        execution = ?, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [record.ticket, record.tag, record.contextIdentifier, record.state.rawValue, record.generation,
+                            record.waitingFor, record.execution, record.updatedAt.timeIntervalSince1970, record.id])
+        }
+    }
+
+    public func isContextIdentifierTaken(_ value: String, in transaction: SQLiteTransaction) async throws -> Bool {
+        try await transaction.execute { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM tenants WHERE context_id = ?)", arguments: [value]) ?? false
+        }
+    }
+
+    public func addWaitingRound(tenant: String, in transaction: SQLiteTransaction) async throws -> Int {
+        try await transaction.execute { db in
+            try db.execute(sql: "UPDATE tenants SET waiting_rounds = waiting_rounds + 1 WHERE id = ?", arguments: [tenant])
+            return try Int.fetchOne(db, sql: "SELECT waiting_rounds FROM tenants WHERE id = ?", arguments: [tenant]) ?? 1
+        }
+    }
+
+    public func resetWaitingRounds(tenant: String, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(sql: "UPDATE tenants SET waiting_rounds = 0 WHERE id = ?", arguments: [tenant])
+        }
+    }
+
+    public func waitingRounds(tenant: String, in transaction: SQLiteTransaction) async throws -> Int {
+        try await transaction.execute { db in
+            try Int.fetchOne(db, sql: "SELECT waiting_rounds FROM tenants WHERE id = ?", arguments: [tenant]) ?? 0
+        }
+    }
+
+    // MARK: Key generations
+
+    public func generations(of tenant: String, in transaction: SQLiteTransaction) async throws -> [KeyGeneration] {
+        try await transaction.execute { db in try Self.generations(db, tenant) }
+    }
+
+    public func insertGeneration(_ generation: KeyGeneration, in transaction: SQLiteTransaction) async throws {
+        let cause = try AuditLog.canonicalJSON(generation.cause)
+        try await transaction.execute { db in
+            try db.execute(
+                sql: "INSERT INTO key_generations (tenant, number, provider_managed, created_at, cause) VALUES (?, ?, ?, ?, ?)",
+                arguments: [generation.tenant, generation.number, generation.providerManaged,
+                            generation.createdAt.timeIntervalSince1970, cause])
+            for key in generation.keys {
+                try db.execute(sql: "INSERT INTO generation_keys (tenant, number, region, key_arn) VALUES (?, ?, ?, ?)",
+                               arguments: [generation.tenant, generation.number, key.region, key.keyARN])
+            }
+        }
+    }
+
+    // MARK: Policy checks
+
+    public func savePolicyCheck(_ check: PolicyCheck, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO policy_checks (tenant, key_arn, checked_at, blocking, report) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(tenant, key_arn) DO UPDATE SET checked_at = excluded.checked_at, blocking = excluded.blocking,
+                        report = excluded.report
+                    """,
+                arguments: [check.tenant, check.keyARN, check.checkedAt.timeIntervalSince1970, check.blocking, check.report])
+        }
+    }
+
+    public func policyChecks(of tenant: String, in transaction: SQLiteTransaction) async throws -> [PolicyCheck] {
+        try await transaction.execute { db in
+            try Row.fetchAll(
+                db, sql: "SELECT key_arn, checked_at, blocking, report FROM policy_checks WHERE tenant = ? ORDER BY key_arn",
+                arguments: [tenant]
+            ).map { row in
+                PolicyCheck(tenant: tenant, keyARN: row["key_arn"], checkedAt: Date(timeIntervalSince1970: row["checked_at"]),
+                            blocking: row["blocking"], report: row["report"])
+            }
+        }
+    }
+
+    // MARK: Enrollment claims
+
+    public func enrollmentClaims(in transaction: SQLiteTransaction) async throws -> [EnrollmentClaim] {
+        try await transaction.execute { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM enrollment_claims ORDER BY tenant").map(Self.claim)
+        }
+    }
+
+    public func enrollmentClaim(tenant: String, in transaction: SQLiteTransaction) async throws -> EnrollmentClaim? {
+        try await transaction.execute { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM enrollment_claims WHERE tenant = ?", arguments: [tenant]).map(Self.claim)
+        }
+    }
+
+    public func insertEnrollmentClaim(_ claim: EnrollmentClaim, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: "INSERT INTO enrollment_claims (tenant, ticket, execution, requested_at, outcome) VALUES (?, ?, ?, ?, ?)",
+                arguments: [claim.tenant, claim.ticket, claim.execution, claim.requestedAt.timeIntervalSince1970,
+                            claim.outcome?.rawValue])
+        }
+    }
+
+    public func deleteEnrollmentClaim(tenant: String, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(sql: "DELETE FROM enrollment_claims WHERE tenant = ?", arguments: [tenant])
+        }
+    }
+
+    public func recordEnrollmentOutcome(
+        _ outcome: EnrollmentClaim.Outcome, tenant: String, execution: String, in transaction: SQLiteTransaction
+    ) async throws {
+        try await transaction.execute { db in
+            try db.execute(sql: "UPDATE enrollment_claims SET outcome = ? WHERE tenant = ? AND execution = ?",
+                           arguments: [outcome.rawValue, tenant, execution])
+        }
+    }
+
+    // MARK: Audit trail
+
+    public func auditHead(in transaction: SQLiteTransaction) async throws -> AuditHead? {
+        try await transaction.execute { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE id = 1").map { AuditHead(seq: $0["seq"], hash: $0["hash"]) }
+        }
+    }
+
+    public func appendAuditRecord(_ record: AuditRecord, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_log (seq, at, tenant, kind, action, detail, cause, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [record.seq, record.at, record.tenant, record.kind, record.action, record.detail, record.cause,
+                            record.prevHash, record.hash])
+            try db.execute(
+                sql: "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                arguments: [record.seq, record.hash])
+        }
+    }
+
+    public func auditRecords(tenant: String?, in transaction: SQLiteTransaction) async throws -> [AuditRecord] {
+        try await transaction.execute { db in
+            let rows: [Row]
+            if let tenant {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE tenant = ? ORDER BY seq", arguments: [tenant])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY seq")
+            }
+            return rows.map { row in
+                AuditRecord(seq: row["seq"], at: row["at"], tenant: row["tenant"], kind: row["kind"], action: row["action"],
+                            detail: row["detail"], cause: row["cause"], prevHash: row["prev_hash"], hash: row["hash"])
+            }
+        }
+    }
+
+    // MARK: Row mapping
+
+    static func tenant(_ db: Database, _ id: String) throws -> TenantRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]).map(record)
+    }
+
+    static func generations(_ db: Database, _ tenant: String) throws -> [KeyGeneration] {
+        let decoder = JSONDecoder()
+        return try Row.fetchAll(db, sql: "SELECT * FROM key_generations WHERE tenant = ? ORDER BY number", arguments: [tenant]).map { row in
+            let number: Int = row["number"]
+            let providerManaged: Bool = row["provider_managed"]
+            let keys = try Row.fetchAll(db, sql: "SELECT region, key_arn FROM generation_keys WHERE tenant = ? AND number = ? ORDER BY region",
+                                        arguments: [tenant, number]).map { key in
+                try KeyGeneration.storedKey(region: key["region"], keyARN: key["key_arn"], allowAlias: providerManaged, tenant: tenant,
+                                            number: number)
+            }
+            return KeyGeneration(tenant: tenant, number: number, keys: keys, providerManaged: providerManaged,
+                                 createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                                 cause: try decoder.decode(Cause.self, from: Data((row["cause"] as String).utf8)))
+        }
+    }
+
+    static func record(_ row: Row) throws -> TenantRecord {
+        guard let state = TenantState(rawValue: row["state"]) else {
+            throw TenantError(.storeFailure, "tenant \(row["id"] as String) has unknown state \(row["state"] as String)")
+        }
+        return TenantRecord(id: row["id"], ticket: row["ticket"], tag: row["tag"], contextIdentifier: row["context_id"], state: state,
+                            generation: row["generation"], waitingFor: row["waiting_for"], execution: row["execution"],
+                            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    static func claim(_ row: Row) -> EnrollmentClaim {
+        EnrollmentClaim(tenant: row["tenant"], ticket: row["ticket"], execution: row["execution"],
+                        requestedAt: Date(timeIntervalSince1970: row["requested_at"]),
+                        outcome: (row["outcome"] as String?).flatMap(EnrollmentClaim.Outcome.init(rawValue:)))
+    }
+}

@@ -1,0 +1,16 @@
+/// One tenant as `cmkctl status` shows it.
+public struct TenantStatus: Sendable, Codable, Equatable {
+    public let tenant: String
+    public let ticket: String
+    public let state: String
+    public let generation: Int
+    public let regions: [String]
+    public let keys: [String]
+    public let contextIdentifier: String?
+    /// The keys the enrollment brings, while they are not yet the current generation.
+    public let enrollingKeys: [String]
+    public let waitingFor: String?
+    public let execution: String
+    public let executionStatus: String
+    public let updatedAt: String
+}

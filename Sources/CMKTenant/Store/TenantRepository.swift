@@ -1,0 +1,71 @@
+/// Where tenants, key generations, policy checks, enrollment claims and the audit trail are kept: the
+/// domain's side of the store seam.
+///
+/// Each backend (SQLite in `CMKSQLite`; PostgreSQL planned) implements these primitives over the same
+/// `Transaction` type as its workflow journal, so that a transactional task handler's writes here commit
+/// in the transaction that records its step. The domain's rules (lifecycle moves, generation numbering,
+/// the audit hash chain) are written once, in CMKTenant, on top of them (`TenantRepository+Operations`).
+///
+/// Inside a `write` transaction, what a method reads stays as read until the transaction ends: SQLite holds
+/// its one write lock for the whole transaction; a PostgreSQL backend must lock the rows it reads there
+/// (`SELECT … FOR UPDATE`) to give the same guarantee.
+public protocol TenantRepository: Sendable {
+    /// One open database transaction of this backend; the same type as its `WorkflowJournal.Transaction`.
+    associatedtype Transaction: Sendable
+
+    /// Runs `body` in a write transaction of its own, committed when it returns (callers outside a
+    /// transactional task handler: `tenants add`, `enroll`'s claim, at-least-once handlers).
+    func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T
+    /// Runs `body` in a read-only transaction: one consistent view of the store.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T
+
+    // MARK: Tenants
+
+    func tenant(_ id: String, in transaction: Transaction) async throws -> TenantRecord?
+    /// Every tenant, by id.
+    func tenants(in transaction: Transaction) async throws -> [TenantRecord]
+    func insertTenant(_ record: TenantRecord, in transaction: Transaction) async throws
+    /// Stores every field of the record; the tag and an assigned context identifier never change (the
+    /// backend refuses it).
+    func updateTenant(_ record: TenantRecord, in transaction: Transaction) async throws
+    func isContextIdentifierTaken(_ value: String, in transaction: Transaction) async throws -> Bool
+    /// Counts one more round of waiting for the customer and returns the count.
+    func addWaitingRound(tenant: String, in transaction: Transaction) async throws -> Int
+    func resetWaitingRounds(tenant: String, in transaction: Transaction) async throws
+    func waitingRounds(tenant: String, in transaction: Transaction) async throws -> Int
+
+    // MARK: Key generations
+
+    /// A tenant's generations, by number.
+    func generations(of tenant: String, in transaction: Transaction) async throws -> [KeyGeneration]
+    func insertGeneration(_ generation: KeyGeneration, in transaction: Transaction) async throws
+
+    // MARK: Policy checks
+
+    /// Replaces the latest check of the same tenant and key.
+    func savePolicyCheck(_ check: PolicyCheck, in transaction: Transaction) async throws
+    /// The latest check per key, by key ARN.
+    func policyChecks(of tenant: String, in transaction: Transaction) async throws -> [PolicyCheck]
+
+    // MARK: Enrollment claims
+
+    /// Every claim, by tenant.
+    func enrollmentClaims(in transaction: Transaction) async throws -> [EnrollmentClaim]
+    func enrollmentClaim(tenant: String, in transaction: Transaction) async throws -> EnrollmentClaim?
+    func insertEnrollmentClaim(_ claim: EnrollmentClaim, in transaction: Transaction) async throws
+    func deleteEnrollmentClaim(tenant: String, in transaction: Transaction) async throws
+    /// Records how the claim's enrollment ended; a claim that names another execution is left alone.
+    func recordEnrollmentOutcome(
+        _ outcome: EnrollmentClaim.Outcome, tenant: String, execution: String, in transaction: Transaction
+    ) async throws
+
+    // MARK: Audit trail
+
+    /// The newest entry's number and hash; nil while the trail is empty.
+    func auditHead(in transaction: Transaction) async throws -> AuditHead?
+    /// Appends an entry and moves the head to it, in the caller's transaction. Entries are never updated
+    /// or deleted.
+    func appendAuditRecord(_ record: AuditRecord, in transaction: Transaction) async throws
+    /// Entries as stored, in order; all, or one tenant's.
+    func auditRecords(tenant: String?, in transaction: Transaction) async throws -> [AuditRecord]
+}
