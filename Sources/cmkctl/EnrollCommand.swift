@@ -110,8 +110,9 @@ extension EnrollCommand {
     /// class decided in CMKKMS) and no task succeeded since: the enrollment waits for the operator.
     static func operatorsKMSProblem(_ journal: some WorkflowJournal, execution: String) async throws -> String? {
         let last = try await journal.history(of: execution).last { $0.kind == .taskFailed || $0.kind == .taskSucceeded }
-        guard let last, last.kind == .taskFailed, last.detail["error"]?.stringValue == "KMS.Misconfigured" else { return nil }
-        return last.detail["cause"]?.stringValue ?? "KMS.Misconfigured"
+        let misconfigured = EnrollmentWorkflow.ErrorName.kmsMisconfigured.rawValue
+        guard let last, last.kind == .taskFailed, last.detail["error"]?.stringValue == misconfigured else { return nil }
+        return last.detail["cause"]?.stringValue ?? misconfigured
     }
 }
 

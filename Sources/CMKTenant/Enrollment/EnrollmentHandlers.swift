@@ -203,9 +203,9 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
     /// as it is; a revocation never comes here (it is the customer's, sent to AwaitCustomer).
     static func errorName(_ failureClass: KMSError.FailureClass) -> String {
         switch failureClass {
-        case .transient: "KMS.Unavailable"
-        case .misconfiguration: "KMS.Misconfigured"
-        case .revocation: "KMS.Revoked"
+        case .transient: EnrollmentWorkflow.ErrorName.kmsUnavailable.rawValue
+        case .misconfiguration: EnrollmentWorkflow.ErrorName.kmsMisconfigured.rawValue
+        case .revocation: EnrollmentWorkflow.ErrorName.kmsRevoked.rawValue
         }
     }
 
@@ -248,7 +248,7 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
 
     private func contextIdentifier(_ input: EnrollmentInput) async throws -> String {
         guard let record = try await repository.tenant(input.tenant), let identifier = record.contextIdentifier else {
-            throw TaskFailure(error: "Tenant.NotReady", cause: "tenant \(input.tenant) has no context identifier yet")
+            throw TaskFailure(error: EnrollmentWorkflow.ErrorName.tenantNotReady.rawValue, cause: "tenant \(input.tenant) has no context identifier yet")
         }
         return identifier
     }

@@ -12,7 +12,7 @@ struct EnrollmentInput {
     init(_ value: CMKWorkflow.JSONValue) throws {
         guard let ticket = value["ticket"]?.stringValue, let tenant = value["tenant"]?.stringValue,
               let tag = value["tag"]?.stringValue, case .array(let keys)? = value["keys"] else {
-            throw TaskFailure(error: "Enrollment.BadInput", cause: "the enrollment input lacks ticket, tenant, tag or keys")
+            throw TaskFailure(error: EnrollmentWorkflow.ErrorName.badInput.rawValue, cause: "the enrollment input lacks ticket, tenant, tag or keys")
         }
         self.ticket = ticket
         self.tenant = tenant
@@ -22,7 +22,7 @@ struct EnrollmentInput {
         self.keys = try keys.map { key in
             guard let region = key["region"]?.stringValue, let text = key["arn"]?.stringValue,
                   let arn = try? KeyARN(validating: text), arn.region == region else {
-                throw TaskFailure(error: "Enrollment.BadInput", cause: "the enrollment input holds a key that is not a key ARN in its region")
+                throw TaskFailure(error: EnrollmentWorkflow.ErrorName.badInput.rawValue, cause: "the enrollment input holds a key that is not a key ARN in its region")
             }
             return KeyGeneration.RegionalKey(region: region, keyARN: arn.description)
         }

@@ -21,4 +21,27 @@ public enum EnrollmentWorkflow {
     public static func executionName(tenant: String, ticket: String) -> String {
         "enroll-\(tenant)-\(ticket)"
     }
+
+    /// The ASL error names the enrollment's handlers raise, in one place: `enroll.asl.json` names them
+    /// in its `Retry` and `Catch` rules, and a test checks the two agree.
+    public enum ErrorName: String, Sendable, CaseIterable {
+        /// KMS throttled or out of reach (a `transient` failure): retried with backoff.
+        case kmsUnavailable = "KMS.Unavailable"
+        /// cmkctl's own KMS setup is wrong (a `misconfiguration`): retried for hours, never the tenant's fault.
+        case kmsMisconfigured = "KMS.Misconfigured"
+        /// A `revocation` answer where the step cannot wait for the customer.
+        case kmsRevoked = "KMS.Revoked"
+        /// A step ran before the tenant had its context identifier.
+        case tenantNotReady = "Tenant.NotReady"
+        /// The journaled enrollment input is not what `enroll` writes.
+        case badInput = "Enrollment.BadInput"
+
+        /// Whether the definition must retry it; the others end the enrollment through the catch-all.
+        public var isRetried: Bool {
+            switch self {
+            case .kmsUnavailable, .kmsMisconfigured: true
+            case .kmsRevoked, .tenantNotReady, .badInput: false
+            }
+        }
+    }
 }
