@@ -1,3 +1,5 @@
+import Foundation
+
 /// A `--key` argument naming a KMS key: `aws-kms:ARN` for AWS (or a KMS-compatible endpoint), or
 /// `local:ALIAS-OR-ARN` for the local file-backed KMS.
 public enum KMSKeySpec: Sendable, Equatable, CustomStringConvertible {
@@ -47,8 +49,10 @@ public enum KMSKeySpec: Sendable, Equatable, CustomStringConvertible {
         let region = String(text[..<eq])
         let url = String(text[text.index(after: eq)...])
         try KeyARN.validatedRegion(region, what: "endpoint region")
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw KMSError(.invalidRequest, "\(KeyARN.quoted(text)): the endpoint must be an http:// or https:// URL")
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), !url.containsControlCharacters,
+              let host = URLComponents(string: url)?.host, !host.isEmpty
+        else {
+            throw KMSError(.invalidRequest, "\(KeyARN.quoted(text)): the endpoint must be an http:// or https:// URL with a host")
         }
         return (region, url)
     }

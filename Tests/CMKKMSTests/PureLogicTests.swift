@@ -24,6 +24,10 @@ import Testing
         let (region, url) = try KMSKeySpec.parseEndpointOverride("us-west-2=http://127.0.0.1:4566")
         #expect(region == "us-west-2" && url == "http://127.0.0.1:4566")
         #expect(throws: KMSError.self) { try KMSKeySpec.parseEndpointOverride("us-west-2") }
+        // An endpoint without a host, or with a line break in it, is refused like one in operator.json.
+        for text in ["us-west-2=http://", "us-west-2=https:///path", "us-west-2=http://h\nx", "us-west-2=ftp://h"] {
+            #expect(throws: KMSError.self, "\(text)") { try KMSKeySpec.parseEndpointOverride(text) }
+        }
     }
 
     @Test func credentialsFromEnvironmentFirst() {
