@@ -69,6 +69,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test kit, used only by tests and the benchmarks: moto and IAM launchers, a silent listener.
+        // Not a product: the libraries export no test launchers.
+        .target(
+            name: "CMKTesting",
+            dependencies: [
+                "CMKKMS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The benchmarks behind `cmkctl bench kms` and `bench workflow`, out of the libraries.
+        .target(
+            name: "CMKBenchmarks",
+            dependencies: [
+                "CMKEnvelope",
+                "CMKKMS",
+                "CMKWorkflow",
+                "CMKSQLite",
+                "CMKTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "cmkctl",
             dependencies: [
@@ -77,13 +99,14 @@ let package = Package(
                 "CMKWorkflow",
                 "CMKTenant",
                 "CMKSQLite",
+                "CMKBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CMKEnvelopeTests", dependencies: ["CMKEnvelope"]),
-        .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope"]),
+        .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope", "CMKTesting", "CMKBenchmarks"]),
         .testTarget(
             name: "CMKWorkflowTests",
             dependencies: ["CMKWorkflow", "CMKSQLite", .product(name: "GRDB", package: "GRDB.swift")]
@@ -91,7 +114,8 @@ let package = Package(
         .testTarget(
             name: "CMKTenantTests",
             dependencies: [
-                "CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", "CMKSQLite", .product(name: "GRDB", package: "GRDB.swift"),
+                "CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", "CMKSQLite", "CMKTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output).

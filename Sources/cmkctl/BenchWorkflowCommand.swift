@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKBenchmarks
 import CMKSQLite
 import CMKWorkflow
 import Foundation

@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import CMKTesting
 import Foundation
 import Testing
 

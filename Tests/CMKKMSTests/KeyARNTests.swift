@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CMKKMS
+import CMKTesting
 import Foundation
 import Testing
 

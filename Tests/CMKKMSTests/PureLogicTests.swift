@@ -1,3 +1,4 @@
+import CMKBenchmarks
 import CMKEnvelope
 import CMKKMS
 import Testing

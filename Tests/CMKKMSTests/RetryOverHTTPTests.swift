@@ -1,4 +1,5 @@
 import CMKKMS
+import CMKTesting
 import Foundation
 import Testing
 

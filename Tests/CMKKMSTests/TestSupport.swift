@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CMKEnvelope
 import CMKKMS
+import CMKTesting
 import Foundation
 
 /// Paths and shared helpers for the KMS tests.

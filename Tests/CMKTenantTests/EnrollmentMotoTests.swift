@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CMKKMS
 import CMKTenant
+import CMKTesting
 import CMKWorkflow
 import Foundation
 import Testing

@@ -1,7 +1,8 @@
 import AsyncHTTPClient
 import CMKKMS
-import CMKTenant
 import CMKSQLite
+import CMKTenant
+import CMKTesting
 import CMKWorkflow
 import Foundation
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CMKBenchmarks
 import CMKKMS
+import CMKTesting
 import Foundation
 
 /// `cmkctl bench kms`: KMS latency against moto, and the cost of a dead or hanging region.

@@ -1,4 +1,5 @@
 import CMKKMS
+import CMKTesting
 import Foundation
 
 /// Collects benchmark figures and prints them as a table or as one JSON object whose keys name them.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CMKKMS
 import Foundation
 
 /// Just enough of the IAM query API to set up moto's IAM users (tests and local demos only), signed with the project's SigV4

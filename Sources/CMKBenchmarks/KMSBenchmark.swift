@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import CMKEnvelope
+import CMKKMS
+import CMKTesting
 import Foundation
 
 /// `cmkctl bench kms`: KMS round-trip latency against local moto servers, and what a dead or hanging

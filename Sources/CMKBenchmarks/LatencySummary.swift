@@ -1,3 +1,5 @@
+import CMKKMS
+
 /// Percentiles of a set of latency samples (nearest rank), in milliseconds.
 public struct LatencySummary: Sendable, Equatable {
     public let count: Int

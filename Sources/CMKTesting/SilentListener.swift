@@ -1,3 +1,4 @@
+import CMKKMS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

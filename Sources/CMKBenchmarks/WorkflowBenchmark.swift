@@ -1,3 +1,4 @@
+import CMKSQLite
 import CMKWorkflow
 import Foundation
 import GRDB

@@ -1,3 +1,4 @@
+import CMKKMS
 import Foundation
 #if canImport(Glibc)
 import Glibc
