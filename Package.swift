@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CMKWorkflow", targets: ["CMKWorkflow"]),
         .library(name: "CMKTenant", targets: ["CMKTenant"]),
         .library(name: "CMKSQLite", targets: ["CMKSQLite"]),
+        .library(name: "CMKPostgres", targets: ["CMKPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // AWS Encryption SDK message format, keyrings, streaming. Knows nothing of AWS services.
@@ -69,6 +71,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The scale-out backend: the same journal and tenant repository on PostgreSQL (PostgresNIO).
+        .target(
+            name: "CMKPostgres",
+            dependencies: [
+                "CMKWorkflow",
+                "CMKTenant",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Test kit, used only by tests and the benchmarks: moto and IAM launchers, a silent listener.
         // Not a product: the libraries export no test launchers.
         .target(
@@ -86,9 +98,11 @@ let package = Package(
                 "CMKKMS",
                 "CMKWorkflow",
                 "CMKSQLite",
+                "CMKPostgres",
                 "CMKTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .executableTarget(
@@ -99,6 +113,7 @@ let package = Package(
                 "CMKWorkflow",
                 "CMKTenant",
                 "CMKSQLite",
+                "CMKPostgres",
                 "CMKBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -109,12 +124,16 @@ let package = Package(
         .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope", "CMKTesting", "CMKBenchmarks"]),
         .testTarget(
             name: "CMKWorkflowTests",
-            dependencies: ["CMKWorkflow", "CMKSQLite", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CMKWorkflow", "CMKSQLite", "CMKPostgres", "CMKTenant", "CMKTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "CMKTenantTests",
             dependencies: [
-                "CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", "CMKSQLite", "CMKTesting",
+                "CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", "CMKSQLite", "CMKPostgres", "CMKTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

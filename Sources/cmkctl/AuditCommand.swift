@@ -1,6 +1,5 @@
 import ArgumentParser
 import CMKEnvelope
-import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -27,15 +26,12 @@ struct AuditVerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let journal = try storeOptions.openExisting()
-            let store = try SQLiteTenantRepository(journal: journal)
-            let result = try await store.verifyAudit()
+            let (result, entries) = try await storeOptions.withStore(create: false) { store in
+                try await Self.verify(store.repository, collectEntries: expectHead != nil)
+            }
             var problem = result.problem
-            if result.isIntact, let expectHead {
-                let entries = try await store.auditEntries(tenant: nil)
-                if !entries.contains(where: { $0.hash == expectHead }) {
-                    problem = "the expected head \(expectHead.prefix(16))… is not in the log: entries were removed or rewritten"
-                }
+            if result.isIntact, let expectHead, !entries.contains(where: { $0.hash == expectHead }) {
+                problem = "the expected head \(expectHead.prefix(16))… is not in the log: entries were removed or rewritten"
             }
             if json {
                 try printJSON(AuditVerification(entries: result.entries, headHash: result.headHash,
@@ -47,6 +43,13 @@ struct AuditVerifyCommand: AsyncParsableCommand {
                 throw TenantError(.auditChainBroken, result.brokenAt.map { "audit entry \($0): \(problem)" } ?? problem)
             }
         }
+    }
+
+    private static func verify(_ repository: some TenantRepository, collectEntries: Bool) async throws
+        -> (AuditVerification, [AuditEntry])
+    {
+        let result = try await repository.verifyAudit()
+        return (result, collectEntries && result.isIntact ? try await repository.auditEntries(tenant: nil) : [])
     }
 }
 
@@ -72,8 +75,10 @@ struct AuditExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let store = try SQLiteTenantRepository(journal: try storeOptions.openExisting())
-            let entries = try await store.auditEntries(tenant: tenant)
+            let tenant = self.tenant
+            let entries = try await storeOptions.withStore(create: false) { store in
+                try await Self.entries(store.repository, tenant: tenant)
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var text = ""
@@ -89,5 +94,9 @@ struct AuditExportCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         }
+    }
+
+    private static func entries(_ repository: some TenantRepository, tenant: String?) async throws -> [AuditEntry] {
+        try await repository.auditEntries(tenant: tenant)
     }
 }

@@ -54,53 +54,59 @@ struct EnrollCommand: AsyncParsableCommand {
             let configuration = try options.configuration()
             let request = try EnrollmentRequest(ticket: ticket, tenant: tenant, keys: keys, tag: tag, operatorName: operatorName,
                                                 configuration: configuration)
-            let runtime = try options.open(create: true)
-            let service = try runtime.service()
-            let started = try await service.enroll(request)
-            var heldBy: ExecutionLease?
-            if !detach {
-                try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
-                    let worker = try runtime.worker(kms: kms, owner: "enroll-\(ProcessInfo.processInfo.processIdentifier)")
-                    let outcome = try await worker.drive(started.execution) { lease, seconds in
-                        writeErrorLine(
-                            "cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on "
-                                + "\(started.execution) to expire (a process that was stopped, or one still working)")
-                    }
-                    if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
+            try await options.storeOptions.withStore(create: true) { store in
+                try await enroll(request, store: store)
+            }
+        }
+    }
+
+    private func enroll<Store: StoreBackend>(_ request: EnrollmentRequest, store: Store) async throws {
+        let runtime = try options.runtime(store)
+        let service = try runtime.service()
+        let started = try await service.enroll(request)
+        var heldBy: ExecutionLease?
+        if !detach {
+            try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
+                let worker = try runtime.worker(kms: kms, owner: "enroll-\(ProcessInfo.processInfo.processIdentifier)")
+                let outcome = try await worker.drive(started.execution) { lease, seconds in
+                    writeErrorLine(
+                        "cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on "
+                            + "\(started.execution) to expire (a process that was stopped, or one still working)")
                 }
+                if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
             }
-            guard let status = try await runtime.overview.status(tenant: tenant).first else {
-                throw TenantError(.storeFailure, "the enrollment of \(tenant) vanished from the store")
+        }
+        guard let status = try await runtime.overview.status(tenant: tenant).first else {
+            throw TenantError(.storeFailure, "the enrollment of \(tenant) vanished from the store")
+        }
+        if json {
+            try printJSON(EnrollResult(created: started.created, status: status))
+        } else {
+            print(started.created ? "enrollment started: \(started.execution)" : "enrollment already exists: \(started.execution)")
+            print(StatusTable.describe(status))
+            if status.state == "awaiting-customer" {
+                print("when the customer has fixed it: cmkctl signal \(status.execution) --payload '{\"fixed\":true}', then cmkctl worker --until-idle (or wait for the re-check)")
             }
-            if json {
-                try printJSON(EnrollResult(created: started.created, status: status))
+        }
+        if status.executionStatus == "running", let problem = try await Self.operatorsKMSProblem(runtime.journal, execution: status.execution) {
+            writeErrorLine("the operator's KMS setup, not the customer's key: \(problem); the step is retried, "
+                + "or fix it and run cmkctl worker --until-idle")
+            throw ExitCode(TenantExit.configuration.rawValue)
+        }
+        switch status.state {
+        case TenantState.active.rawValue: break
+        case TenantState.awaitingCustomer.rawValue: throw ExitCode(TenantExit.awaitingCustomer.rawValue)
+        case TenantState.enrollmentFailed.rawValue: throw ExitCode(TenantExit.failed.rawValue)
+        default:
+            // Journaled and left to a worker (--detach), held by another live process, or sleeping
+            // until a retry: not done, and the exit code says so.
+            if detach { break }
+            if let heldBy {
+                writeErrorLine("cmkctl: \(status.execution) is being run by \(heldBy.owner); run the command again later or see cmkctl status")
             } else {
-                print(started.created ? "enrollment started: \(started.execution)" : "enrollment already exists: \(started.execution)")
-                print(StatusTable.describe(status))
-                if status.state == "awaiting-customer" {
-                    print("when the customer has fixed it: cmkctl signal \(status.execution) --payload '{\"fixed\":true}', then cmkctl worker --until-idle (or wait for the re-check)")
-                }
+                writeErrorLine("cmkctl: \(status.execution) is not finished (\(status.state)); a worker continues it (cmkctl worker)")
             }
-            if status.executionStatus == "running", let problem = try await Self.operatorsKMSProblem(runtime.journal, execution: status.execution) {
-                writeErrorLine("the operator's KMS setup, not the customer's key: \(problem); the step is retried, "
-                    + "or fix it and run cmkctl worker --until-idle")
-                throw ExitCode(TenantExit.configuration.rawValue)
-            }
-            switch status.state {
-            case TenantState.active.rawValue: break
-            case TenantState.awaitingCustomer.rawValue: throw ExitCode(TenantExit.awaitingCustomer.rawValue)
-            case TenantState.enrollmentFailed.rawValue: throw ExitCode(TenantExit.failed.rawValue)
-            default:
-                // Journaled and left to a worker (--detach), held by another live process, or sleeping
-                // until a retry: not done, and the exit code says so.
-                if detach { break }
-                if let heldBy {
-                    writeErrorLine("cmkctl: \(status.execution) is being run by \(heldBy.owner); run the command again later or see cmkctl status")
-                } else {
-                    writeErrorLine("cmkctl: \(status.execution) is not finished (\(status.state)); a worker continues it (cmkctl worker)")
-                }
-                throw ExitCode(TenantExit.stillRunning.rawValue)
-            }
+            throw ExitCode(TenantExit.stillRunning.rawValue)
         }
     }
 }

@@ -13,8 +13,10 @@ struct ExecutionsCancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let journal = try storeOptions.openExisting()
-            let execution = try await journal.cancel(execution: name, now: Date())
+            let name = self.name
+            let execution = try await storeOptions.withStore(create: false) { store in
+                try await store.journal.cancel(execution: name, now: Date())
+            }
             print("cancelled \(execution.name)")
         }
     }

@@ -19,8 +19,10 @@ struct ExecutionsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let journal = try storeOptions.openExisting()
-            let executions = try await journal.executions(status: status.flatMap(ExecutionStatus.init(rawValue:)))
+            let wanted = status.flatMap(ExecutionStatus.init(rawValue:))
+            let executions = try await storeOptions.withStore(create: false) { store in
+                try await store.journal.executions(status: wanted)
+            }
             print(pad("NAME", 32) + pad("STATUS", 11) + pad("WORKFLOW", 20) + pad("STATE", 20) + "UPDATED")
             for execution in executions {
                 let state = execution.status == .running ? "\(execution.stateName) (\(execution.phase.rawValue))" : "-"

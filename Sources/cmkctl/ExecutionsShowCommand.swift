@@ -16,11 +16,13 @@ struct ExecutionsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let journal = try storeOptions.openExisting()
-            guard let execution = try await journal.execution(named: name) else {
+            let name = self.name
+            let (found, events) = try await storeOptions.withStore(create: false) { store in
+                (try await store.journal.execution(named: name), try await store.journal.history(of: name))
+            }
+            guard let execution = found else {
                 throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
             }
-            let events = try await journal.history(of: name)
             if json {
                 print(document(execution, events).prettyText)
                 return

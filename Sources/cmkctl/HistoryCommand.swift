@@ -22,7 +22,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let timeline = try await storeOptions.openOverview().history(tenant: tenant)
+            let timeline = try await storeOptions.withOverview { try await $0.history(tenant) }
             if timeline.isEmpty { throw TenantError(.unknownTenant, "no history for tenant \(tenant)") }
             if json {
                 try printJSON(timeline)

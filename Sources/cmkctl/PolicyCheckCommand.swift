@@ -1,6 +1,5 @@
 import ArgumentParser
 import CMKEnvelope
-import CMKSQLite
 import CMKKMS
 import CMKTenant
 import Foundation
@@ -40,18 +39,18 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         var reports: [(key: String?, report: PolicyReport)] = []
         var requirements: PolicyRequirements?
         try await reportingFailures {
-            let store = try options.tenantStore()
-            let resolved = try await options.requirements(store: store)
-            requirements = resolved
-            let analyzer = PolicyAnalyzer(requirements: resolved)
-            if let policyFile {
-                do {
-                    reports = [(nil, try analyzer.analyze(policy: try readPolicy(policyFile)))]
-                } catch let error as TenantError where error.code == .malformedPolicy {
-                    throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
+            (requirements, reports) = try await options.withTenantStore { store in
+                let resolved = try await options.requirements(store: store?.repository)
+                let analyzer = PolicyAnalyzer(requirements: resolved)
+                if let policyFile {
+                    do {
+                        return (resolved, [(nil, try analyzer.analyze(policy: try readPolicy(policyFile)))])
+                    } catch let error as TenantError where error.code == .malformedPolicy {
+                        throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
+                    }
                 }
-            } else {
-                reports = try await liveReports(analyzer, store: store)
+                guard let store else { return (resolved, []) }
+                return (resolved, try await liveReports(analyzer, store: store))
             }
         }
         guard let requirements else { return }
@@ -75,10 +74,11 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     }
 
     /// Reads the policy of every key the tenant is enrolled with (or enrolling), through the audited client.
-    private func liveReports(_ analyzer: PolicyAnalyzer, store: SQLiteTenantRepository?) async throws -> [(key: String?, report: PolicyReport)] {
-        guard let tenant = options.tenant, let store else { return [] }
-        guard let status = try await TenantOverview(journal: store.journal, repository: store).status(tenant: tenant).first else {
-            throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.store)")
+    private func liveReports<Store: StoreBackend>(_ analyzer: PolicyAnalyzer, store backend: Store) async throws -> [(key: String?, report: PolicyReport)] {
+        guard let tenant = options.tenant else { return [] }
+        let store = backend.repository
+        guard let status = try await TenantOverview(journal: backend.journal, repository: store).status(tenant: tenant).first else {
+            throw TenantError(.unknownTenant, "no tenant \(tenant) in \(options.storeOptions.locationDescription)")
         }
         let keys = status.enrollingKeys.isEmpty ? status.keys : status.enrollingKeys
         guard status.generation > 0 || !status.enrollingKeys.isEmpty else {

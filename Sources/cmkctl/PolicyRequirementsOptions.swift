@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -47,19 +46,19 @@ struct PolicyRequirementsOptions: ParsableArguments {
         try OperatorConfiguration.load(path: config)
     }
 
-    /// The tenant store, opened once, when `--tenant` names a tenant to read.
-    func tenantStore() throws -> SQLiteTenantRepository? {
-        guard tenant != nil else { return nil }
-        return try SQLiteTenantRepository(journal: try storeOptions.openExisting())
+    /// Runs `body` with the store opened once when `--tenant` names a tenant to read, else with nil.
+    func withTenantStore<T>(_ body: ((any StoreBackend)?) async throws -> T) async throws -> T {
+        guard tenant != nil else { return try await body(nil) }
+        return try await storeOptions.withStore(create: false) { try await body($0) }
     }
 
     /// The requirements from the flags, the operator configuration and, for `--tenant`, `store`.
-    func requirements(store: SQLiteTenantRepository?) async throws -> PolicyRequirements {
+    func requirements(store: (any TenantRepository)?) async throws -> PolicyRequirements {
         let configuration = try configuration()
         var value = identifier
         if value == nil, let tenant, let store {
             guard let record = try await store.tenant(tenant) else {
-                throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)")
+                throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.locationDescription)")
             }
             guard let assigned = record.contextIdentifier else {
                 throw TenantError(.unknownTenant, "tenant \(record.id) has no encryption-context identifier yet (its enrollment has not assigned one)")

@@ -21,7 +21,7 @@ struct PolicyTemplateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let requirements = try await options.requirements(store: try options.tenantStore())
+            let requirements = try await options.withTenantStore { try await options.requirements(store: $0?.repository) }
             print(document ? PolicyTemplate.document(for: requirements) : PolicyTemplate.statements(for: requirements))
         }
     }

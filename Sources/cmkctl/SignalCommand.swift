@@ -27,8 +27,10 @@ struct SignalCommand: AsyncParsableCommand {
     func run() async throws {
         try await WorkflowCommandRunner.run {
             let value = try JSONValue(parsing: payload)
-            let journal = try storeOptions.openExisting()
-            let execution = try await journal.signal(execution: name, payload: value, now: Date())
+            let name = self.name
+            let execution = try await storeOptions.withStore(create: false) { store in
+                try await store.journal.signal(execution: name, payload: value, now: Date())
+            }
             print("signalled \(execution.name) at \(execution.stateName)")
         }
     }

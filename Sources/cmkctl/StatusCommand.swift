@@ -22,8 +22,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let statuses = try await storeOptions.openOverview().status(tenant: tenant)
-            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.store)") }
+            let statuses = try await storeOptions.withOverview { try await $0.status(tenant) }
+            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.locationDescription)") }
             if json {
                 try printJSON(statuses)
                 return

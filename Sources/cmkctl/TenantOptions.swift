@@ -1,6 +1,5 @@
 import ArgumentParser
 import CMKKMS
-import CMKSQLite
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -26,36 +25,35 @@ struct TenantOptions: ParsableArguments {
         try OperatorConfiguration.load(path: config)
     }
 
-    /// Opens the store, creating it when `create` is set (enroll, worker); read commands refuse a missing store.
-    func open(create: Bool) throws -> TenantRuntime {
-        let configuration = try configuration()
-        let journal = create ? try SQLiteJournal(path: storeOptions.store) : try storeOptions.openExisting()
-        let store = try SQLiteTenantRepository(journal: journal)
-        return TenantRuntime(journal: journal, store: store, configuration: configuration, workflows: WorkflowDefinitions(directory: workflows),
-                             leaseSeconds: leaseSeconds)
+    /// The runtime of an opened store (`storeOptions.withStore`): its configuration, definitions and lease.
+    func runtime<Store: StoreBackend>(_ store: Store) throws -> TenantRuntime<Store> {
+        TenantRuntime(store: store, configuration: try configuration(), workflows: WorkflowDefinitions(directory: workflows),
+                      leaseSeconds: leaseSeconds)
     }
 }
 
 /// An opened store with its configuration: what enroll, status, history and the worker work on.
-struct TenantRuntime {
-    let journal: SQLiteJournal
-    let store: SQLiteTenantRepository
+struct TenantRuntime<Store: StoreBackend> {
+    let store: Store
     let configuration: OperatorConfiguration
     let workflows: WorkflowDefinitions
     let leaseSeconds: Double
 
-    /// What enroll prints after driving the enrollment: the store and journal only.
-    var overview: TenantOverview<SQLiteTenantRepository> { TenantOverview(journal: journal, repository: store) }
+    var journal: Store.Journal { store.journal }
+    var repository: Store.Repository { store.repository }
 
-    func service() throws -> EnrollmentService<SQLiteTenantRepository> {
+    /// What enroll prints after driving the enrollment: the store and journal only.
+    var overview: TenantOverview<Store.Repository> { TenantOverview(journal: journal, repository: repository) }
+
+    func service() throws -> EnrollmentService<Store.Repository> {
         let definition = try workflows.load(named: EnrollmentWorkflow.name, handlerNames: EnrollmentWorkflow.handlerNames)
-        return EnrollmentService(journal: journal, repository: store, definition: definition)
+        return EnrollmentService(journal: journal, repository: repository, definition: definition)
     }
 
-    /// A worker over every definition (built in, or from `--workflows`), with the example and tenant handlers.
-    func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker<SQLiteJournal> {
-        var handlers = BuiltinHandlers.registry(effectsLog: nil, journal: journal)
-        EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
+    /// A worker over the product's workflows and handlers (built in, or definitions from `--workflows`).
+    func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker<Store.Journal> {
+        var handlers = HandlerRegistry<Store.Journal.Transaction>()
+        EnrollmentHandlers(repository: repository, configuration: configuration, kms: kms).register(into: &handlers)
         let definitions = try workflows.loadAll(handlerNames: handlers.names)
         return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }

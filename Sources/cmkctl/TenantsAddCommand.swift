@@ -34,9 +34,10 @@ struct TenantsAddCommand: AsyncParsableCommand {
         try await runTenantCommand {
             let configuration = try options.configuration()
             let registration = try TenantRegistration(tenant: tenant, tag: tag, operatorName: operatorName, configuration: configuration)
-            let runtime = try options.open(create: true)
-            let added = try await registration.add(to: runtime.store, providerKey: configuration.providerKey)
-            guard let status = try await runtime.overview.status(tenant: tenant).first else {
+            let (added, status) = try await options.storeOptions.withStore(create: true) { store in
+                try await Self.add(registration, to: store, providerKey: configuration.providerKey)
+            }
+            guard let status else {
                 throw TenantError(.storeFailure, "tenant \(tenant) vanished from the store")
             }
             if json {
@@ -46,5 +47,14 @@ struct TenantsAddCommand: AsyncParsableCommand {
                 print(StatusTable.describe(status))
             }
         }
+    }
+
+    private static func add<Store: StoreBackend>(_ registration: TenantRegistration, to store: Store, providerKey: String) async throws
+        -> (added: (record: TenantRecord, created: Bool), status: TenantStatus?)
+    {
+        let added = try await registration.add(to: store.repository, providerKey: providerKey)
+        let status = try await TenantOverview(journal: store.journal, repository: store.repository)
+            .status(tenant: registration.tenant).first
+        return (added, status)
     }
 }

@@ -16,15 +16,21 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runTenantCommand {
-            let runtime = try options.open(create: true)
-            try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
-                let worker = try runtime.worker(kms: kms, owner: "worker-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
-                if untilIdle {
-                    let progressed = try await worker.runUntilIdle()
-                    print(progressed ? "ran due steps; nothing more is due now" : "nothing was due")
-                } else {
-                    try await worker.run()
-                }
+            try await options.storeOptions.withStore(create: true) { store in
+                try await work(store)
+            }
+        }
+    }
+
+    private func work<Store: StoreBackend>(_ store: Store) async throws {
+        let runtime = try options.runtime(store)
+        try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
+            let worker = try runtime.worker(kms: kms, owner: "worker-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+            if untilIdle {
+                let progressed = try await worker.runUntilIdle()
+                print(progressed ? "ran due steps; nothing more is due now" : "nothing was due")
+            } else {
+                try await worker.run()
             }
         }
     }

@@ -33,7 +33,7 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let journal = try SQLiteJournal(path: storeOptions.store)
+            let journal = try SQLiteJournal(path: storeOptions.location)
             let configuration = try OperatorConfiguration.load(path: config)
             let store = try SQLiteTenantRepository(journal: journal)
             try await TenantKMS.withClients(configuration: configuration) { kms in

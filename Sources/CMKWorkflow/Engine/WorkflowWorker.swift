@@ -68,7 +68,7 @@ public final class WorkflowWorker<Journal: WorkflowJournal>: Sendable {
             if let due = try await journal.nextWake(now: now), due < wake {
                 wake = max(due, now.addingTimeInterval(0.001))
             }
-            try await clock.sleep(until: wake)
+            try await journal.waitForWork(until: wake, clock: clock)
         }
     }
 

@@ -53,9 +53,17 @@ public protocol WorkflowJournal: Sendable {
     func lease(of execution: String) async throws -> ExecutionLease?
     func executions(status: ExecutionStatus?) async throws -> [ExecutionSnapshot]
     func history(of name: String) async throws -> [WorkflowEvent]
+    /// An idle worker's sleep: until `deadline` on `clock`, or sooner when the backend hints that work may
+    /// have become due (PostgreSQL's NOTIFY). Polling stays the truth: a hint may be lost or spurious.
+    func waitForWork(until deadline: Date, clock: any WorkflowClock) async throws
 }
 
 extension WorkflowJournal {
+    /// No hints: sleep until the deadline.
+    public func waitForWork(until deadline: Date, clock: any WorkflowClock) async throws {
+        try await clock.sleep(until: deadline)
+    }
+
     /// A claim and a fenced commit in two transactions, for journals that cannot join them.
     public func claim(
         owner: String, leaseSeconds: Double, now: Date,

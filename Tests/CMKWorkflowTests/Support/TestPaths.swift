@@ -8,7 +8,7 @@ enum TestPaths {
     }
 
     static var exampleDefinition: URL {
-        repositoryRoot.appendingPathComponent("Workflows/example.asl.json")
+        repositoryRoot.appendingPathComponent("Tests/Fixtures/workflows/example.asl.json")
     }
 
     static func temporaryDirectory(_ label: String) throws -> URL {

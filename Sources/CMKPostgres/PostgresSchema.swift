@@ -1,0 +1,202 @@
+import Foundation
+import PostgresNIO
+
+/// The PostgreSQL schema: the journal's tables and the tenant tables, as migrations that are only ever
+/// appended (shipped ids never change). Each migration is a list of statements (the extended protocol takes one per query).
+///
+/// Processes that open a new database together take turns through an advisory lock, so each migration
+/// is applied once. Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite backend.
+enum PostgresSchema {
+    static let migrationLock: Int64 = 0x636D_6B63_746C_0002
+
+    static let migrations: [(id: String, statements: [String])] = [
+        (
+            "v1-executions-and-events",
+            [
+                """
+                CREATE TABLE executions (
+                    name TEXT PRIMARY KEY,
+                    workflow TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    state_input TEXT NOT NULL,
+                    phase TEXT NOT NULL,
+                    attempt BIGINT NOT NULL,
+                    retry_counts TEXT NOT NULL,
+                    due_at DOUBLE PRECISION,
+                    deadline DOUBLE PRECISION,
+                    signal TEXT,
+                    input TEXT NOT NULL,
+                    output TEXT,
+                    error TEXT,
+                    cause TEXT,
+                    started_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL,
+                    next_seq BIGINT NOT NULL,
+                    wake_at DOUBLE PRECISION,
+                    lease_owner TEXT,
+                    lease_expires DOUBLE PRECISION
+                )
+                """,
+                // The claim's predicate: only running executions are indexed, so the index stays small.
+                "CREATE INDEX executions_running_by_wake ON executions (wake_at) WHERE status = 'running'",
+                "CREATE INDEX executions_by_status ON executions (status, started_at)",
+                """
+                CREATE TABLE events (
+                    execution TEXT NOT NULL REFERENCES executions(name),
+                    seq BIGINT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL,
+                    kind TEXT NOT NULL,
+                    state TEXT,
+                    attempt BIGINT,
+                    detail TEXT NOT NULL,
+                    PRIMARY KEY (execution, seq)
+                )
+                """,
+                // A busy queue table: vacuum after a hundred dead rows, not a fifth of the table.
+                """
+                ALTER TABLE executions SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 100)
+                """,
+            ]
+        ),
+        (
+            "tenant-v1-tenants-generations-audit",
+            [
+                """
+                CREATE TABLE tenants (
+                    id TEXT PRIMARY KEY,
+                    ticket TEXT NOT NULL,
+                    tag TEXT NOT NULL,
+                    context_id TEXT UNIQUE,
+                    state TEXT NOT NULL,
+                    generation BIGINT NOT NULL,
+                    waiting_for TEXT,
+                    waiting_rounds BIGINT NOT NULL DEFAULT 0,
+                    execution TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                // The identifier is in every ciphertext's AAD and in tenants' key policies: never changed.
+                """
+                CREATE FUNCTION tenants_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF OLD.context_id IS NOT NULL AND NEW.context_id IS DISTINCT FROM OLD.context_id THEN
+                        RAISE EXCEPTION 'the encryption-context identifier is immutable';
+                    END IF;
+                    IF NEW.tag IS DISTINCT FROM OLD.tag THEN
+                        RAISE EXCEPTION 'the tag is immutable';
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """,
+                "CREATE TRIGGER tenants_immutable BEFORE UPDATE ON tenants FOR EACH ROW EXECUTE FUNCTION tenants_immutable()",
+                """
+                CREATE TABLE key_generations (
+                    tenant TEXT NOT NULL REFERENCES tenants(id),
+                    number BIGINT NOT NULL,
+                    provider_managed BOOLEAN NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    cause TEXT NOT NULL,
+                    PRIMARY KEY (tenant, number)
+                )
+                """,
+                """
+                CREATE TABLE generation_keys (
+                    tenant TEXT NOT NULL,
+                    number BIGINT NOT NULL,
+                    region TEXT NOT NULL,
+                    key_arn TEXT NOT NULL,
+                    PRIMARY KEY (tenant, number, region),
+                    FOREIGN KEY (tenant, number) REFERENCES key_generations(tenant, number)
+                )
+                """,
+                """
+                CREATE TABLE policy_checks (
+                    tenant TEXT NOT NULL,
+                    key_arn TEXT NOT NULL,
+                    checked_at DOUBLE PRECISION NOT NULL,
+                    blocking BOOLEAN NOT NULL,
+                    report TEXT NOT NULL,
+                    PRIMARY KEY (tenant, key_arn)
+                )
+                """,
+                """
+                CREATE TABLE audit_log (
+                    seq BIGINT PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    tenant TEXT,
+                    kind TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    cause TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_log_tenant ON audit_log (tenant, seq)",
+                // Append-only through the engine; a change made around this trigger breaks the hash chain.
+                """
+                CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'the audit log is append-only';
+                END $$
+                """,
+                """
+                CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
+                """,
+                // The newest entry, so that cutting entries off the end is detected too.
+                """
+                CREATE TABLE audit_head (
+                    id BIGINT PRIMARY KEY CHECK (id = 1),
+                    seq BIGINT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """,
+                // One enrollment per tenant at a time, and how it ended (the domain never reads `executions`).
+                """
+                CREATE TABLE enrollment_claims (
+                    tenant TEXT PRIMARY KEY,
+                    ticket TEXT NOT NULL,
+                    execution TEXT NOT NULL,
+                    requested_at DOUBLE PRECISION NOT NULL,
+                    outcome TEXT
+                )
+                """,
+            ]
+        ),
+    ]
+
+    /// Applies the pending migrations in one transaction, under the migration lock.
+    static func migrate(_ journal: PostgresJournal) async throws {
+        try await journal.transaction(write: true) { transaction in
+            try await transaction.query("SELECT pg_advisory_xact_lock(\(migrationLock))")
+            try await transaction.query(
+                """
+                CREATE TABLE IF NOT EXISTS cmkctl_migrations (
+                    id TEXT PRIMARY KEY,
+                    applied_at DOUBLE PRECISION NOT NULL
+                )
+                """)
+            let applied = Set(
+                try await transaction.query("SELECT id FROM cmkctl_migrations").map { try Columns($0)["id"] as String })
+            for migration in migrations where !applied.contains(migration.id) {
+                for statement in migration.statements {
+                    try await transaction.query(PostgresQuery(unsafeSQL: statement))
+                }
+                try await transaction.query(
+                    "INSERT INTO cmkctl_migrations (id, applied_at) VALUES (\(migration.id), \(Date().timeIntervalSince1970))")
+            }
+        }
+    }
+
+    /// The ids of the applied migrations, in order of application.
+    static func appliedMigrations(_ journal: PostgresJournal) async throws -> [String] {
+        try await journal.transaction(write: false) { transaction in
+            try await transaction.query("SELECT id FROM cmkctl_migrations ORDER BY applied_at, id").map {
+                try Columns($0)["id"] as String
+            }
+        }
+    }
+}
