@@ -25,9 +25,10 @@ public final class PostgresTransaction: Sendable {
         self.logger = logger
     }
 
-    /// Runs one statement and returns its rows.
+    /// Runs one statement in this transaction and returns its rows. Transactional task handlers that keep
+    /// tables of their own write them through here, so their rows commit with the step.
     @discardableResult
-    func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+    public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
         guard state.withLock({ $0.open }) else {
             throw PostgresStoreError(.unavailable, "a statement was submitted after its PostgreSQL transaction ended")
         }
