@@ -87,7 +87,11 @@ let package = Package(
             name: "CMKTesting",
             dependencies: [
                 "CMKKMS",
+                "CMKTenant",
+                "CMKSQLite",
+                "CMKPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // The benchmarks behind `cmkctl bench kms` and `bench workflow`, out of the libraries.

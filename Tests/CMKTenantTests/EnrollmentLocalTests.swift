@@ -1,5 +1,6 @@
 import CMKKMS
 import CMKTenant
+import CMKTesting
 import CMKSQLite
 import CMKWorkflow
 import Foundation
@@ -12,8 +13,9 @@ import Glibc
 
 /// Enrollment end to end on the embedded default: the local KMS and the SQLite store.
 @Suite struct EnrollmentLocalTests {
-    @Test func cleanEnrollmentEndsActiveWithItsIdentifierGenerationAndTrail() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func cleanEnrollmentEndsActiveWithItsIdentifierGenerationAndTrail(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let key = try await harness.localKey("acme-root")
         let started = try await harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
@@ -49,8 +51,9 @@ import Glibc
         #expect(history.contains { $0.what == "ExecutionSucceeded" })
     }
 
-    @Test func sameTicketIsTheSameEnrollmentAndAnotherTicketIsRefused() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func sameTicketIsTheSameEnrollmentAndAnotherTicketIsRefused(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let key = try await harness.localKey("acme-root")
         let request = try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod")
@@ -78,8 +81,9 @@ import Glibc
         #expect(changed?.message.contains("a change needs a new ticket") == true)
     }
 
-    @Test func twoTenantsWithTheSameTagGetDistinctIdentifiers() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func twoTenantsWithTheSameTagGetDistinctIdentifiers(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let tenants = (1...6).map { "tenant\($0)" }
         for tenant in tenants {
@@ -99,8 +103,9 @@ import Glibc
         #expect(statuses.allSatisfy { $0.state == "active" })
     }
 
-    @Test func disabledKeyWaitsForTheCustomerThenResumesOnSignal() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func disabledKeyWaitsForTheCustomerThenResumesOnSignal(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let key = try await harness.localKey("globex-root")
         try await harness.localKMS.disableKey(keyID: key)
@@ -129,8 +134,9 @@ import Glibc
         #expect(active.enrollingKeys.isEmpty)
     }
 
-    @Test func missingPermissionParksUntilThePolicyIsFixedAndASignalArrives() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func missingPermissionParksUntilThePolicyIsFixedAndASignalArrives(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let principal = harness.configuration.servicePrincipal
         func policy(_ actions: [String]) -> String {
@@ -148,8 +154,9 @@ import Glibc
         #expect(try await harness.drive("umbrella").state == "active")
     }
 
-    @Test func blockedEnrollmentRechecksOnItsOwnWithGrowingDelays() async throws {
-        let harness = try TenantHarness(configuration: OperatorConfiguration(recheckInitialSeconds: 0.2, recheckMaxSeconds: 0.4))
+    @Test(arguments: TestBackend.allCases)
+    func blockedEnrollmentRechecksOnItsOwnWithGrowingDelays(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend, configuration: OperatorConfiguration(recheckInitialSeconds: 0.2, recheckMaxSeconds: 0.4))
         defer { harness.remove() }
         let key = try await harness.localKey("initech-root")
         try await harness.localKMS.disableKey(keyID: key)
@@ -176,20 +183,21 @@ import Glibc
         }
     }
 
-    @Test func theIdentifierAndTagCannotBeChangedInTheStore() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func theIdentifierAndTagCannotBeChangedInTheStore(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let key = try await harness.localKey("acme-root")
         try await harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [key], tag: "acmeprod"))
         try await harness.drive("acme")
-        #expect(throws: (any Error).self) {
-            try harness.store.pool.write { db in try db.execute(sql: "UPDATE tenants SET context_id = 'other-123456' WHERE id = 'acme'") }
+        await #expect(throws: (any Error).self) {
+            try await harness.rawSQL("UPDATE tenants SET context_id = 'other-123456' WHERE id = 'acme'")
         }
-        #expect(throws: (any Error).self) {
-            try harness.store.pool.write { db in try db.execute(sql: "UPDATE tenants SET tag = 'other' WHERE id = 'acme'") }
+        await #expect(throws: (any Error).self) {
+            try await harness.rawSQL("UPDATE tenants SET tag = 'other' WHERE id = 'acme'")
         }
-        #expect(throws: (any Error).self) {
-            try harness.store.pool.write { db in try db.execute(sql: "INSERT INTO tenants (id, ticket, tag, context_id, state, generation, execution, created_at, updated_at) SELECT 'twin', ticket, tag, context_id, state, generation, execution, created_at, updated_at FROM tenants WHERE id = 'acme'") }
+        await #expect(throws: (any Error).self) {
+            try await harness.rawSQL("INSERT INTO tenants (id, ticket, tag, context_id, state, generation, execution, created_at, updated_at) SELECT 'twin', ticket, tag, context_id, state, generation, execution, created_at, updated_at FROM tenants WHERE id = 'acme'")
         }
         #expect(try await harness.status("acme").contextIdentifier?.hasPrefix("acmeprod-") == true)
     }
@@ -200,7 +208,7 @@ import Glibc
     /// the step is retried as `KMS.Misconfigured` with a cause that names the file.
     @Test(arguments: ["no file here", "a file without the key", "a file open to others"])
     func aLocalKMSFileProblemIsTheOperatorsNotTheCustomers(problem: String) async throws {
-        let harness = try TenantHarness()
+        let harness = try await TenantHarness()
         defer { harness.remove() }
         let localPath = harness.configuration.localKMSPath
         let elsewhere = try LocalKMS(path: harness.directory + "/elsewhere/local-kms.json", createIfMissing: true)

@@ -23,16 +23,16 @@ import Testing
 
     static let allCrypto = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
 
-    func harness(_ moto: MotoServer, _ http: HTTPClient, principal: String, credentials: AWSCredentials) throws -> TenantHarness {
+    func harness(_ moto: MotoServer, _ http: HTTPClient, principal: String, credentials: AWSCredentials) async throws -> TenantHarness {
         let endpoints = ["us-east-1": moto.url, "eu-west-1": moto.url]
-        return try TenantHarness(
+        return try await TenantHarness(
             configuration: OperatorConfiguration(servicePrincipal: principal, kmsEndpoints: endpoints),
             aws: { AWSKMSClient(httpClient: http, credentials: credentials, configuration: .init(endpoints: endpoints, requestTimeout: .seconds(5))) })
     }
 
     @Test func cleanEnrollmentInTwoRegions() async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
-            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            let harness = try await harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
             let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
                 .createKey(description: "acme us-east-1", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
@@ -55,7 +55,7 @@ import Testing
 
     @Test func missingPermissionParksUntilThePolicyIsFixedAndASignalArrives() async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
-            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            let harness = try await harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
             let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let withoutDecrypt = Self.allCrypto.filter { $0 != "kms:Decrypt" }
@@ -81,7 +81,7 @@ import Testing
 
     @Test func disabledKeyFailsTheProbeWithAClearStatus() async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
-            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            let harness = try await harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
             let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let key = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
@@ -96,7 +96,7 @@ import Testing
 
     @Test func duplicateConflictingAndSameTagEnrollments() async throws {
         try await MotoSupport.withMoto { moto, http, principal, credentials in
-            let harness = try harness(moto, http, principal: principal, credentials: credentials)
+            let harness = try await harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
             let client = try harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
             let acmeKey = try await client.createKey(description: "acme", policy: Self.policy(principal: principal, cryptoActions: Self.allCrypto))
@@ -132,7 +132,7 @@ import Testing
             // No credentials anywhere: an empty environment and a home without ~/.aws.
             let emptyHome = NSTemporaryDirectory() + "cmktenant-nohome-" + UUID().uuidString
             let resolver = AWSCredentialsResolver(environment: ["HOME": emptyHome])
-            let harness = try TenantHarness(
+            let harness = try await TenantHarness(
                 configuration: OperatorConfiguration(servicePrincipal: principal, kmsEndpoints: endpoints),
                 aws: {
                     AWSKMSClient(httpClient: http, credentials: problem == "refused" ? forged : try resolver.require(),

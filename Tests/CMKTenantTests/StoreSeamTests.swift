@@ -1,5 +1,5 @@
-import CMKSQLite
 import CMKTenant
+import CMKTesting
 import CMKWorkflow
 import Foundation
 import Synchronization
@@ -16,10 +16,15 @@ import Testing
                      waitingFor: nil, execution: "", createdAt: Date(), updatedAt: Date())
     }
 
-    @Test func aRepositoryWriteInTheStepsTransactionCommitsOnlyWithTheStep() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func aRepositoryWriteInTheStepsTransactionCommitsOnlyWithTheStep(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
-        let journal = harness.journal, store = harness.store
+        try await Self.repositoryWriteCommitsOnlyWithTheStep(harness.fresh.store)
+    }
+
+    static func repositoryWriteCommitsOnlyWithTheStep(_ backend: some StoreBackend) async throws {
+        let journal = backend.journal, store = backend.repository
         let definition = try DefinitionLoader(handlerNames: []).load(data: Data(Self.pass.utf8), name: "wf", file: "wf.asl.json")
         _ = try await journal.start(name: "e", input: [:], definition: definition, now: Date())
         let held = try #require(try await journal.claim(owner: "a", leaseSeconds: 60, now: Date()))
@@ -44,11 +49,16 @@ import Testing
         #expect(try await journal.execution(named: "e")?.status == .succeeded)
     }
 
-    @Test func aFailingTransactionalHandlerLeavesNoTenantWritesButItsFailureCommits() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func aFailingTransactionalHandlerLeavesNoTenantWritesButItsFailureCommits(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
-        let store = harness.store
-        var handlers = HandlerRegistry<SQLiteTransaction>()
+        try await Self.failingHandlerLeavesNoWrites(harness.fresh.store)
+    }
+
+    static func failingHandlerLeavesNoWrites<Store: StoreBackend>(_ backend: Store) async throws {
+        let store = backend.repository
+        var handlers = HandlerRegistry<Store.Journal.Transaction>()
         handlers.register("write-then-fail", .transactional { context, transaction in
             try await store.insertTenant(Self.record("attempt-\(context.attempt)"), in: transaction)
             if context.attempt == 1 { throw TaskFailure(error: "Once") }
@@ -58,52 +68,60 @@ import Testing
             data: Data(#"{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::activity:write-then-fail","Retry":[{"ErrorEquals":["Once"],"IntervalSeconds":1}],"End":true}}}"#.utf8),
             name: "wf", file: "wf.asl.json")
         let clock = ManualTenantClock()
-        let worker = WorkflowWorker(journal: harness.journal, definitions: [definition], handlers: handlers, clock: clock)
+        let worker = WorkflowWorker(journal: backend.journal, definitions: [definition], handlers: handlers, clock: clock)
         try await worker.start(workflow: "wf", name: "w", input: [:])
         try await worker.runUntilIdle()
         clock.advance(by: 1)
         try await worker.runUntilIdle()
-        #expect(try await harness.journal.execution(named: "w")?.status == .succeeded)
+        #expect(try await backend.journal.execution(named: "w")?.status == .succeeded)
         #expect(try await store.tenants().map(\.id) == ["attempt-2"])
-        #expect(try await harness.journal.history(of: "w").contains { $0.kind == .taskFailed })
+        #expect(try await backend.journal.history(of: "w").contains { $0.kind == .taskFailed })
     }
 
-    @Test func aTransactionRefusesStatementsAfterItEnded() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func aTransactionRefusesStatementsAfterItEnded(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
-        let escaped = try await harness.journal.transaction { transaction in transaction }
-        await #expect(throws: (any Error).self) { try await escaped.execute { _ in 1 } }
-        // The writer is free again: a thrown body rolled back, the next transaction commits.
+        try await Self.transactionEnds(harness.fresh.store)
+    }
+
+    static func transactionEnds(_ backend: some StoreBackend) async throws {
+        let store = backend.repository
+        let escaped = try await store.write { transaction in transaction }
+        await #expect(throws: (any Error).self) { try await store.tenant("anyone", in: escaped) }
+        // The store is free again: a thrown body rolled back, the next transaction commits.
         await #expect(throws: TenantError.self) {
-            try await harness.store.write { transaction in
-                try await harness.store.insertTenant(Self.record("rolled-back"), in: transaction)
+            try await store.write { transaction in
+                try await store.insertTenant(Self.record("rolled-back"), in: transaction)
                 throw TenantError(.conflict, "abort")
             }
         }
-        try await harness.store.write { transaction in try await harness.store.insertTenant(Self.record("kept"), in: transaction) }
-        #expect(try await harness.store.tenants().map(\.id) == ["kept"])
+        try await store.write { transaction in try await store.insertTenant(Self.record("kept"), in: transaction) }
+        #expect(try await store.tenants().map(\.id) == ["kept"])
     }
 
-    @Test func aFailedEnrollmentRecordsItsOutcomeAndANewTicketMayTryAgain() async throws {
-        let harness = try TenantHarness(aws: { throw TenantError(.configuration, "no AWS KMS in this test") })
+    @Test(arguments: TestBackend.allCases)
+    func aFailedEnrollmentRecordsItsOutcomeAndANewTicketMayTryAgain(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend, aws: { throw TenantError(.configuration, "no AWS KMS in this test") })
         defer { harness.remove() }
         let store = harness.store
         let awsKey = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         let first = try await harness.service.enroll(try harness.request(ticket: "SUP-1", tenant: "acme", keys: [awsKey], tag: "acme"))
         #expect(try await harness.drive("acme").state == "enrollment-failed")
-        let failed = try await store.read { transaction in try await store.enrollmentClaim(tenant: "acme", in: transaction) }
+        let failed = try await Self.claim(of: "acme", in: harness.fresh.store.repository)
         #expect(failed?.execution == first.execution && failed?.outcome == .failed)
 
         let key = try await harness.localKey("acme-root")
         let second = try await harness.service.enroll(try harness.request(ticket: "SUP-2", tenant: "acme", keys: [key], tag: "acme"))
         #expect(second.created)
         #expect(try await harness.drive("acme").state == "active")
-        let succeeded = try await store.read { transaction in try await store.enrollmentClaim(tenant: "acme", in: transaction) }
+        let succeeded = try await Self.claim(of: "acme", in: harness.fresh.store.repository)
         #expect(succeeded?.execution == second.execution && succeeded?.outcome == .succeeded)
     }
 
-    @Test func aCancelledEnrollmentFreesTheTenantThroughItsExecution() async throws {
-        let harness = try TenantHarness()
+    @Test(arguments: TestBackend.allCases)
+    func aCancelledEnrollmentFreesTheTenantThroughItsExecution(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
         defer { harness.remove() }
         let key = try await harness.localKey("globex-root")
         try await harness.localKMS.disableKey(keyID: key)
@@ -115,6 +133,10 @@ import Testing
         // Cancelled before its last step: the claim has no outcome, the journal's snapshot says it ended.
         _ = try await harness.journal.cancel(execution: first.execution, now: Date())
         #expect(try await harness.service.enroll(other).created)
+    }
+
+    static func claim(of tenant: String, in store: some TenantRepository) async throws -> EnrollmentClaim? {
+        try await store.read { transaction in try await store.enrollmentClaim(tenant: tenant, in: transaction) }
     }
 }
 

@@ -1,47 +1,54 @@
 import AsyncHTTPClient
 import CMKKMS
-import CMKSQLite
 import CMKTenant
 import CMKTesting
 import CMKWorkflow
 import Foundation
 
 /// A store, an operator configuration and the enrollment workflow in a fresh directory: what the
-/// CLI sets up, driven from the tests through the library.
+/// CLI sets up, driven from the tests through the library, on either backend (SQLite by default).
 struct TenantHarness {
     static let packageRoot: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     let directory: String
-    let journal: SQLiteJournal
-    let store: SQLiteTenantRepository
+    let fresh: FreshStore
     let configuration: OperatorConfiguration
     let kms: TenantKMS
-    let service: EnrollmentService<SQLiteTenantRepository>
+    let service: AnyEnrollmentService
 
-    init(configuration: OperatorConfiguration? = nil, aws: (@Sendable () throws -> any KMSClient)? = nil) throws {
+    init(_ backend: TestBackend = .sqlite, configuration: OperatorConfiguration? = nil,
+         aws: (@Sendable () throws -> any KMSClient)? = nil) async throws {
         directory = NSTemporaryDirectory() + "cmktenant-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = configuration ?? OperatorConfiguration()
         configuration.localKMSPath = directory + "/local-kms.json"
         self.configuration = configuration
-        journal = try SQLiteJournal(path: directory + "/store.sqlite")
-        store = try SQLiteTenantRepository(journal: journal)
+        fresh = try await backend.openFresh(directory: directory, packageRoot: Self.packageRoot)
         let localPath = configuration.localKMSPath
         kms = TenantKMS(local: { try LocalKMS(path: localPath) },
                         aws: aws ?? { throw KMSError(.unreachable, "no AWS KMS in this test") })
         let definition = try EnrollmentWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
-        service = EnrollmentService(journal: journal, repository: store, definition: definition)
+        service = AnyEnrollmentService(fresh.store, definition: definition)
     }
 
-    var overview: TenantOverview<SQLiteTenantRepository> { TenantOverview(journal: journal, repository: store) }
+    var backend: TestBackend { fresh.backend }
+    var journal: any WorkflowJournal { fresh.store.journal }
+    var store: any TenantRepository { fresh.store.repository }
+    var overview: AnyTenantOverview { AnyTenantOverview(fresh.store) }
 
     var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
-    func worker(owner: String = "test-worker") throws -> WorkflowWorker<SQLiteJournal> {
-        var handlers = HandlerRegistry<SQLiteTransaction>()
-        EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
-        return WorkflowWorker(journal: journal, definitions: [service.definition], handlers: handlers, owner: owner)
+    func worker(owner: String = "test-worker") throws -> any IdleRunner {
+        try Self.worker(fresh.store, configuration: configuration, kms: kms, definition: service.definition, owner: owner)
+    }
+
+    private static func worker<Store: StoreBackend>(
+        _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definition: StateMachineDefinition, owner: String
+    ) throws -> any IdleRunner {
+        var handlers = HandlerRegistry<Store.Journal.Transaction>()
+        EnrollmentHandlers(repository: store.repository, configuration: configuration, kms: kms).register(into: &handlers)
+        return WorkflowWorker(journal: store.journal, definitions: [definition], handlers: handlers, owner: owner)
     }
 
     /// Runs every due step, then returns the tenant's status.
@@ -65,9 +72,63 @@ struct TenantHarness {
         try await localKMS.createKey(description: name, policy: nil, alias: name).arn
     }
 
+    /// Runs SQL around the product (an attacker with the database's credentials).
+    func rawSQL(_ sql: String) async throws {
+        try await fresh.rawSQL(sql)
+    }
+
     func remove() {
+        let store = fresh.store
+        Task { await store.close() }
         try? FileManager.default.removeItem(atPath: directory)
     }
+}
+
+/// A worker whatever its journal type: what the tests drive.
+protocol IdleRunner: Sendable {
+    @discardableResult func runUntilIdle() async throws -> Bool
+}
+
+extension WorkflowWorker: IdleRunner {}
+
+/// `EnrollmentService` over whichever backend the harness opened.
+struct AnyEnrollmentService: Sendable {
+    let definition: StateMachineDefinition
+    private let start: @Sendable (EnrollmentRequest) async throws -> Started
+
+    init<Store: StoreBackend>(_ store: Store, definition: StateMachineDefinition) {
+        let service = EnrollmentService(journal: store.journal, repository: store.repository, definition: definition)
+        self.definition = definition
+        start = { request in
+            let started = try await service.enroll(request)
+            return Started(execution: started.execution, created: started.created)
+        }
+    }
+
+    struct Started: Sendable {
+        let execution: String
+        let created: Bool
+    }
+
+    @discardableResult
+    func enroll(_ request: EnrollmentRequest) async throws -> Started {
+        try await start(request)
+    }
+}
+
+/// `TenantOverview` over whichever backend the harness opened.
+struct AnyTenantOverview: Sendable {
+    private let statusOf: @Sendable (String?) async throws -> [TenantStatus]
+    private let historyOf: @Sendable (String) async throws -> [TenantTimelineEntry]
+
+    init<Store: StoreBackend>(_ store: Store) {
+        let overview = TenantOverview(journal: store.journal, repository: store.repository)
+        statusOf = { try await overview.status(tenant: $0) }
+        historyOf = { try await overview.history(tenant: $0) }
+    }
+
+    func status(tenant: String? = nil) async throws -> [TenantStatus] { try await statusOf(tenant) }
+    func history(tenant: String) async throws -> [TenantTimelineEntry] { try await historyOf(tenant) }
 }
 
 /// moto's KMS and IAM on loopback, with signatures checked against a real IAM user.
