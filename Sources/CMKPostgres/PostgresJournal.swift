@@ -206,7 +206,7 @@ public final class PostgresJournal: WorkflowJournal {
                 SELECT MIN(GREATEST(wake_at, COALESCE(lease_expires, 0))) AS wake
                 FROM executions WHERE status = 'running'
                 """)
-            let wake: Double? = try rows.first.map { try Columns($0)["wake"] } ?? nil
+            let wake: Double? = try rows.first.flatMap { try Columns($0)["wake"] as Double? }
             return wake.map { Date(timeIntervalSince1970: $0) }
         }
     }

@@ -32,6 +32,10 @@ func describe(_ error: any Error) -> String {
             return describe(inner)
         }
     }
+    if let error = error as? PostgresDecodingError {
+        // Never the cell's bytes: the column, the types and what went wrong.
+        return "column \(error.columnName) (\(error.postgresType)) cannot be read as \(error.targetType): \(error.code)"
+    }
     guard let error = error as? PSQLError else { return "\(error)" }
     if let info = error.serverInfo {
         let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
