@@ -53,7 +53,7 @@ public struct WorkflowBenchmark: Sendable {
         let transitionRate = Double(transitions) / transitionSeconds
         let rawRate = Double(rawCommits) / rawSeconds
         return BenchmarkReport(
-            durability: durability.rawValue, transitions: transitions, transitionSeconds: transitionSeconds,
+            store: "sqlite", durability: durability.rawValue, transitions: transitions, transitionSeconds: transitionSeconds,
             transitionsPerSecond: transitionRate, rawCommits: rawCommits, rawSeconds: rawSeconds,
             rawCommitsPerSecond: rawRate, ratio: transitionRate / rawRate)
     }
@@ -90,22 +90,28 @@ public struct WorkflowBenchmark: Sendable {
         return Date().timeIntervalSince(started)
     }
 
+    private func measureTransitions(_ journal: SQLiteJournal, executions count: Int, round: Int) async throws -> Double {
+        try await Self.measureTransitions(journal, executions: count, chainLength: chainLength, prefix: "bench-\(round)-")
+    }
+
     /// A chain alternating Pass and Task states, one commit per transition, driven by a real worker.
     /// Starting the executions is not timed; claiming them is.
-    private func measureTransitions(_ journal: SQLiteJournal, executions count: Int, round: Int) async throws -> Double {
-        var handlers = HandlerRegistry<SQLiteTransaction>()
+    static func measureTransitions<Journal: WorkflowJournal>(
+        _ journal: Journal, executions count: Int, chainLength: Int, prefix: String
+    ) async throws -> Double {
+        var handlers = HandlerRegistry<Journal.Transaction>()
         handlers.register("bench-echo", .detached { context in .succeeded(context.input) })
         let definition = try DefinitionLoader(handlerNames: handlers.names).load(
             data: Data(Self.chainDefinition(length: chainLength).jsonText.utf8), name: "bench-chain", file: "bench")
         let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers)
         for index in 0..<count {
-            try await worker.start(workflow: definition.name, name: "bench-\(round)-\(index)", input: ["n": .number(Double(index))])
+            try await worker.start(workflow: definition.name, name: "\(prefix)\(index)", input: ["n": .number(Double(index))])
         }
         let started = Date()
         try await worker.runUntilIdle()
         let elapsed = Date().timeIntervalSince(started)
         // A benchmark of executions that failed early would flatter the engine; refuse to report it.
-        let unfinished = try await journal.executions(status: nil).filter { $0.status != .succeeded }
+        let unfinished = try await journal.executions(status: nil).filter { $0.name.hasPrefix(prefix) && $0.status != .succeeded }
         guard unfinished.isEmpty else {
             throw WorkflowError(.storeFailure, "benchmark execution \(unfinished[0].name) ended \(unfinished[0].status.rawValue)")
         }

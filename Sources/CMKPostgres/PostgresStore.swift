@@ -62,6 +62,13 @@ public final class PostgresStore: StoreBackend {
         repository = PostgresTenantRepository(journal: journal)
     }
 
+    /// Runs one statement outside any transaction (autocommit): for tools such as the benchmark, which
+    /// measure the server's single-statement commit rate.
+    @discardableResult
+    public func autocommit(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await client.query(query, logger: journal.logger).collect()
+    }
+
     public func close() async {
         journal.stopListening()
         runner.cancel()

@@ -33,8 +33,8 @@ public final class PostgresServer: Sendable {
 
     /// Starts a server listening on `host` (in network namespace `namespace`, when given).
     public static func start(packageRoot: String, host: String = "127.0.0.1", namespace: String? = nil) throws -> PostgresServer {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cmkctl-pg-\(UUID().uuidString.prefix(8))").path
+        // In /tmp, not $TMPDIR: the server runs as the postgres user, which must reach the directory.
+        let directory = "/tmp/cmkctl-pg-\(UUID().uuidString.prefix(8))"
         var command = [packageRoot + "/scripts/postgres", "start", directory, "--host", host]
         if let namespace { command = ["ip", "netns", "exec", namespace] + command }
         let output = try run(command)
