@@ -142,7 +142,7 @@ let package = Package(
             ]
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output).
-        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope"]),
+        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,6 +31,13 @@ public final class PostgresStore: StoreBackend {
         _ location: PostgresLocation, maximumConnections: Int = 8, connectTimeout: Duration = .seconds(10),
         logger: Logger = PostgresStore.defaultLogger
     ) async throws -> PostgresStore {
+        // One plain connection first: the pool retries a refused or failed login in the background, so
+        // without this a wrong host, password or database would only show as a long wait.
+        do {
+            try await probe(location, connectTimeout: connectTimeout, logger: logger)
+        } catch {
+            throw PostgresStoreError(.unavailable, "cannot open the store at \(location): \(describe(error))")
+        }
         let tls: PostgresClient.Configuration.TLS =
             switch location.tls {
             case .disable: .disable
@@ -52,6 +59,21 @@ public final class PostgresStore: StoreBackend {
             throw PostgresStoreError(.unavailable, "cannot open the store at \(location): \(describe(error))")
         }
         return store
+    }
+
+    private static func probe(_ location: PostgresLocation, connectTimeout: Duration, logger: Logger) async throws {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch location.tls {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: tls)
+        configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout.components.seconds * 1000))
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        try await connection.close()
     }
 
     private init(location: PostgresLocation, client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {

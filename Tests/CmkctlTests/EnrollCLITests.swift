@@ -1,3 +1,4 @@
+import CMKTesting
 import Foundation
 import Testing
 
@@ -9,9 +10,23 @@ import Glibc
 @Suite struct EnrollCLITests {
     static let workflows = CLIRunner.packageRoot.appendingPathComponent("Workflows").path
 
-    /// Runs cmkctl in the scratch directory (its store and local KMS live there).
-    func cmkctl(_ scratch: Scratch, _ arguments: [String]) throws -> CLIRunner.Result {
-        try CLIRunner.run(arguments, in: scratch.url)
+    /// Runs cmkctl in the scratch directory (its store and local KMS live there); `environment` adds
+    /// variables (CMKCTL_STORE for a PostgreSQL store).
+    func cmkctl(_ scratch: Scratch, _ arguments: [String], environment: [String: String] = [:]) throws -> CLIRunner.Result {
+        if environment.isEmpty { return try CLIRunner.run(arguments, in: scratch.url) }
+        return try CLIRunner.run(arguments, in: scratch.url,
+                                 environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+    }
+
+    /// No variables for SQLite (the store is the scratch directory's file); CMKCTL_STORE naming a fresh
+    /// database on the suite's PostgreSQL server otherwise.
+    static func storeEnvironment(_ backend: TestBackend) throws -> [String: String] {
+        switch backend {
+        case .sqlite: return [:]
+        case .postgres:
+            let server = try PostgresServer.shared(packageRoot: CLIRunner.packageRoot.path)
+            return ["CMKCTL_STORE": try server.freshDatabase("cli")]
+        }
     }
 
     func tenantArgs(_ rest: [String]) -> [String] { rest + ["--workflows", Self.workflows] }
@@ -183,8 +198,13 @@ import Glibc
 
     /// The enroll process killed with SIGKILL at random moments, then rerun: every tenant ends enrolled
     /// once, with one identifier, one key generation and a complete, gap-free history.
-    @Test func enrollmentKilledAtRandomPointsConverges() throws {
+    @Test(arguments: TestBackend.allCases)
+    func enrollmentKilledAtRandomPointsConverges(backend: TestBackend) throws {
         let scratch = try Scratch()
+        let environment = try Self.storeEnvironment(backend)
+        func cmkctl(_ scratch: Scratch, _ arguments: [String]) throws -> CLIRunner.Result {
+            try self.cmkctl(scratch, arguments, environment: environment)
+        }
         let tenants = ["acme", "globex", "initech"]
         var keys: [String: String] = [:]
         for tenant in tenants { keys[tenant] = try createKey(scratch, alias: "\(tenant)-root") }
@@ -203,6 +223,7 @@ import Glibc
             process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
             process.arguments = enroll(tenants[round % tenants.count])
             process.currentDirectoryURL = scratch.url
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -215,7 +236,7 @@ import Glibc
             process.waitUntilExit()
             round += 1
         }
-        print("crash test: \(kills) kills in \(round) runs, at (µs) \(schedule)")
+        print("crash test (\(backend)): \(kills) kills in \(round) runs, at (µs) \(schedule)")
         #expect(kills >= 24)
 
         // One rerun each finishes the work: it waits out a dead process's lease (1 s) itself, and exit 0
