@@ -171,7 +171,7 @@ public final class PostgresJournal: WorkflowJournal {
             guard !fenced.isEmpty else {
                 throw WorkflowError(.leaseLost, "execution \(execution) changed under worker \(owner)")
             }
-            let step = try await build(transaction)
+            let step = try await StepTransactionScope.$execution.withValue(execution) { try await build(transaction) }
             try await Self.store(
                 transaction, step, execution: execution, owner: owner, expectedSeq: expectedSeq,
                 leaseSeconds: leaseSeconds, now: now)

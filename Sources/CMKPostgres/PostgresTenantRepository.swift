@@ -21,6 +21,9 @@ public struct PostgresTenantRepository: TenantRepository {
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> T) async throws -> T {
+        if let execution = StepTransactionScope.execution {
+            throw TenantError(.storeFailure, "a transactional step of \(execution) opened a write transaction of its own; it must write through the step's transaction")
+        }
         do {
             return try await journal.transaction(write: true, body)
         } catch let error as TenantError {
@@ -238,13 +241,20 @@ public struct PostgresTenantRepository: TenantRepository {
         } else {
             rows = try await run(transaction, "SELECT * FROM audit_log ORDER BY seq")
         }
-        return try rows.map { row in
-            let columns = Columns(row)
-            return AuditRecord(
-                seq: try columns["seq"], at: try columns["at"], tenant: try columns["tenant"], kind: try columns["kind"],
-                action: try columns["action"], detail: try columns["detail"], cause: try columns["cause"],
-                prevHash: try columns["prev_hash"], hash: try columns["hash"])
-        }
+        return try rows.map(Self.auditRecord)
+    }
+
+    public func auditRecords(fromSeq: Int, limit: Int, in transaction: PostgresTransaction) async throws -> [AuditRecord] {
+        try await run(transaction, "SELECT * FROM audit_log WHERE seq >= \(fromSeq) ORDER BY seq LIMIT \(limit)")
+            .map(Self.auditRecord)
+    }
+
+    static func auditRecord(_ row: PostgresRow) throws -> AuditRecord {
+        let columns = Columns(row)
+        return AuditRecord(
+            seq: try columns["seq"], at: try columns["at"], tenant: try columns["tenant"], kind: try columns["kind"],
+            action: try columns["action"], detail: try columns["detail"], cause: try columns["cause"],
+            prevHash: try columns["prev_hash"], hash: try columns["hash"])
     }
 
     // MARK: Rows

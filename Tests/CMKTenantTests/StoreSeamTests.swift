@@ -79,6 +79,34 @@ import Testing
     }
 
     @Test(arguments: TestBackend.allCases)
+    func aTransactionalHandlerCannotOpenATransactionOfItsOwn(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
+        defer { harness.remove() }
+        try await Self.nestedWriteRefused(harness.fresh.store)
+    }
+
+    /// On SQLite the nested write would wait forever for the writer the step holds; on PostgreSQL it would
+    /// commit apart from the step. Either way it is refused, and the step fails with that reason.
+    static func nestedWriteRefused<Store: StoreBackend>(_ backend: Store) async throws {
+        let store = backend.repository
+        var handlers = HandlerRegistry<Store.Journal.Transaction>()
+        handlers.register("nested", .transactional { _, _ in
+            try await store.write { transaction in try await store.insertTenant(Self.record("nested"), in: transaction) }
+            return .succeeded(nil)
+        })
+        let definition = try DefinitionLoader(handlerNames: handlers.names).load(
+            data: Data(#"{"StartAt":"N","States":{"N":{"Type":"Task","Resource":"arn:aws:states:::activity:nested","End":true}}}"#.utf8),
+            name: "wf", file: "wf.asl.json")
+        let worker = WorkflowWorker(journal: backend.journal, definitions: [definition], handlers: handlers)
+        try await worker.start(workflow: "wf", name: "n", input: [:])
+        try await worker.runUntilIdle()
+        let execution = try #require(try await backend.journal.execution(named: "n"))
+        #expect(execution.status == .failed)
+        #expect(execution.cause?.contains("opened a write transaction of its own") == true, "\(execution.cause ?? "-")")
+        #expect(try await store.tenant("nested") == nil)
+    }
+
+    @Test(arguments: TestBackend.allCases)
     func aTransactionRefusesStatementsAfterItEnded(backend: TestBackend) async throws {
         let harness = try await TenantHarness(backend)
         defer { harness.remove() }

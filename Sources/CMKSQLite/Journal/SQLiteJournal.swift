@@ -195,7 +195,7 @@ public final class SQLiteJournal: WorkflowJournal {
     ) async throws -> StepResult {
         do {
             return try await transaction { transaction in
-                let step = try await build(transaction)
+                let step = try await StepTransactionScope.$execution.withValue(execution) { try await build(transaction) }
                 return try await transaction.execute { db in
                     try Self.store(
                         db, step, execution: execution, owner: owner, expectedSeq: expectedSeq,

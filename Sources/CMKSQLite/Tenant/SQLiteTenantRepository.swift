@@ -28,6 +28,9 @@ public struct SQLiteTenantRepository: TenantRepository {
     public var pool: DatabasePool { journal.pool }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) async throws -> T) async throws -> T {
+        if let execution = StepTransactionScope.execution {
+            throw TenantError(.storeFailure, "a transactional step of \(execution) opened a write transaction of its own; it must write through the step's transaction")
+        }
         do {
             return try await journal.transaction(body)
         } catch let error as TenantError {
@@ -226,11 +229,20 @@ public struct SQLiteTenantRepository: TenantRepository {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY seq")
             }
-            return rows.map { row in
-                AuditRecord(seq: row["seq"], at: row["at"], tenant: row["tenant"], kind: row["kind"], action: row["action"],
-                            detail: row["detail"], cause: row["cause"], prevHash: row["prev_hash"], hash: row["hash"])
-            }
+            return rows.map(Self.auditRecord)
         }
+    }
+
+    public func auditRecords(fromSeq: Int, limit: Int, in transaction: SQLiteTransaction) async throws -> [AuditRecord] {
+        try await transaction.execute { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [fromSeq, limit])
+                .map(Self.auditRecord)
+        }
+    }
+
+    static func auditRecord(_ row: Row) -> AuditRecord {
+        AuditRecord(seq: row["seq"], at: row["at"], tenant: row["tenant"], kind: row["kind"], action: row["action"],
+                    detail: row["detail"], cause: row["cause"], prevHash: row["prev_hash"], hash: row["hash"])
     }
 
     // MARK: Row mapping

@@ -36,11 +36,25 @@ public enum AuditLog {
 
     /// Walks the whole chain from the first entry: contiguous numbers, each link, each hash, the head.
     public static func verify(records: [AuditRecord], head: AuditHead?) -> AuditVerification {
-        var expectedPrev = genesis
-        var expectedSeq = 1
-        var count = 0
+        var walker = ChainWalker()
         for record in records {
+            if let broken = walker.check(record) { return broken }
+        }
+        return walker.finish(head: head)
+    }
+
+    /// The chain check one entry at a time, so a long log is verified page by page in bounded memory.
+    public struct ChainWalker: Sendable {
+        private var expectedPrev = AuditLog.genesis
+        private var expectedSeq = 1
+        private var count = 0
+
+        public init() {}
+
+        /// The next entry in order; a verdict when the chain breaks here, nil when it holds so far.
+        public mutating func check(_ record: AuditRecord) -> AuditVerification? {
             let seq = record.seq
+            let count = self.count
             func broken(_ problem: String) -> AuditVerification {
                 AuditVerification(entries: count, headHash: nil, brokenAt: seq, problem: problem)
             }
@@ -51,22 +65,27 @@ public enum AuditLog {
             guard record.prevHash == expectedPrev else {
                 return broken("entry \(seq) does not link to entry \(seq - 1) (an entry was removed, inserted or edited)")
             }
-            let recomputed = digest(seq: seq, at: record.at, tenant: record.tenant, kind: record.kind, action: record.action,
-                                    detail: record.detail, cause: record.cause, prevHash: record.prevHash)
+            let recomputed = AuditLog.digest(seq: seq, at: record.at, tenant: record.tenant, kind: record.kind, action: record.action,
+                                             detail: record.detail, cause: record.cause, prevHash: record.prevHash)
             guard recomputed == record.hash else {
                 return broken("entry \(seq) was altered: its content does not match its hash")
             }
             expectedPrev = record.hash
             expectedSeq += 1
-            count += 1
+            self.count += 1
+            return nil
         }
-        let headSeq = head?.seq ?? 0
-        let headHash = head?.hash ?? genesis
-        guard headSeq == count, headHash == expectedPrev else {
-            return AuditVerification(entries: count, headHash: nil, brokenAt: count + 1,
-                                     problem: "the log ends at entry \(count) but its head records entry \(headSeq): entries were cut off the end")
+
+        /// The verdict once every entry was checked: the head must name the last one.
+        public func finish(head: AuditHead?) -> AuditVerification {
+            let headSeq = head?.seq ?? 0
+            let headHash = head?.hash ?? AuditLog.genesis
+            guard headSeq == count, headHash == expectedPrev else {
+                return AuditVerification(entries: count, headHash: nil, brokenAt: count + 1,
+                                         problem: "the log ends at entry \(count) but its head records entry \(headSeq): entries were cut off the end")
+            }
+            return AuditVerification(entries: count, headHash: count == 0 ? nil : expectedPrev, brokenAt: nil, problem: nil)
         }
-        return AuditVerification(entries: count, headHash: count == 0 ? nil : expectedPrev, brokenAt: nil, problem: nil)
     }
 
     /// An entry as read back, its stored JSON decoded.

@@ -32,12 +32,20 @@ extension TenantRepository {
         }
     }
 
-    /// Verifies the whole audit chain in one consistent read.
-    public func verifyAudit() async throws -> AuditVerification {
+    /// Verifies the whole audit chain in one consistent read, `pageSize` entries in memory at a time.
+    public func verifyAudit(pageSize: Int = 1000) async throws -> AuditVerification {
         try await read { transaction in
-            let records = try await self.auditRecords(tenant: nil, in: transaction)
-            let head = try await self.auditHead(in: transaction)
-            return AuditLog.verify(records: records, head: head)
+            var walker = AuditLog.ChainWalker()
+            var next = 1
+            while true {
+                let page = try await self.auditRecords(fromSeq: next, limit: pageSize, in: transaction)
+                for record in page {
+                    if let broken = walker.check(record) { return broken }
+                }
+                guard page.count == pageSize, let last = page.last else { break }
+                next = last.seq + 1
+            }
+            return walker.finish(head: try await self.auditHead(in: transaction))
         }
     }
 

@@ -68,4 +68,6 @@ public protocol TenantRepository: Sendable {
     func appendAuditRecord(_ record: AuditRecord, in transaction: Transaction) async throws
     /// Entries as stored, in order; all, or one tenant's.
     func auditRecords(tenant: String?, in transaction: Transaction) async throws -> [AuditRecord]
+    /// At most `limit` entries numbered `fromSeq` or above, in order: one page of the whole trail.
+    func auditRecords(fromSeq: Int, limit: Int, in transaction: Transaction) async throws -> [AuditRecord]
 }
