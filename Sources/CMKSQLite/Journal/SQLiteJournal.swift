@@ -11,8 +11,9 @@ public final class SQLiteJournal: WorkflowJournal {
     public typealias Transaction = SQLiteTransaction
 
     /// The underlying pool, shared with `SQLiteTenantRepository`; transactional handlers reach it through
-    /// their `SQLiteTransaction`.
-    public let pool: DatabasePool
+    /// their `SQLiteTransaction`. Package-visible only (tests and benchmarks): no caller outside this
+    /// package writes around the journal.
+    package let pool: DatabasePool
     public let path: String
     public let durability: JournalDurability
 

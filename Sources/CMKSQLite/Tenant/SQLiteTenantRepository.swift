@@ -25,7 +25,7 @@ public struct SQLiteTenantRepository: TenantRepository {
         }
     }
 
-    public var pool: DatabasePool { journal.pool }
+    package var pool: DatabasePool { journal.pool }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) async throws -> T) async throws -> T {
         if let execution = StepTransactionScope.execution {
