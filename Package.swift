@@ -141,7 +141,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        // Drives the built `cmkctl` binary and the Python peers (interop, golden output).
+        // Drives the built `cmkctl` binary and the Python peers (interop, golden output); CMKTesting for the
+        // PostgreSQL server and the network namespaces of the scale-out test.
         .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTesting"]),
     ],
     swiftLanguageModes: [.v6]

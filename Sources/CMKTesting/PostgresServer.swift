@@ -32,16 +32,27 @@ public final class PostgresServer: Sendable {
     }
 
     /// Starts a server listening on `host` (in network namespace `namespace`, when given).
+    ///
+    /// `host` may list several addresses (`127.0.0.1,10.77.1.1`); `url`, `host` and `sql` then use the
+    /// first, since in a URL every further host would need its own port.
     public static func start(packageRoot: String, host: String = "127.0.0.1", namespace: String? = nil) throws -> PostgresServer {
         // In /tmp, not $TMPDIR: the server runs as the postgres user, which must reach the directory.
         let directory = "/tmp/cmkctl-pg-\(UUID().uuidString.prefix(8))"
         var command = [packageRoot + "/scripts/postgres", "start", directory, "--host", host]
         if let namespace { command = ["ip", "netns", "exec", namespace] + command }
-        let output = try run(command)
-        guard let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgres://") else {
+        // Not through `Process`: Foundation learns that its child exited when a socket it passes down
+        // closes, and the server the script starts would hold that socket until it stops.
+        let (status, output) = try ChildProcess.run("/usr/bin/env", arguments: command)
+        guard status == 0 else {
+            throw PostgresServerError("scripts/postgres start exited \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        guard let printed = output.split(separator: "\n").last.map(String.init), printed.hasPrefix("postgres://"),
+              let port = URLComponents(string: printed)?.port, let first = host.split(separator: ",").first
+        else {
             throw PostgresServerError("scripts/postgres printed no URL: \(output)")
         }
-        return try PostgresServer(url: url, directory: directory, namespace: namespace, packageRoot: packageRoot)
+        return try PostgresServer(url: "postgres://cmkctl@\(first):\(port)/cmkctl", directory: directory, namespace: namespace,
+                                  packageRoot: packageRoot)
     }
 
     private static let sharedServer = Mutex<Result<PostgresServer, PostgresServerError>?>(nil)
@@ -84,6 +95,18 @@ public final class PostgresServer: Sendable {
         var command = ["psql", target, "-v", "ON_ERROR_STOP=1", "-qAtc", statement]
         if let namespace { command = ["ip", "netns", "exec", namespace] + command }
         return try Self.run(command)
+    }
+
+    /// Lets clients from `network` (CIDR, `10.77.0.0/16`) connect without a password as loopback ones may:
+    /// for a server that processes in other network namespaces reach. The server reloads its rules a
+    /// moment after this returns, so a first connection from there may still be refused.
+    public func trust(clientsFrom network: String) throws {
+        guard let directory else { throw PostgresServerError("a server started elsewhere keeps its own pg_hba.conf") }
+        let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/data/pg_hba.conf"))
+        defer { try? rules.close() }
+        try rules.seekToEnd()
+        try rules.write(contentsOf: Data("host all all \(network) trust\n".utf8))
+        try sql("SELECT pg_reload_conf()")
     }
 
     /// Fast shutdown and removal of the data directory (a server started elsewhere is left alone).
