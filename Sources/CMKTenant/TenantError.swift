@@ -2,24 +2,42 @@
 ///
 /// Decisions (CLI exit codes, workflow retries) read `code`, never `message`.
 public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable reasons; raw values appear in JSON output and never change once shipped.
-    public enum Code: String, Sendable, Equatable, Codable {
+    /// Stable and kebab-case, compared by value; shown in messages and `--json` output and never changed
+    /// once shipped. New codes are added as new constants, so callers' `switch`es keep a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible, Codable {
+        public let name: String
+
+        init(_ name: String) {
+            self.name = name
+        }
+
+        public var description: String { name }
+
+        public init(from decoder: any Decoder) throws {
+            name = try decoder.singleValueContainer().decode(String.self)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(name)
+        }
+
         /// Input refused before anything was journaled: malformed ARN, bad tag, duplicate region.
-        case invalidInput = "invalid_input"
+        public static let invalidInput = Code("invalid-input")
         /// The tenant is already enrolling or enrolled under another ticket, or a tag is taken.
-        case conflict = "conflict"
+        public static let conflict = Code("conflict")
         /// The tenant's lifecycle does not allow this move from its current state (`TenantLifecycle`).
-        case illegalTransition = "illegal_transition"
+        public static let illegalTransition = Code("illegal-transition")
         /// No such tenant (or the operator's tenant list does not name it).
-        case unknownTenant = "unknown_tenant"
+        public static let unknownTenant = Code("unknown-tenant")
         /// A key policy document is not JSON of the IAM policy shape.
-        case malformedPolicy = "malformed_policy"
+        public static let malformedPolicy = Code("malformed-policy")
         /// The tenant store could not be opened, migrated, read or written.
-        case storeFailure = "store_failure"
+        public static let storeFailure = Code("store-failure")
         /// The audit chain does not verify: an entry was edited, inserted or deleted.
-        case auditChainBroken = "audit_chain_broken"
+        public static let auditChainBroken = Code("audit-chain-broken")
         /// The operator configuration file is missing a value or has a wrong one.
-        case configuration = "configuration"
+        public static let configuration = Code("configuration")
     }
 
     public let code: Code

@@ -21,27 +21,24 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     @Option(help: "The head hash recorded earlier (from a previous verify); fails if the log no longer contains it as its head or beyond.")
     var expectHead: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await runTenantCommand {
-            let (result, entries) = try await storeOptions.withStore(create: false) { store in
-                try await Self.verify(store.repository, collectEntries: expectHead != nil)
-            }
-            var problem = result.problem
-            if result.isIntact, let expectHead, !entries.contains(where: { $0.hash == expectHead }) {
-                problem = "the expected head \(expectHead.prefix(16))… is not in the log: entries were removed or rewritten"
-            }
-            if json {
-                try printJSON(AuditVerification(entries: result.entries, headHash: result.headHash,
-                                                brokenAt: result.brokenAt, problem: problem))
-            } else if problem == nil {
-                print("audit chain intact: \(result.entries) entries, head \(result.headHash ?? "(empty)")")
-            }
-            if let problem {
-                throw TenantError(.auditChainBroken, result.brokenAt.map { "audit entry \($0): \(problem)" } ?? problem)
-            }
+        let (result, entries) = try await storeOptions.withStore(create: false) { store in
+            try await Self.verify(store.repository, collectEntries: expectHead != nil)
+        }
+        var problem = result.problem
+        if result.isIntact, let expectHead, !entries.contains(where: { $0.hash == expectHead }) {
+            problem = "the expected head \(expectHead.prefix(16))… is not in the log: entries were removed or rewritten"
+        }
+        if output.json {
+            try printJSON(AuditVerification(entries: result.entries, headHash: result.headHash,
+                                            brokenAt: result.brokenAt, problem: problem))
+        } else if problem == nil {
+            print("audit chain intact: \(result.entries) entries, head \(result.headHash ?? "(empty)")")
+        }
+        if let problem {
+            throw TenantError(.auditChainBroken, result.brokenAt.map { "audit entry \($0): \(problem)" } ?? problem)
         }
     }
 
@@ -74,25 +71,23 @@ struct AuditExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runTenantCommand {
-            let tenant = self.tenant
-            let entries = try await storeOptions.withStore(create: false) { store in
-                try await Self.entries(store.repository, tenant: tenant)
+        let tenant = self.tenant
+        let entries = try await storeOptions.withStore(create: false) { store in
+            try await Self.entries(store.repository, tenant: tenant)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text = ""
+        for entry in entries {
+            text += String(decoding: try encoder.encode(entry), as: UTF8.self) + "\n"
+        }
+        if let output {
+            // Audit entries name tenants, keys and tickets: the file is 0600 whatever the umask.
+            do { try OwnerOnlyFiles.write(Data(text.utf8), to: output) } catch let error as WorkflowError {
+                throw TenantError(.storeFailure, error.message)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var text = ""
-            for entry in entries {
-                text += String(decoding: try encoder.encode(entry), as: UTF8.self) + "\n"
-            }
-            if let output {
-                // Audit entries name tenants, keys and tickets: the file is 0600 whatever the umask.
-                do { try OwnerOnlyFiles.write(Data(text.utf8), to: output) } catch let error as WorkflowError {
-                    throw TenantError(.storeFailure, error.message)
-                }
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
 

@@ -36,8 +36,7 @@ struct BenchWorkflowCommand: AsyncParsableCommand {
     @Option(help: "Raw single-row commits to measure.")
     var rawCommits = 1000
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if let store {
@@ -52,37 +51,35 @@ struct BenchWorkflowCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await WorkflowCommandRunner.run {
-            let report: BenchmarkReport
-            if let store {
-                do {
-                    report = try await PostgresWorkflowBenchmark(
-                        location: try PostgresLocation(url: store), executions: executions, chainLength: chainLength,
-                        rawCommits: rawCommits
-                    ).run()
-                } catch let error as PostgresStoreError {
-                    throw WorkflowError(.storeFailure, error.message)
-                }
-            } else {
-                let path = directory ?? ".cmkctl/bench-\(UUID().uuidString.prefix(8))"
-                let url = URL(fileURLWithPath: path)
-                defer { if directory == nil { try? FileManager.default.removeItem(at: url) } }
-                report = try await WorkflowBenchmark(
-                    directory: url, durability: JournalDurability(rawValue: durability)!, executions: executions,
-                    chainLength: chainLength, rawCommits: rawCommits
+        let report: BenchmarkReport
+        if let store {
+            do {
+                report = try await PostgresWorkflowBenchmark(
+                    location: try PostgresLocation(url: store), executions: executions, chainLength: chainLength,
+                    rawCommits: rawCommits
                 ).run()
+            } catch let error as PostgresStoreError {
+                throw WorkflowError(.storeFailure, error.message)
             }
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                print("store               \(report.store)")
-                print("durability          " + (report.store == "sqlite" ? "synchronous=\(report.durability.uppercased()), WAL" : report.durability))
-                print(String(format: "durable transitions %d in %.3f s = %.0f/s", report.transitions, report.transitionSeconds, report.transitionsPerSecond))
-                print(String(format: "raw commits         %d in %.3f s = %.0f/s", report.rawCommits, report.rawSeconds, report.rawCommitsPerSecond))
-                print(String(format: "ratio               %.2f (target >= 0.50)", report.ratio))
-            }
+        } else {
+            let path = directory ?? ".cmkctl/bench-\(UUID().uuidString.prefix(8))"
+            let url = URL(fileURLWithPath: path)
+            defer { if directory == nil { try? FileManager.default.removeItem(at: url) } }
+            report = try await WorkflowBenchmark(
+                directory: url, durability: JournalDurability(rawValue: durability)!, executions: executions,
+                chainLength: chainLength, rawCommits: rawCommits
+            ).run()
+        }
+        if output.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("store               \(report.store)")
+            print("durability          " + (report.store == "sqlite" ? "synchronous=\(report.durability.uppercased()), WAL" : report.durability))
+            print(String(format: "durable transitions %d in %.3f s = %.0f/s", report.transitions, report.transitionSeconds, report.transitionsPerSecond))
+            print(String(format: "raw commits         %d in %.3f s = %.0f/s", report.rawCommits, report.rawSeconds, report.rawCommitsPerSecond))
+            print(String(format: "ratio               %.2f (target >= 0.50)", report.ratio))
         }
     }
 }

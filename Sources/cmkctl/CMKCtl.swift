@@ -60,18 +60,14 @@ struct CMKCtl: AsyncParsableCommand {
         }
     }
 
+    /// The process's only exit on failure: `ErrorPresenter` decides the code and the one line.
     private static func presentAndExit(_ error: any Error) -> Never {
-        switch error {
-        case let failure as CommandFailure:
-            writeErrorLine(failure.message)
-            Foundation.exit(failure.status.rawValue)
-        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
+        guard let (code, message) = ErrorPresenter.present(error) else {
             // ExitCode, CleanExit, ValidationError and its internal help and parse errors (`--help`
-            // runs a help command that throws one): it prints them, with the usage where due.
+            // runs a help command that throws one): ArgumentParser prints them, with the usage where due.
             exit(withError: error)
-        default:
-            writeErrorLine(ErrorSentence.describing(error))
-            Foundation.exit(ExitStatus.code(forUnexpected: error, otherwise: EXIT_FAILURE))
         }
+        writeErrorLine(message)
+        Foundation.exit(code)
     }
 }

@@ -48,28 +48,26 @@ struct DecryptCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures {
-            // Everything the user typed is checked, and the output opened, before any key is used.
-            let context = try envelope.encryptionContext()
-            let specs = try key.map { try KeySpec(parsing: $0) }
-            let source = try ChunkedInput(path: input)
-            let sink = try CommandOutput(path: output)
-            try await envelope.kms.withClients(hedgeDelayMilliseconds: hedgeDelayMilliseconds) { kms in
-                let keyring = try await KeySpec.keyring(for: specs, kms: kms)
-                var decryptor = MessageDecryptor(keyring: keyring, requiredContext: context, configuration: envelope.configuration())
-                var release = PlaintextRelease(destination: sink.kind, verifyBeforeOutput: verifyBeforeOutput)
-                var ready: [UInt8] = []
-                ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
-                while let chunk = try source.next() {
-                    ready.removeAll(keepingCapacity: true)
-                    try await decryptor.update(chunk, into: &ready)
-                    // The header precedes all plaintext, so the suite is known before the first byte is released.
-                    if let suite = decryptor.suite { try release.decide(signed: suite.isSigned) }
-                    try release.write(ready, to: sink)
-                }
-                try release.write(try decryptor.finish(), to: sink)
-                try release.publish(to: sink)
+        // Everything the user typed is checked, and the output opened, before any key is used.
+        let context = try envelope.encryptionContext()
+        let specs = try key.map { try KeySpec(parsing: $0) }
+        let source = try ChunkedInput(path: input)
+        let sink = try CommandOutput(path: output)
+        try await envelope.kms.withClients(hedgeDelayMilliseconds: hedgeDelayMilliseconds) { kms in
+            let keyring = try await KeySpec.keyring(for: specs, kms: kms)
+            var decryptor = MessageDecryptor(keyring: keyring, requiredContext: context, configuration: envelope.configuration())
+            var release = PlaintextRelease(destination: sink.kind, verifyBeforeOutput: verifyBeforeOutput)
+            var ready: [UInt8] = []
+            ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
+            while let chunk = try source.next() {
+                ready.removeAll(keepingCapacity: true)
+                try await decryptor.update(chunk, into: &ready)
+                // The header precedes all plaintext, so the suite is known before the first byte is released.
+                if let suite = decryptor.suite { try release.decide(signed: suite.isSigned) }
+                try release.write(ready, to: sink)
             }
+            try release.write(try decryptor.finish(), to: sink)
+            try release.publish(to: sink)
         }
     }
 }

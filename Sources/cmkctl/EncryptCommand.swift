@@ -48,26 +48,24 @@ struct EncryptCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures {
-            // Everything the user typed is checked, and the output opened, before any key is used.
-            let context = try envelope.encryptionContext()
-            let specs = try key.map { try KeySpec(parsing: $0) }
-            let source = try ChunkedInput(path: input)
-            let sink = try CommandOutput(path: output)
-            try await envelope.kms.withClients(minimumRegions: minimumRegions) { kms in
-                let keyring = try await KeySpec.keyring(for: specs, kms: kms)
-                let configuration = envelope.configuration(suite: AlgorithmSuite(parsing: suite)!, frameLength: frameLength)
-                var encryptor = try await MessageEncryptor(keyring: keyring, encryptionContext: context, configuration: configuration)
-                var ready: [UInt8] = []
-                ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
-                while let chunk = try source.next() {
-                    ready.removeAll(keepingCapacity: true)
-                    try encryptor.update(chunk, into: &ready)
-                    try sink.write(ready)
-                }
-                try sink.write(try encryptor.finish())
-                try sink.commit()
+        // Everything the user typed is checked, and the output opened, before any key is used.
+        let context = try envelope.encryptionContext()
+        let specs = try key.map { try KeySpec(parsing: $0) }
+        let source = try ChunkedInput(path: input)
+        let sink = try CommandOutput(path: output)
+        try await envelope.kms.withClients(minimumRegions: minimumRegions) { kms in
+            let keyring = try await KeySpec.keyring(for: specs, kms: kms)
+            let configuration = envelope.configuration(suite: AlgorithmSuite(parsing: suite)!, frameLength: frameLength)
+            var encryptor = try await MessageEncryptor(keyring: keyring, encryptionContext: context, configuration: configuration)
+            var ready: [UInt8] = []
+            ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
+            while let chunk = try source.next() {
+                ready.removeAll(keepingCapacity: true)
+                try encryptor.update(chunk, into: &ready)
+                try sink.write(ready)
             }
+            try sink.write(try encryptor.finish())
+            try sink.commit()
         }
     }
 }

@@ -45,18 +45,15 @@ struct EnrollCommand: AsyncParsableCommand {
     @Flag(help: "Only journal the request; a worker (cmkctl worker) runs it.")
     var detach = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await runTenantCommand {
-            // Everything is checked before the store is touched: invalid input journals nothing.
-            let configuration = try options.configuration()
-            let request = try EnrollmentRequest(ticket: ticket, tenant: tenant, keys: keys, tag: tag, operatorName: operatorName,
-                                                configuration: configuration)
-            try await options.storeOptions.withStore(create: true) { store in
-                try await enroll(request, store: store)
-            }
+        // Everything is checked before the store is touched: invalid input journals nothing.
+        let configuration = try options.configuration()
+        let request = try EnrollmentRequest(ticket: ticket, tenant: tenant, keys: keys, tag: tag, operatorName: operatorName,
+                                            configuration: configuration)
+        try await options.storeOptions.withStore(create: true) { store in
+            try await enroll(request, store: store)
         }
     }
 
@@ -79,7 +76,7 @@ struct EnrollCommand: AsyncParsableCommand {
         guard let status = try await runtime.overview.status(tenant: tenant).first else {
             throw TenantError(.storeFailure, "the enrollment of \(tenant) vanished from the store")
         }
-        if json {
+        if output.json {
             try printJSON(EnrollResult(created: started.created, status: status))
         } else {
             print(started.created ? "enrollment started: \(started.execution)" : "enrollment already exists: \(started.execution)")
@@ -91,12 +88,12 @@ struct EnrollCommand: AsyncParsableCommand {
         if status.executionStatus == "running", let problem = try await Self.operatorsKMSProblem(runtime.journal, execution: status.execution) {
             writeErrorLine("the operator's KMS setup, not the customer's key: \(problem); the step is retried, "
                 + "or fix it and run cmkctl worker --until-idle")
-            throw ExitCode(TenantExit.configuration.rawValue)
+            throw ExitCode(CLIExit.configuration.rawValue)
         }
         switch status.state {
         case TenantState.active.rawValue: break
-        case TenantState.awaitingCustomer.rawValue: throw ExitCode(TenantExit.awaitingCustomer.rawValue)
-        case TenantState.enrollmentFailed.rawValue: throw ExitCode(TenantExit.failed.rawValue)
+        case TenantState.awaitingCustomer.rawValue: throw ExitCode(CLIExit.awaitingCustomer.rawValue)
+        case TenantState.enrollmentFailed.rawValue: throw ExitCode(CLIExit.enrollmentFailed.rawValue)
         default:
             // Journaled and left to a worker (--detach), held by another live process, or sleeping
             // until a retry: not done, and the exit code says so.
@@ -106,7 +103,7 @@ struct EnrollCommand: AsyncParsableCommand {
             } else {
                 writeErrorLine("cmkctl: \(status.execution) is not finished (\(status.state)); a worker continues it (cmkctl worker)")
             }
-            throw ExitCode(TenantExit.stillRunning.rawValue)
+            throw ExitCode(CLIExit.stillRunning.rawValue)
         }
     }
 }

@@ -7,16 +7,19 @@ struct ExecutionsCancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a running execution.")
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "Execution name.")
     var name: String
 
     func run() async throws {
-        try await WorkflowCommandRunner.run {
-            let name = self.name
-            let execution = try await storeOptions.withStore(create: false) { store in
-                try await store.journal.cancel(execution: name, now: Date())
-            }
+        let name = self.name
+        let execution = try await storeOptions.withStore(create: false) { store in
+            try await store.journal.cancel(execution: name, now: Date())
+        }
+        if output.json {
+            try printJSON(ExecutionSummary(execution))
+        } else {
             print("cancelled \(execution.name)")
         }
     }

@@ -11,35 +11,32 @@ struct ExecutionsShowCommand: AsyncParsableCommand {
     @Argument(help: "Execution name.")
     var name: String
 
-    @Flag(help: "Print JSON instead of a timeline.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await WorkflowCommandRunner.run {
-            let name = self.name
-            let (found, events) = try await storeOptions.withStore(create: false) { store in
-                (try await store.journal.execution(named: name), try await store.journal.history(of: name))
-            }
-            guard let execution = found else {
-                throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
-            }
-            if json {
-                print(document(execution, events).prettyText)
-                return
-            }
-            print("execution \(execution.name)  workflow \(execution.workflow)  status \(execution.status.rawValue)")
-            if execution.status == .running {
-                print("current   \(execution.stateName) (\(execution.phase.rawValue), attempt \(execution.attempt))")
-            }
-            if let output = execution.output { print("output    \(output.jsonText)") }
-            if let error = execution.error { print("error     \(error): \(execution.cause ?? "")".escapingControlCharacters) }
-            for event in events {
-                var line = String(format: "%4d  ", event.seq) + event.at.formatted(.iso8601) + "  " + event.kind.rawValue
-                if let state = event.state { line += "  \(state)" }
-                if let attempt = event.attempt { line += "  attempt \(attempt)" }
-                if event.detail != .object([:]) { line += "  \(event.detail.jsonText)" }
-                print(line.escapingControlCharacters)
-            }
+        let name = self.name
+        let (found, events) = try await storeOptions.withStore(create: false) { store in
+            (try await store.journal.execution(named: name), try await store.journal.history(of: name))
+        }
+        guard let execution = found else {
+            throw WorkflowError(.executionNotFound, "no execution named \"\(name)\"")
+        }
+        if output.json {
+            print(document(execution, events).prettyText)
+            return
+        }
+        print("execution \(execution.name)  workflow \(execution.workflow)  status \(execution.status.rawValue)")
+        if execution.status == .running {
+            print("current   \(execution.stateName) (\(execution.phase.rawValue), attempt \(execution.attempt))")
+        }
+        if let output = execution.output { print("output    \(output.jsonText)") }
+        if let error = execution.error { print("error     \(error): \(execution.cause ?? "")".escapingControlCharacters) }
+        for event in events {
+            var line = String(format: "%4d  ", event.seq) + event.at.formatted(.iso8601) + "  " + event.kind.rawValue
+            if let state = event.state { line += "  \(state)" }
+            if let attempt = event.attempt { line += "  attempt \(attempt)" }
+            if event.detail != .object([:]) { line += "  \(event.detail.jsonText)" }
+            print(line.escapingControlCharacters)
         }
     }
 

@@ -13,23 +13,20 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "Tenant id.")
     var tenant: String
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         try checkTenantOption(tenant)
     }
 
     func run() async throws {
-        try await runTenantCommand {
-            let timeline = try await storeOptions.withOverview { try await $0.history(tenant) }
-            if timeline.isEmpty { throw TenantError(.unknownTenant, "no history for tenant \(tenant)") }
-            if json {
-                try printJSON(timeline)
-                return
-            }
-            for entry in timeline { print(Self.line(entry)) }
+        let timeline = try await storeOptions.withOverview { try await $0.history(tenant) }
+        if timeline.isEmpty { throw TenantError(.unknownTenant, "no history for tenant \(tenant)") }
+        if output.json {
+            try printJSON(timeline)
+            return
         }
+        for entry in timeline { print(Self.line(entry)) }
     }
 
     /// One timeline line; the entry's text (operator names, ARNs, KMS errors from the store) is

@@ -2,22 +2,8 @@ import ArgumentParser
 import CMKKMS
 import Foundation
 
-/// How the `kms`, `probe` and `bench` commands report a `KMSError`: one line on stderr and an exit
-/// code per error class (the probe's codes, so scripts see one scheme).
+/// What the `kms` commands share.
 enum KMSCommandSupport {
-    static func run(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as KMSError {
-            FileHandle.standardError.write(Data("cmkctl: \(error.code): \(error.message.escapingControlCharacters)\n".utf8))
-            // A malformed ARN is bad input (64), not a verdict about a key.
-            throw ExitCode(error.code == .invalidKeyARN ? ExitStatus.usage.rawValue : ProbeVerdict(error.code).exitCode)
-        } catch let failure as CommandFailure {
-            writeErrorLine(failure.message)
-            throw ExitCode(failure.status.rawValue)
-        }
-    }
-
     /// A key policy document from a file (`-`: standard input), read no further than the 32 KB limit.
     static func readPolicy(_ path: String) throws -> String {
         let name = path == "-" ? "standard input" : path
@@ -28,6 +14,15 @@ enum KMSCommandSupport {
             throw CommandFailure(status: .dataError, message: "\(name): not UTF-8 text")
         }
         return text
+    }
+
+    /// A key after a state change: its ARN and state, or with `json` its whole metadata.
+    static func report(_ metadata: KeyMetadata, from kms: LocalKMS, json: Bool) async throws {
+        if json {
+            printJSON(metadataJSON(metadata, aliases: try await kms.aliases(ofKeyID: metadata.arn)))
+        } else {
+            print("\(metadata.arn)  \(metadata.stateName)")
+        }
     }
 
     static func printJSON(_ value: JSONValue) {

@@ -9,7 +9,7 @@ struct KMSCreateKeyCommand: AsyncParsableCommand {
     @Option(help: "Alias for the key (alias/ is added when missing): letters, digits, '/', '_', '-'; not aws/.") var alias: String?
     @Option(help: "Description stored with the key.") var description: String = ""
     @Option(name: .customLong("policy-file"), help: "Key policy document (JSON) to use instead of the default.") var policyFile: String?
-    @Flag(help: "Print a JSON object (with an `arn` field).") var json = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard let alias else { return }
@@ -17,16 +17,14 @@ struct KMSCreateKeyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            let kms = try local.open(createIfMissing: true)
-            let policy = try policyFile.map(KMSCommandSupport.readPolicy)
-            let metadata = try await kms.createKey(description: description, policy: policy, alias: alias)
-            let aliases = try await kms.aliases(ofKeyID: metadata.arn)
-            if json {
-                KMSCommandSupport.printJSON(KMSCommandSupport.metadataJSON(metadata, aliases: aliases))
-            } else {
-                print(metadata.arn)
-            }
+        let kms = try local.open(createIfMissing: true)
+        let policy = try policyFile.map(KMSCommandSupport.readPolicy)
+        let metadata = try await kms.createKey(description: description, policy: policy, alias: alias)
+        let aliases = try await kms.aliases(ofKeyID: metadata.arn)
+        if output.json {
+            KMSCommandSupport.printJSON(KMSCommandSupport.metadataJSON(metadata, aliases: aliases))
+        } else {
+            print(metadata.arn)
         }
     }
 }

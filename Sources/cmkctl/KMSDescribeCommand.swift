@@ -7,22 +7,20 @@ struct KMSDescribeCommand: AsyncParsableCommand {
 
     @OptionGroup var local: LocalKMSOptions
     @Argument(help: "Key ARN, key id or alias.") var key: String
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            let kms = try local.open()
-            let metadata = try await kms.describeKey(keyID: key)
-            let aliases = try await kms.aliases(ofKeyID: key)
-            if json {
-                KMSCommandSupport.printJSON(KMSCommandSupport.metadataJSON(metadata, aliases: aliases))
-            } else {
-                print("arn:       \(metadata.arn)")
-                print("state:     \(metadata.stateName)")
-                print("spec:      \(metadata.keySpec) / \(metadata.keyUsage)")
-                print("aliases:   \(aliases.isEmpty ? "-" : aliases.joined(separator: ", "))")
-                if !metadata.description.isEmpty { print("about:     \(metadata.description.escapingControlCharacters)") }
-            }
+        let kms = try local.open()
+        let metadata = try await kms.describeKey(keyID: key)
+        let aliases = try await kms.aliases(ofKeyID: key)
+        if output.json {
+            KMSCommandSupport.printJSON(KMSCommandSupport.metadataJSON(metadata, aliases: aliases))
+        } else {
+            print("arn:       \(metadata.arn)")
+            print("state:     \(metadata.stateName)")
+            print("spec:      \(metadata.keySpec) / \(metadata.keyUsage)")
+            print("aliases:   \(aliases.isEmpty ? "-" : aliases.joined(separator: ", "))")
+            if !metadata.description.isEmpty { print("about:     \(metadata.description.escapingControlCharacters)") }
         }
     }
 }

@@ -7,13 +7,12 @@ struct KMSEnableCommand: AsyncParsableCommand {
 
     @OptionGroup var local: LocalKMSOptions
     @Argument(help: "Key ARN, key id or alias.") var key: String
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            let kms = try local.open()
-            try await kms.enableKey(keyID: key)
-            let metadata = try await kms.describeKey(keyID: key)
-            print("\(metadata.arn)  \(metadata.stateName)")
-        }
+        let kms = try local.open()
+        try await kms.enableKey(keyID: key)
+        let metadata = try await kms.describeKey(keyID: key)
+        try await KMSCommandSupport.report(metadata, from: kms, json: output.json)
     }
 }

@@ -9,8 +9,6 @@ struct KMSGetPolicyCommand: AsyncParsableCommand {
     @Argument(help: "Key ARN, key id or alias.") var key: String
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            print(try await local.open().getKeyPolicy(keyID: key))
-        }
+        print(try await local.open().getKeyPolicy(keyID: key))
     }
 }

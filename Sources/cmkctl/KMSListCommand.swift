@@ -6,19 +6,17 @@ struct KMSListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the keys of the local KMS.")
 
     @OptionGroup var local: LocalKMSOptions
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            let keys = try await local.open().listKeys()
-            if json {
-                KMSCommandSupport.printJSON(.object([("keys", .array(keys.map { KMSCommandSupport.metadataJSON($0.metadata, aliases: $0.aliases) }))]))
-                return
-            }
-            for key in keys {
-                let aliases = key.aliases.isEmpty ? "-" : key.aliases.joined(separator: ",")
-                print("\(key.metadata.arn)  \(key.metadata.stateName)  \(aliases)".escapingControlCharacters)
-            }
+        let keys = try await local.open().listKeys()
+        if output.json {
+            KMSCommandSupport.printJSON(.object([("keys", .array(keys.map { KMSCommandSupport.metadataJSON($0.metadata, aliases: $0.aliases) }))]))
+            return
+        }
+        for key in keys {
+            let aliases = key.aliases.isEmpty ? "-" : key.aliases.joined(separator: ",")
+            print("\(key.metadata.arn)  \(key.metadata.stateName)  \(aliases)".escapingControlCharacters)
         }
     }
 }

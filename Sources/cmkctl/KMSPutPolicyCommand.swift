@@ -12,10 +12,8 @@ struct KMSPutPolicyCommand: AsyncParsableCommand {
     @Option(name: .customLong("policy-file"), help: "Policy document (JSON); - reads standard input.") var policyFile: String
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            let policy = try KMSCommandSupport.readPolicy(policyFile)
-            try await local.open().putKeyPolicy(keyID: key, policy: policy)
-            print("policy updated")
-        }
+        let policy = try KMSCommandSupport.readPolicy(policyFile)
+        try await local.open().putKeyPolicy(keyID: key, policy: policy)
+        print("policy updated")
     }
 }

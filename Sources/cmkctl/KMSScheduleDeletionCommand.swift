@@ -8,6 +8,7 @@ struct KMSScheduleDeletionCommand: AsyncParsableCommand {
 
     @OptionGroup var local: LocalKMSOptions
     @Argument(help: "Key ARN, key id or alias.") var key: String
+    @OptionGroup var output: OutputOptions
     @Option(help: "Days before the key is deleted (7-30).") var days: Int = 30
 
     func validate() throws {
@@ -15,10 +16,12 @@ struct KMSScheduleDeletionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await KMSCommandSupport.run {
-            let kms = try local.open()
-            let when = try await kms.scheduleKeyDeletion(keyID: key, pendingWindowInDays: days)
-            let metadata = try await kms.describeKey(keyID: key)
+        let kms = try local.open()
+        let when = try await kms.scheduleKeyDeletion(keyID: key, pendingWindowInDays: days)
+        let metadata = try await kms.describeKey(keyID: key)
+        if output.json {
+            try await KMSCommandSupport.report(metadata, from: kms, json: true)
+        } else {
             print("\(metadata.arn)  \(metadata.stateName)  deletion at \(Int64(when ?? 0)) (epoch seconds)")
         }
     }

@@ -22,14 +22,14 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     )
 
     /// Exit status when the policy would refuse some of our calls.
-    static let blockingExitCode: Int32 = 2
+    static let blockingExitCode = CLIExit.awaitingCustomer.rawValue
 
     @Option(name: .customLong("policy"), help: ArgumentHelp("The key policy document (JSON); - reads standard input. Without it, --tenant checks the tenant's keys live.", valueName: "file"))
     var policyFile: String?
 
     @OptionGroup var options: PolicyRequirementsOptions
 
-    @Flag(help: "Print a JSON report instead of lines.") var json = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard policyFile != nil || options.tenant != nil else { throw ValidationError("give --policy FILE, or --tenant ID to check its keys' live policies") }
@@ -38,23 +38,21 @@ struct PolicyCheckCommand: AsyncParsableCommand {
     func run() async throws {
         var reports: [(key: String?, report: PolicyReport)] = []
         var requirements: PolicyRequirements?
-        try await reportingFailures {
-            (requirements, reports) = try await options.withTenantStore { store in
-                let resolved = try await options.requirements(store: store?.repository)
-                let analyzer = PolicyAnalyzer(requirements: resolved)
-                if let policyFile {
-                    do {
-                        return (resolved, [(nil, try analyzer.analyze(policy: try readPolicy(policyFile)))])
-                    } catch let error as TenantError where error.code == .malformedPolicy {
-                        throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
-                    }
+        (requirements, reports) = try await options.withTenantStore { store in
+            let resolved = try await options.requirements(store: store?.repository)
+            let analyzer = PolicyAnalyzer(requirements: resolved)
+            if let policyFile {
+                do {
+                    return (resolved, [(nil, try analyzer.analyze(policy: try readPolicy(policyFile)))])
+                } catch let error as TenantError where error.code == .malformedPolicy {
+                    throw CommandFailure(status: .dataError, message: "\(policyFile == "-" ? "standard input" : policyFile): \(error.message)")
                 }
-                guard let store else { return (resolved, []) }
-                return (resolved, try await liveReports(analyzer, store: store))
             }
+            guard let store else { return (resolved, []) }
+            return (resolved, try await liveReports(analyzer, store: store))
         }
         guard let requirements else { return }
-        if json {
+        if output.json {
             if reports.count == 1, reports[0].key == nil {
                 print(Self.json(reports[0].report, requirements: requirements).serialized(pretty: true))
             } else {

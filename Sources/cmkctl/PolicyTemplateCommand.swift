@@ -20,9 +20,7 @@ struct PolicyTemplateCommand: AsyncParsableCommand {
     var document = false
 
     func run() async throws {
-        try await reportingFailures {
-            let requirements = try await options.withTenantStore { try await options.requirements(store: $0?.repository) }
-            print(document ? PolicyTemplate.document(for: requirements) : PolicyTemplate.statements(for: requirements))
-        }
+        let requirements = try await options.withTenantStore { try await options.requirements(store: $0?.repository) }
+        print(document ? PolicyTemplate.document(for: requirements) : PolicyTemplate.statements(for: requirements))
     }
 }

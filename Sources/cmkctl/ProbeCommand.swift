@@ -17,7 +17,7 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(name: .customLong("context"), help: "Encryption context pair KEY=VALUE (repeatable).")
     var contextPairs: [String] = []
 
-    @Flag(help: "Print a JSON report instead of the table.") var json = false
+    @OptionGroup var output: OutputOptions
 
     @OptionGroup var kms: KMSClientOptions
 
@@ -60,7 +60,7 @@ struct ProbeCommand: AsyncParsableCommand {
             }
             return ProbeReport(results: results)
         }
-        if json {
+        if output.json {
             print(report.json.serialized(pretty: true))
         } else {
             print(report.table(), terminator: "")

@@ -8,6 +8,7 @@ struct SignalCommand: AsyncParsableCommand {
         commandName: "signal", abstract: "Resume a parked execution with a JSON payload.")
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "Execution name.")
     var name: String
@@ -25,12 +26,14 @@ struct SignalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await WorkflowCommandRunner.run {
-            let value = try JSONValue(parsing: payload)
-            let name = self.name
-            let execution = try await storeOptions.withStore(create: false) { store in
-                try await store.journal.signal(execution: name, payload: value, now: Date())
-            }
+        let value = try JSONValue(parsing: payload)
+        let name = self.name
+        let execution = try await storeOptions.withStore(create: false) { store in
+            try await store.journal.signal(execution: name, payload: value, now: Date())
+        }
+        if output.json {
+            try printJSON(ExecutionSummary(execution))
+        } else {
             print("signalled \(execution.name) at \(execution.stateName)")
         }
     }

@@ -13,24 +13,21 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "Only this tenant (exit 67 when unknown).")
     var tenant: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         try checkTenantOption(tenant)
     }
 
     func run() async throws {
-        try await runTenantCommand {
-            let statuses = try await storeOptions.withOverview { try await $0.status(tenant) }
-            if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.locationDescription)") }
-            if json {
-                try printJSON(statuses)
-                return
-            }
-            if statuses.isEmpty { print("no tenants"); return }
-            for status in statuses { print(StatusTable.describe(status)) }
+        let statuses = try await storeOptions.withOverview { try await $0.status(tenant) }
+        if let tenant, statuses.isEmpty { throw TenantError(.unknownTenant, "no tenant \(tenant) in \(storeOptions.locationDescription)") }
+        if output.json {
+            try printJSON(statuses)
+            return
         }
+        if statuses.isEmpty { print("no tenants"); return }
+        for status in statuses { print(StatusTable.describe(status)) }
     }
 }
 

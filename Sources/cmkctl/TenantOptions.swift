@@ -59,58 +59,6 @@ struct TenantRuntime<Store: StoreBackend> {
     }
 }
 
-/// Exit codes of the tenant commands, part of the CLI's contract.
-enum TenantExit: Int32 {
-    case ok = 0
-    /// The enrollment waits for the customer (policy to fix, key to enable).
-    case awaitingCustomer = 2
-    /// The enrollment failed.
-    case failed = 3
-    /// Another ticket already enrolls the tenant, or a tag would change.
-    case conflict = 4
-    /// The audit chain does not verify.
-    case auditBroken = 5
-    /// The work is not finished: another live process holds it, or it sleeps until a retry a worker runs.
-    case stillRunning = 75
-    case usage = 64
-    case unknownTenant = 67
-    case storeFailure = 74
-    case configuration = 78
-}
-
-extension TenantExit {
-    init(_ code: TenantError.Code) {
-        self = switch code {
-        case .invalidInput, .malformedPolicy: .usage
-        case .conflict, .illegalTransition: .conflict
-        case .unknownTenant: .unknownTenant
-        case .storeFailure: .storeFailure
-        case .auditChainBroken: .auditBroken
-        case .configuration: .configuration
-        }
-    }
-}
-
-/// Runs a tenant command: every error becomes one line on stderr and its exit code.
-func runTenantCommand(_ body: () async throws -> Void) async throws {
-    func fail(_ status: TenantExit, _ message: String) -> ExitCode {
-        writeErrorLine(message)
-        return ExitCode(status.rawValue)
-    }
-    do {
-        try await body()
-    } catch let error as TenantError {
-        throw fail(TenantExit(error.code), error.message)
-    } catch let error as WorkflowError {
-        let status: TenantExit = switch error.code {
-        case .executionNotFound: .unknownTenant
-        case .invalidDefinition, .workflowNotLoaded: .configuration
-        default: .storeFailure
-        }
-        throw fail(status, error.message)
-    }
-}
-
 /// Checks a `--tenant` value at parse time (exit 64) against the grammar `enroll` accepts, so `.`,
 /// `..`, slashes, control characters and overlong ids are refused before any store is opened.
 func checkTenantOption(_ tenant: String?) throws {

@@ -27,25 +27,22 @@ struct TenantsAddCommand: AsyncParsableCommand {
     @Option(name: .customLong("operator"), help: "Who runs the command, for the audit trail (default: $USER).")
     var operatorName: String = defaultOperatorName()
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await runTenantCommand {
-            let configuration = try options.configuration()
-            let registration = try TenantRegistration(tenant: tenant, tag: tag, operatorName: operatorName, configuration: configuration)
-            let (added, status) = try await options.storeOptions.withStore(create: true) { store in
-                try await Self.add(registration, to: store, providerKey: configuration.providerKey)
-            }
-            guard let status else {
-                throw TenantError(.storeFailure, "tenant \(tenant) vanished from the store")
-            }
-            if json {
-                try printJSON(EnrollResult(created: added.created, status: status))
-            } else {
-                print(added.created ? "tenant added: \(tenant)" : "tenant already registered: \(tenant)")
-                print(StatusTable.describe(status))
-            }
+        let configuration = try options.configuration()
+        let registration = try TenantRegistration(tenant: tenant, tag: tag, operatorName: operatorName, configuration: configuration)
+        let (added, status) = try await options.storeOptions.withStore(create: true) { store in
+            try await Self.add(registration, to: store, providerKey: configuration.providerKey)
+        }
+        guard let status else {
+            throw TenantError(.storeFailure, "tenant \(tenant) vanished from the store")
+        }
+        if output.json {
+            try printJSON(EnrollResult(created: added.created, status: status))
+        } else {
+            print(added.created ? "tenant added: \(tenant)" : "tenant already registered: \(tenant)")
+            print(StatusTable.describe(status))
         }
     }
 

@@ -14,11 +14,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Exit once nothing is due now (for cron, scripts and after a signal).")
     var untilIdle = false
 
+    @OptionGroup var output: OutputOptions
+
     func run() async throws {
-        try await runTenantCommand {
-            try await options.storeOptions.withStore(create: true) { store in
-                try await work(store)
-            }
+        try await options.storeOptions.withStore(create: true) { store in
+            try await work(store)
         }
     }
 
@@ -28,7 +28,11 @@ struct WorkerCommand: AsyncParsableCommand {
             let worker = try runtime.worker(kms: kms, owner: "worker-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
             if untilIdle {
                 let progressed = try await worker.runUntilIdle()
-                print(progressed ? "ran due steps; nothing more is due now" : "nothing was due")
+                if output.json {
+                    try printJSON(["ranSteps": progressed])
+                } else {
+                    print(progressed ? "ran due steps; nothing more is due now" : "nothing was due")
+                }
             } else {
                 try await worker.run()
             }

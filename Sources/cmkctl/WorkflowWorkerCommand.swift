@@ -32,19 +32,17 @@ struct WorkflowWorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await WorkflowCommandRunner.run {
-            let journal = try SQLiteJournal(path: storeOptions.location)
-            let configuration = try OperatorConfiguration.load(path: config)
-            let store = try SQLiteTenantRepository(journal: journal)
-            try await TenantKMS.withClients(configuration: configuration) { kms in
-                var handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
-                EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
-                let definitions = try WorkflowDefinitions(directory: workflows).loadAll(handlerNames: handlers.names)
-                let worker = WorkflowWorker(
-                    journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,
-                    idleCheckSeconds: 0.2)
-                try await worker.run()
-            }
+        let journal = try SQLiteJournal(path: storeOptions.location)
+        let configuration = try OperatorConfiguration.load(path: config)
+        let store = try SQLiteTenantRepository(journal: journal)
+        try await TenantKMS.withClients(configuration: configuration) { kms in
+            var handlers = BuiltinHandlers.registry(effectsLog: effectsLog, journal: journal)
+            EnrollmentHandlers(repository: store, configuration: configuration, kms: kms).register(into: &handlers)
+            let definitions = try WorkflowDefinitions(directory: workflows).loadAll(handlerNames: handlers.names)
+            let worker = WorkflowWorker(
+                journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds,
+                idleCheckSeconds: 0.2)
+            try await worker.run()
         }
     }
 }

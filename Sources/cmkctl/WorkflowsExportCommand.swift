@@ -15,26 +15,29 @@ struct WorkflowsExportCommand: AsyncParsableCommand {
     @Flag(help: "Replace files that already exist in DIR.")
     var overwrite = false
 
+    @OptionGroup var output: OutputOptions
+
     func run() async throws {
-        try await WorkflowCommandRunner.run {
-            let target = URL(fileURLWithPath: directory)
-            do {
-                try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-            } catch {
-                throw WorkflowError(.storeFailure, "\(directory): cannot create the directory")
-            }
-            for embedded in EmbeddedWorkflows.files {
-                let file = target.appendingPathComponent(embedded.name)
-                if !overwrite, FileManager.default.fileExists(atPath: file.path) {
-                    throw WorkflowError(.executionConflict, "\(file.path) exists (use --overwrite to replace it)")
-                }
-                do {
-                    try Data(embedded.text.utf8).write(to: file, options: .atomic)
-                } catch {
-                    throw WorkflowError(.storeFailure, "\(file.path): cannot write the file")
-                }
-                print("wrote  \(file.path)")
-            }
+        let target = URL(fileURLWithPath: directory)
+        do {
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure(status: .cannotCreate, message: "\(directory): cannot create the directory")
         }
+        var written: [String] = []
+        for embedded in EmbeddedWorkflows.files {
+            let file = target.appendingPathComponent(embedded.name)
+            if !overwrite, FileManager.default.fileExists(atPath: file.path) {
+                throw CommandFailure(status: .cannotCreate, message: "\(file.path) exists (use --overwrite to replace it)")
+            }
+            do {
+                try Data(embedded.text.utf8).write(to: file, options: .atomic)
+            } catch {
+                throw CommandFailure(status: .cannotCreate, message: "\(file.path): cannot write the file")
+            }
+            written.append(file.path)
+            if !output.json { print("wrote  \(file.path)") }
+        }
+        if output.json { try printJSON(["written": written]) }
     }
 }

@@ -24,8 +24,7 @@ struct BenchEnvelopeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Python interpreter with aws-encryption-sdk installed (e.g. .venv/bin/python); omit to skip that comparison.")
     var python: String?
 
-    @Flag(name: .long, help: "Print one JSON object instead of a table.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     @Flag(name: .customLong("small-only"), help: "Measure only the 1 KiB figures (and Python's with --python); skips OpenSSL and the large message.")
     var smallOnly = false
@@ -36,34 +35,32 @@ struct BenchEnvelopeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures {
-            var report = BenchReport(title: "cmkctl bench envelope")
-            let keyring = try RawAESKeyring(namespace: "bench", name: "key", wrappingKey: SymmetricKey(size: .bits256))
-            let context = try EncryptionContext([("tenant", "bench")])
-            if !smallOnly {
-                try await measureLargeMessages(keyring: keyring, context: context, into: &report)
-            }
-            let small = [UInt8](repeating: 0x41, count: 1024)
-            let envelope = Envelope()
-            let sample = try await envelope.encrypt(small, context: context, keyring: keyring)
-            let encryptOps = try await Self.opsPerSecond(seconds: seconds) { _ = try await envelope.encrypt(small, context: context, keyring: keyring) }
-            let decryptOps = try await Self.opsPerSecond(seconds: seconds) { _ = try await envelope.decrypt(sample, keyring: keyring) }
-            let roundTripOps = try await Self.opsPerSecond(seconds: seconds) {
-                let message = try await envelope.encrypt(small, context: context, keyring: keyring)
-                let decrypted = try await envelope.decrypt(message, keyring: keyring)
-                guard decrypted.plaintext.count == small.count else { throw CommandFailure(status: .dataError, message: "round trip lost bytes") }
-            }
-            report.add("encrypt_1k_0478_ops_s", encryptOps, unit: "ops/s")
-            report.add("decrypt_1k_0478_ops_s", decryptOps, unit: "ops/s")
-            if let python {
-                let pythonOps = try PythonSDKSpeed.roundTripsPerSecond(python: python, seconds: seconds)
-                report.add("python_esdk_roundtrip_1k_0478_ops_s", pythonOps, unit: "ops/s", note: "aws-encryption-sdk, raw AES master key")
-                report.add("roundtrip_1k_0478_ops_s", roundTripOps, unit: "ops/s", ratioTo: pythonOps, ratioName: "x Python SDK")
-            } else {
-                report.add("roundtrip_1k_0478_ops_s", roundTripOps, unit: "ops/s", note: "pass --python to compare with the Python SDK")
-            }
-            report.print(json: json)
+        var report = BenchReport(title: "cmkctl bench envelope")
+        let keyring = try RawAESKeyring(namespace: "bench", name: "key", wrappingKey: SymmetricKey(size: .bits256))
+        let context = try EncryptionContext([("tenant", "bench")])
+        if !smallOnly {
+            try await measureLargeMessages(keyring: keyring, context: context, into: &report)
         }
+        let small = [UInt8](repeating: 0x41, count: 1024)
+        let envelope = Envelope()
+        let sample = try await envelope.encrypt(small, context: context, keyring: keyring)
+        let encryptOps = try await Self.opsPerSecond(seconds: seconds) { _ = try await envelope.encrypt(small, context: context, keyring: keyring) }
+        let decryptOps = try await Self.opsPerSecond(seconds: seconds) { _ = try await envelope.decrypt(sample, keyring: keyring) }
+        let roundTripOps = try await Self.opsPerSecond(seconds: seconds) {
+            let message = try await envelope.encrypt(small, context: context, keyring: keyring)
+            let decrypted = try await envelope.decrypt(message, keyring: keyring)
+            guard decrypted.plaintext.count == small.count else { throw CommandFailure(status: .dataError, message: "round trip lost bytes") }
+        }
+        report.add("encrypt_1k_0478_ops_s", encryptOps, unit: "ops/s")
+        report.add("decrypt_1k_0478_ops_s", decryptOps, unit: "ops/s")
+        if let python {
+            let pythonOps = try PythonSDKSpeed.roundTripsPerSecond(python: python, seconds: seconds)
+            report.add("python_esdk_roundtrip_1k_0478_ops_s", pythonOps, unit: "ops/s", note: "aws-encryption-sdk, raw AES master key")
+            report.add("roundtrip_1k_0478_ops_s", roundTripOps, unit: "ops/s", ratioTo: pythonOps, ratioName: "x Python SDK")
+        } else {
+            report.add("roundtrip_1k_0478_ops_s", roundTripOps, unit: "ops/s", note: "pass --python to compare with the Python SDK")
+        }
+        report.print(json: output.json)
     }
 
     /// OpenSSL's AES-256-GCM limit, then MiB/s for each suite and frame length as a share of it.

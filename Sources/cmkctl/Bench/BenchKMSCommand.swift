@@ -13,7 +13,7 @@ struct BenchKMSCommand: AsyncParsableCommand {
     @Option(name: .customLong("round-trips"), help: "GenerateDataKey + Decrypt round trips.") var roundTrips: Int = 200
     @Option(help: "Decrypts per multi-region scenario.") var decrypts: Int = 20
     @Option(name: .customLong("hedge-delay-ms"), help: "Hedge delay in milliseconds.") var hedgeDelayMs: Int = 100
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         try OptionRange("--round-trips", 1...100_000, "round trips").check(roundTrips)
@@ -25,26 +25,24 @@ struct BenchKMSCommand: AsyncParsableCommand {
         let executable = motoServer ?? MotoServer.locateExecutable(packageRoot: FileManager.default.currentDirectoryPath)
         let bench = KMSBenchmark(options: .init(motoExecutable: executable, roundTrips: roundTrips, decrypts: decrypts,
                                                 hedgeDelay: .milliseconds(hedgeDelayMs)))
-        let quiet = json
-        try await KMSCommandSupport.run {
-            let scenarios = try await bench.run { step in
-                if !quiet { FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
-            }
-            if json {
-                KMSCommandSupport.printJSON(.object([
-                    ("hedgeDelayMs", .number(Double(hedgeDelayMs))),
-                    ("scenarios", .array(scenarios.map { scenario in
-                        .object([("name", .string(scenario.name)), ("failures", .number(Double(scenario.failures))), ("latency", scenario.summary.json)])
-                    })),
-                ]))
-                return
-            }
-            let width = scenarios.map(\.name.count).max() ?? 0
-            print("SCENARIO" + String(repeating: " ", count: width - 6) + "N     p50 ms     p99 ms  failures")
-            for s in scenarios {
-                let pad = String(repeating: " ", count: width - s.name.count + 2)
-                print("\(s.name)\(pad)\(String(s.summary.count).padding(toLength: 4, withPad: " ", startingAt: 0))  \(String(format: "%9.3f", s.summary.p50))  \(String(format: "%9.3f", s.summary.p99))  \(s.failures)")
-            }
+        let quiet = output.json
+        let scenarios = try await bench.run { step in
+            if !quiet { FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
+        }
+        if output.json {
+            KMSCommandSupport.printJSON(.object([
+                ("hedgeDelayMs", .number(Double(hedgeDelayMs))),
+                ("scenarios", .array(scenarios.map { scenario in
+                    .object([("name", .string(scenario.name)), ("failures", .number(Double(scenario.failures))), ("latency", scenario.summary.json)])
+                })),
+            ]))
+            return
+        }
+        let width = scenarios.map(\.name.count).max() ?? 0
+        print("SCENARIO" + String(repeating: " ", count: width - 6) + "N     p50 ms     p99 ms  failures")
+        for s in scenarios {
+            let pad = String(repeating: " ", count: width - s.name.count + 2)
+            print("\(s.name)\(pad)\(String(s.summary.count).padding(toLength: 4, withPad: " ", startingAt: 0))  \(String(format: "%9.3f", s.summary.p50))  \(String(format: "%9.3f", s.summary.p99))  \(s.failures)")
         }
     }
 }

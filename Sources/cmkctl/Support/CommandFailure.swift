@@ -1,91 +1,129 @@
 import ArgumentParser
 import CMKEnvelope
 import CMKKMS
+import CMKPostgres
 import CMKTenant
+import CMKWorkflow
 import Foundation
 
-/// Exit codes of cmkctl, from sysexits(3) so scripts can tell failures apart.
-enum ExitStatus: Int32 {
+/// Every exit code cmkctl uses, in one table: part of the CLI's contract, so scripts can branch on them.
+/// Small numbers are the tenant lifecycle's outcomes, 10-16 a key's verdict (the probe's, and any KMS
+/// refusal), 64 and up sysexits(3). No number means two things.
+enum CLIExit: Int32, CaseIterable {
     case ok = 0
-    /// Bad arguments (ArgumentParser's own validation errors use the same code).
+    /// The customer must act: the enrollment waits for them, or a key policy has blocking findings.
+    case awaitingCustomer = 2
+    /// The enrollment failed (a new ticket may try again).
+    case enrollmentFailed = 3
+    /// The request conflicts with the current state: another ticket holds the tenant, a tag would change,
+    /// an execution is not parked or already finished.
+    case conflict = 4
+    /// The audit chain does not verify.
+    case auditBroken = 5
+    /// Bad arguments, including malformed JSON, key ARNs and store URLs (ArgumentParser uses it too).
     case usage = 64
-    /// The input could not be decrypted: malformed, tampered, wrong key or context.
+    /// Input data is invalid: a message that cannot be decrypted, a policy or workflow definition that
+    /// does not parse or is outside what cmkctl accepts.
     case dataError = 65
     /// An input file does not exist or cannot be read.
     case noInput = 66
-    /// A key service or keyring failed.
+    /// No such tenant or execution.
+    case unknown = 67
+    /// A keyring failed without a KMS verdict (no keyring could produce or unwrap a data key).
     case unavailable = 69
-    /// The output could not be written.
+    /// An error cmkctl did not expect: a bug to report.
+    case internalError = 70
+    /// The output could not be written (or exists and may not be replaced).
     case cannotCreate = 73
-    /// A configured policy refused the operation (commitment policy, limits), or cmkctl's own KMS
-    /// setup is wrong (credentials, the local KMS file, an endpoint).
+    /// The store could not be opened, read or written.
+    case storeFailure = 74
+    /// Not finished: another live process holds the work, or it waits for a retry a worker will run.
+    case stillRunning = 75
+    /// cmkctl's own setup is wrong (operator configuration, AWS credentials, the local KMS file, an
+    /// endpoint, a workflow that is not loaded) or a configured policy refused the operation.
     case configuration = 78
 }
 
-/// A failure the CLI reports as one line on stderr and an exit status.
+/// A failure the CLI reports as one line on stderr and an exit code.
 struct CommandFailure: Error {
-    let status: ExitStatus
+    let status: CLIExit
     let message: String
 }
 
-/// Runs a command body, turning every error into one clear line on stderr and a meaningful exit code.
-func reportingFailures(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as CommandFailure {
-        exitWith(error.status, error.message)
-    } catch let error as EnvelopeError {
-        let status: ExitStatus = switch error.code {
-        case .authenticationFailed: .dataError
+/// The one place errors become exit codes and the one line every failing command prints.
+enum ErrorPresenter {
+    /// The exit code and message for an error a command let through; nil for ArgumentParser's own
+    /// errors (usage, help, `ExitCode`), which it prints itself.
+    static func present(_ error: any Error) -> (code: Int32, message: String)? {
+        switch error {
+        case let failure as CommandFailure:
+            return (failure.status.rawValue, failure.message)
+        case let error as EnvelopeError:
+            return (status(error.code).rawValue, error.message)
+        case let error as KMSError:
+            // A KMS refusal carries the key's verdict (10-16, the probe's codes); our own setup is 78.
+            let code = error.code == .invalidKeyARN ? CLIExit.usage.rawValue : ProbeVerdict(error.code).exitCode
+            return (code, error.code == .invalidKeyARN ? error.message : "KMS \(error.code): \(error.message)")
+        case let error as TenantError:
+            return (status(error.code).rawValue, error.message)
+        case let error as WorkflowError:
+            return (status(error.code).rawValue, error.message)
+        case let error as PostgresStoreError:
+            return ((error.code == .invalidLocation ? CLIExit.usage : .storeFailure).rawValue, error.message)
+        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
+            return nil
+        default:
+            return (code(forUnexpected: error).rawValue, ErrorSentence.describing(error))
+        }
+    }
+
+    static func status(_ code: EnvelopeError.Code) -> CLIExit {
+        switch code {
         case .noDataKey, .keyringFailure: .unavailable
         case .policyViolation: .configuration
         case .invalidArgument, .unsupported, .misuse: .usage
         default: .dataError
         }
-        exitWith(status, error.message)
-    } catch let error as KMSError {
-        // A malformed key ARN is bad input; a KMS refusal (denied, disabled, not found) or outage: the key
-        // service failed; our own KMS setup (credentials, the local KMS file, an endpoint) is a
-        // configuration error.
-        let status: ExitStatus = switch error.code {
-        case .invalidKeyARN: .usage
-        case .invalidCiphertext: .dataError
-        case .misconfigured: .configuration
-        default: .unavailable
-        }
-        exitWith(status, error.code == .invalidKeyARN ? error.message : "KMS \(error.code): \(error.message)")
-    } catch let error as TenantError {
-        writeErrorLine(error.message)
-        exit(TenantExit(error.code).rawValue)
-    } catch let error as ValidationError {
-        throw error
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        writeErrorLine(ErrorSentence.describing(error))
-        exit(ExitStatus.code(forUnexpected: error, otherwise: ExitStatus.unavailable.rawValue))
     }
-}
 
-extension ExitStatus {
-    /// The exit code for an error no command mapped: a file that cannot be read (66) or written
-    /// (73), JSON that does not decode (65), else `otherwise`.
-    static func code(forUnexpected error: any Error, otherwise: Int32) -> Int32 {
-        if error is DecodingError { return ExitStatus.dataError.rawValue }
+    static func status(_ code: TenantError.Code) -> CLIExit {
+        switch code {
+        case .invalidInput: .usage
+        case .malformedPolicy: .dataError
+        case .conflict, .illegalTransition: .conflict
+        case .unknownTenant: .unknown
+        case .auditChainBroken: .auditBroken
+        case .configuration: .configuration
+        case .storeFailure: .storeFailure
+        default: .internalError
+        }
+    }
+
+    static func status(_ code: WorkflowError.Code) -> CLIExit {
+        switch code {
+        case .invalidDefinition: .dataError
+        case .invalidJSON: .usage
+        case .executionNotFound: .unknown
+        case .executionConflict: .conflict
+        case .workflowNotLoaded: .configuration
+        case .storeFailure: .storeFailure
+        case .leaseLost: .stillRunning
+        default: .internalError
+        }
+    }
+
+    /// A file that cannot be read (66) or written (73), JSON that does not decode (65), else 70.
+    static func code(forUnexpected error: any Error) -> CLIExit {
+        if error is DecodingError { return .dataError }
         let bridged = error as NSError
-        guard bridged.domain == NSCocoaErrorDomain else { return otherwise }
+        guard bridged.domain == NSCocoaErrorDomain else { return .internalError }
         switch bridged.code {
-        case CocoaError.fileNoSuchFile.rawValue, 256...511: return ExitStatus.noInput.rawValue
-        case 512...767: return ExitStatus.cannotCreate.rawValue
-        case CocoaError.propertyListReadCorrupt.rawValue: return ExitStatus.dataError.rawValue
-        default: return otherwise
+        case CocoaError.fileNoSuchFile.rawValue, 256...511: return .noInput
+        case 512...767: return .cannotCreate
+        case CocoaError.propertyListReadCorrupt.rawValue: return .dataError
+        default: return .internalError
         }
     }
-}
-
-private func exitWith(_ status: ExitStatus, _ message: String) -> Never {
-    writeErrorLine(message)
-    exit(status.rawValue)
 }
 
 /// The one line on stderr every failing command prints; text from outside in the message (an ARN,
