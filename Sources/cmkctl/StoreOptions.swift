@@ -65,7 +65,7 @@ struct StoreOptions: ParsableArguments {
             }
         }
         guard create || FileManager.default.fileExists(atPath: location) else {
-            throw WorkflowError(.executionNotFound, "no store at \(location) (use --store PATH or URL)")
+            throw WorkflowError(.storeFailure, "no store at \(location) (use --store PATH or URL)")
         }
         return try SQLiteStore(path: location)
     }
