@@ -4,7 +4,9 @@ import Foundation
 import GRDB
 import Testing
 
-/// The SQLite journal and an in-process worker, driven by a manual clock: timers and retries without sleeping.
+/// The SQLite journal and an in-process worker, driven by a manual clock: what is particular to SQLite (the
+/// synchronous setting, commits counted by GRDB) and the example workflow. The journal contract every
+/// backend keeps is in `JournalConformanceTests`.
 @Suite("Journal and worker")
 struct JournalWorkerTests {
     let clock = ManualClock()
@@ -132,16 +134,6 @@ struct JournalWorkerTests {
         #expect(history.compactMap { $0.kind == .stateEntered ? $0.state : nil } == ["P1", "T1", "P2", "T2", "P3", "T3"])
     }
 
-    @Test func startingAnExistingNameReturnsTheExistingExecution() async throws {
-        let journal = try journal()
-        let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#, handlers: [])
-        let first = try await journal.start(name: "same", input: ["v": 1], definition: definition, now: clock.now())
-        let second = try await journal.start(name: "same", input: ["v": 2], definition: definition, now: clock.now())
-        #expect(first.created && !second.created)
-        #expect(second.snapshot.input == ["v": 1])
-        #expect(try await journal.history(of: "same").count == 2)
-    }
-
     @Test func aFailingTransactionalHandlerLeavesNoWritesBehind() async throws {
         let journal = try journal()
         var handlers = HandlerRegistry<SQLiteTransaction>()
@@ -165,74 +157,5 @@ struct JournalWorkerTests {
         #expect(try await journal.execution(named: "tx")?.status == .succeeded)
         let keys = try await journal.pool.read { try String.fetchAll($0, sql: "SELECT key FROM effects") }
         #expect(keys == ["tx/W/2"])
-    }
-
-    @Test func leasesFenceOutAStaleWorker() async throws {
-        let journal = try journal()
-        let definition = try definition(#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#, handlers: [])
-        _ = try await journal.start(name: "e", input: [:], definition: definition, now: clock.now())
-        let held = try #require(try await journal.claim(owner: "a", leaseSeconds: 10, now: clock.now()))
-        #expect(try await journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(9)) == nil)
-        #expect(try await journal.nextWake(now: clock.now()) == clock.now().addingTimeInterval(10))
-        let taken = try await journal.claim(owner: "b", leaseSeconds: 10, now: clock.now().addingTimeInterval(10))
-        #expect(taken?.name == "e")
-        let step = ExecutionStepper(definition: definition)
-        guard case .commit(let planned) = step.decide(held, now: clock.now(), randomUnit: 0) else {
-            Issue.record("expected a commit")
-            return
-        }
-        await #expect {
-            try await journal.commit(planned, execution: "e", owner: "a", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now())
-        } throws: { ($0 as? WorkflowError)?.code == .leaseLost }
-        #expect(!(try await journal.renewLease(execution: "e", owner: "a", leaseSeconds: 10, now: clock.now())))
-        _ = try await journal.commit(planned, execution: "e", owner: "b", expectedSeq: held.nextSeq, leaseSeconds: 10, now: clock.now())
-        #expect(try await journal.execution(named: "e")?.status == .succeeded)
-    }
-
-    @Test func signalAndCancelRefuseExecutionsInTheWrongState() async throws {
-        let journal = try journal()
-        let definition = try definition(#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#, handlers: [])
-        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: HandlerRegistry<SQLiteTransaction>(), clock: clock)
-        try await worker.start(workflow: "wf", name: "w", input: [:])
-        try await worker.runUntilIdle()
-        await #expect { try await journal.signal(execution: "w", payload: [:], now: clock.now()) } throws: {
-            ($0 as? WorkflowError)?.code == .executionConflict
-        }
-        await #expect { try await journal.signal(execution: "nope", payload: [:], now: clock.now()) } throws: {
-            ($0 as? WorkflowError)?.code == .executionNotFound
-        }
-        #expect(try await journal.cancel(execution: "w", now: clock.now()).status == .cancelled)
-        await #expect { try await journal.cancel(execution: "w", now: clock.now()) } throws: {
-            ($0 as? WorkflowError)?.code == .executionConflict
-        }
-        clock.advance(by: 120)
-        #expect(try await !worker.runUntilIdle())
-        #expect(try await journal.history(of: "w").last?.kind == .executionCancelled)
-        #expect(try await journal.executions(status: .cancelled).map(\.name) == ["w"])
-    }
-
-    @Test(arguments: [("HeartbeatSeconds", StatesError.heartbeatTimeout), ("TimeoutSeconds", StatesError.timeout)])
-    func silentOrSlowHandlersTimeOut(field: String, expectedError: String) async throws {
-        let journal = try journal()
-        let clock = self.clock
-        var handlers = HandlerRegistry<SQLiteTransaction>()
-        handlers.register("slow", .detached { context in
-            // Time passes while the handler is busy; with heartbeats, only TimeoutSeconds can fire.
-            if field == "TimeoutSeconds" { context.heartbeat() }
-            clock.advance(by: 6)
-            if field == "TimeoutSeconds" { context.heartbeat() }
-            try await Task.sleep(for: .seconds(60))
-            return .succeeded(nil)
-        })
-        let limits = field == "TimeoutSeconds" ? #""TimeoutSeconds":5"# : #""HeartbeatSeconds":2"#
-        let definition = try definition(
-            #"{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::activity:slow",\#(limits),"End":true}}}"#,
-            handlers: handlers.names)
-        let worker = WorkflowWorker(journal: journal, definitions: [definition], handlers: handlers, clock: clock)
-        try await worker.start(workflow: "wf", name: "slow", input: [:])
-        try await worker.runUntilIdle()
-        let execution = try #require(try await journal.execution(named: "slow"))
-        #expect(execution.status == .failed)
-        #expect(execution.error == expectedError)
     }
 }
