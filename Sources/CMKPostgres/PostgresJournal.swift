@@ -206,7 +206,8 @@ public final class PostgresJournal: WorkflowJournal {
                 SELECT MIN(GREATEST(wake_at, COALESCE(lease_expires, 0))) AS wake
                 FROM executions WHERE status = 'running'
                 """)
-            let wake: Double? = try rows.first.map { try Columns($0)["wake"] } ?? nil
+            // MIN over no running execution is one row holding NULL: decode it as an optional.
+            let wake = try rows.first.flatMap { row -> Double? in try Columns(row)["wake"] }
             return wake.map { Date(timeIntervalSince1970: $0) }
         }
     }
