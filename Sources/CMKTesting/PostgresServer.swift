@@ -94,25 +94,16 @@ public final class PostgresServer: Sendable {
         _ = try? Self.run(command)
     }
 
-    /// Runs a command to completion; its stdout, or an error with its stderr.
+    /// Runs a command to completion; its stdout, or an error with its stderr. Through `ChildProcess.run`,
+    /// because `scripts/postgres start` leaves the server running.
     static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let result = try ChildProcess.run(command)
+        guard result.status == 0 else {
             throw PostgresServerError(
-                "\(command.prefix(4).joined(separator: " ")) exited \(process.terminationStatus): "
-                    + String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                "\(command.prefix(4).joined(separator: " ")) exited \(result.status): "
+                    + result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
