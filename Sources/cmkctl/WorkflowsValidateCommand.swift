@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMKTenant
 import CMKWorkflow
 import Foundation
 
@@ -6,7 +7,7 @@ import Foundation
 struct WorkflowsValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check workflow definitions against the supported subset and the built-in handlers.",
+        abstract: "Check workflow definitions against the supported subset and the handlers cmkctl runs.",
         discussion: """
             Without DIR, checks the definitions built into cmkctl; with DIR, every *.asl.json in it. \
             What Step Functions refuses is refused here too (for example a fractional IntervalSeconds).
@@ -17,7 +18,7 @@ struct WorkflowsValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await WorkflowCommandRunner.run {
-            let outcomes = try WorkflowDefinitions(directory: directory).loadEach(handlerNames: BuiltinHandlers.names)
+            let outcomes = try WorkflowDefinitions(directory: directory).loadEach(handlerNames: EnrollmentWorkflow.handlerNames)
             var invalid = 0
             for (label, result) in outcomes {
                 switch result {
