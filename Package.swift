@@ -81,17 +81,43 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Test kit, used only by tests and the benchmarks: moto and IAM launchers, a silent listener.
-        // Not a product: the libraries export no test launchers.
+        // Test kit, used only by tests and the benchmarks: moto, IAM and PostgreSQL launchers, a silent listener,
+        // a manual clock, the runner of built executables. Not a product: the libraries export no test launchers.
         .target(
             name: "CMKTesting",
             dependencies: [
                 "CMKKMS",
+                "CMKWorkflow",
                 "CMKTenant",
                 "CMKSQLite",
                 "CMKPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // Test kit: the example workflow's handlers on either backend, and the launcher of the test worker.
+        // Out of CMKTesting, which the benchmarks (and so cmkctl) link: the product carries no example handler.
+        .target(
+            name: "CMKExampleHandlers",
+            dependencies: [
+                "CMKWorkflow",
+                "CMKTenant",
+                "CMKSQLite",
+                "CMKPostgres",
+                "CMKTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        // A worker process with the example and the enrollment handlers, started and SIGKILLed by the crash
+        // tests. Built with the tests, never shipped: not a product.
+        .executableTarget(
+            name: "cmkctl-testworker",
+            dependencies: [
+                "CMKExampleHandlers",
+                "CMKTenant",
+                "CMKWorkflow",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The benchmarks behind `cmkctl bench kms` and `bench workflow`, out of the libraries.
@@ -120,7 +146,6 @@ let package = Package(
                 "CMKPostgres",
                 "CMKBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -129,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "CMKWorkflowTests",
             dependencies: [
-                "CMKWorkflow", "CMKSQLite", "CMKPostgres", "CMKTenant", "CMKTesting",
+                "CMKWorkflow", "CMKSQLite", "CMKPostgres", "CMKTenant", "CMKTesting", "CMKExampleHandlers",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]

@@ -9,9 +9,10 @@ import Darwin
 /// Starting and stopping the local peer servers (moto, PostgreSQL, test fakes) as child processes.
 ///
 /// The child gets an empty signal mask and default signal actions: a Swift process blocks signals
-/// on its threads, and a child inheriting that mask would ignore the SIGTERM that stops it. It gets no
-/// descriptor beyond stdin, stdout and stderr either: a server holding one of its starter's pipes or
-/// sockets would keep whoever waits for that descriptor to close waiting until the server stops.
+/// on its threads, and a child inheriting that mask would ignore the SIGTERM that stops it. It gets
+/// no descriptor beyond stdin, stdout and stderr: a server that outlives its starter would otherwise
+/// hold the test process's pipes and sockets open (Foundation's `Process` on Linux learns that a child
+/// exited when a socket it shares with the child closes, so a daemon holding it hangs `waitUntilExit`).
 public enum ChildProcess {
     /// Spawns `executable` with stdin from /dev/null and stdout and stderr appended to `outputPath`.
     public static func spawn(_ executable: String, arguments: [String], environment: [String: String], outputPath: String) throws -> pid_t {
@@ -21,10 +22,38 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        guard let addCloseFrom = closeFromAction else {
-            throw KMSError(.unreachable, "cannot start \(executable): posix_spawn_file_actions_addclosefrom_np needs glibc 2.34")
+        return try spawn(executable, arguments: arguments, environment: environment, actions: &actions)
+    }
+
+    /// Runs `command` (found on PATH by /usr/bin/env) to completion, with stdin from /dev/null: its exit
+    /// status, stdout and stderr. For commands that start daemons (scripts/postgres), which Foundation's
+    /// `Process` would wait for.
+    public static func run(_ command: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cmkctl-run-\(UUID().uuidString)").path
+        let outPath = base + ".stdout", errPath = base + ".stderr"
+        defer { unlink(outPath); unlink(errPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let pid = try spawn("/usr/bin/env", arguments: command, environment: ProcessInfo.processInfo.environment, actions: &actions)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        func text(_ path: String) -> String {
+            String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(), as: UTF8.self)
         }
-        _ = addCloseFrom(&actions, 3)
+        return (exitStatus, text(outPath), text(errPath))
+    }
+
+    private static func spawn(
+        _ executable: String, arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t
+    ) throws -> pid_t {
+        #if canImport(Glibc)
+        try closeDescriptorsFromThree(&actions)
+        #endif
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -50,26 +79,20 @@ public enum ChildProcess {
         return pid
     }
 
-    /// Runs `executable` to completion with stdout and stderr in one text, and its exit status.
-    public static func run(_ executable: String, arguments: [String],
-                           environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (status: Int32, output: String) {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("cmkctl-child-\(UUID().uuidString)").path
-        defer { unlink(outputPath) }
-        let pid = try spawn(executable, arguments: arguments, environment: environment, outputPath: outputPath)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (exitStatus, output)
+    #if canImport(Glibc)
+    /// Adds glibc's `posix_spawn_file_actions_addclosefrom_np(3)`, which the Swift Glibc module does not
+    /// export: the child closes every descriptor above stderr, atomically with the spawn (enumerating
+    /// them first would miss those other threads open meanwhile).
+    private static func closeDescriptorsFromThree(_ actions: inout posix_spawn_file_actions_t) throws {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            throw KMSError(.unreachable, "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later is needed)")
+        }
+        let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+        let result = addCloseFrom(&actions, 3)
+        guard result == 0 else { throw KMSError(.unreachable, "posix_spawn_file_actions_addclosefrom_np failed: error \(result)") }
     }
-
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34), which Swift's Glibc module does not export:
-    /// it closes every descriptor from a number on in the child, without a list that another thread's new
-    /// descriptor could miss.
-    private static let closeFromAction: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
+    #endif
 
     /// Sends SIGTERM to `pid`, SIGKILL if it is still there after two seconds, and reaps it.
     public static func stop(_ pid: pid_t) {

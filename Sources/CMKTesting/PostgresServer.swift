@@ -40,12 +40,7 @@ public final class PostgresServer: Sendable {
         let directory = "/tmp/cmkctl-pg-\(UUID().uuidString.prefix(8))"
         var command = [packageRoot + "/scripts/postgres", "start", directory, "--host", host]
         if let namespace { command = ["ip", "netns", "exec", namespace] + command }
-        // Not through `Process`: Foundation learns that its child exited when a socket it passes down
-        // closes, and the server the script starts would hold that socket until it stops.
-        let (status, output) = try ChildProcess.run("/usr/bin/env", arguments: command)
-        guard status == 0 else {
-            throw PostgresServerError("scripts/postgres start exited \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
+        let output = try run(command)
         guard let printed = output.split(separator: "\n").last.map(String.init), printed.hasPrefix("postgres://"),
               let port = URLComponents(string: printed)?.port, let first = host.split(separator: ",").first
         else {
@@ -117,25 +112,16 @@ public final class PostgresServer: Sendable {
         _ = try? Self.run(command)
     }
 
-    /// Runs a command to completion; its stdout, or an error with its stderr.
+    /// Runs a command to completion; its stdout, or an error with its stderr. Through `ChildProcess.run`,
+    /// because `scripts/postgres start` leaves the server running.
     static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let result = try ChildProcess.run(command)
+        guard result.status == 0 else {
             throw PostgresServerError(
-                "\(command.prefix(4).joined(separator: " ")) exited \(process.terminationStatus): "
-                    + String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                "\(command.prefix(4).joined(separator: " ")) exited \(result.status): "
+                    + result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

@@ -30,7 +30,6 @@ struct CMKCtl: AsyncParsableCommand {
             ExecutionsCommand.self,
             SignalCommand.self,
             BenchCommand.self,
-            WorkflowWorkerCommand.self,
         ]
     )
 

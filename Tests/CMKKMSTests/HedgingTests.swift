@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import CMKTesting
 import Testing
 
 /// Hedging and wrap deadlines driven by a manual clock and scripted clients: no sleeping, no
@@ -24,7 +25,7 @@ import Testing
         let healthy = ScriptedKMS(.answer)
         let monitor = RegionHealthMonitor()
         let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: hanging), RegionalKey(keyARN: Self.second, client: healthy)],
-                                         configuration: .init(hedgeDelay: .milliseconds(250)), monitor: monitor, clock: clock)
+                                         configuration: .init(hedgeDelay: .milliseconds(250)), monitor: monitor, clock: clock.continuous)
         let decrypt = Task { try await keyring.onDecrypt(Self.materials(), encryptedDataKeys: Self.edks([Self.first, Self.second])) }
 
         await clock.waitForSleepers(1)
@@ -47,7 +48,7 @@ import Testing
         let monitor = RegionHealthMonitor()
         let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: ScriptedKMS(.fail(.unreachable))),
                                                 RegionalKey(keyARN: Self.second, client: ScriptedKMS(.answer))],
-                                         configuration: .init(hedgeDelay: .seconds(10)), monitor: monitor, clock: clock)
+                                         configuration: .init(hedgeDelay: .seconds(10)), monitor: monitor, clock: clock.continuous)
         // The clock never moves: only an immediate failover can finish this decrypt.
         let result = try await keyring.onDecrypt(Self.materials(), encryptedDataKeys: Self.edks([Self.first, Self.second]))
         #expect(result.plaintextDataKey != nil)
@@ -61,7 +62,7 @@ import Testing
         let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: ScriptedKMS(.fail(.invalidCiphertext))),
                                                 RegionalKey(keyARN: Self.second, client: ScriptedKMS(.fail(.denied))),
                                                 RegionalKey(keyARN: Self.third, client: ScriptedKMS(.fail(.unreachable)))],
-                                         clock: ManualClock())
+                                         clock: ManualClock().continuous)
         let error = await #expect(throws: KMSError.self) {
             try await keyring.onDecrypt(Self.materials(), encryptedDataKeys: Self.edks([Self.first, Self.second, Self.third]))
         }
@@ -70,7 +71,7 @@ import Testing
 
     @Test func copiesOfOtherKeysAreIgnored() async throws {
         let client = ScriptedKMS(.answer)
-        let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: client)], clock: ManualClock())
+        let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: client)], clock: ManualClock().continuous)
         let result = try await keyring.onDecrypt(Self.materials(), encryptedDataKeys: Self.edks([Self.second]))
         #expect(result.plaintextDataKey == nil)
         #expect(client.calls == 0)
@@ -83,7 +84,7 @@ import Testing
         let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: ScriptedKMS(.answer)),
                                                 RegionalKey(keyARN: Self.second, client: hanging),
                                                 RegionalKey(keyARN: Self.third, client: ScriptedKMS(.fail(.disabled)))],
-                                         configuration: .init(minimumRegions: 1, wrapTimeout: .seconds(3)), monitor: monitor, clock: clock)
+                                         configuration: .init(minimumRegions: 1, wrapTimeout: .seconds(3)), monitor: monitor, clock: clock.continuous)
         let wrap = Task { try await keyring.wrap(EncryptionMaterials(suite: Self.suite, encryptionContext: .empty)) }
         // Once the other two regions are recorded, only the hanging region's deadline is left.
         while await monitor.snapshot().health.count < 2 { await Task.yield() }
@@ -101,7 +102,7 @@ import Testing
     @Test func encryptBelowTheMinimumFails() async throws {
         let keyring = MultiRegionKeyring(keys: [RegionalKey(keyARN: Self.first, client: ScriptedKMS(.fail(.denied))),
                                                 RegionalKey(keyARN: Self.second, client: ScriptedKMS(.answer))],
-                                         configuration: .init(minimumRegions: 2), clock: ManualClock())
+                                         configuration: .init(minimumRegions: 2), clock: ManualClock().continuous)
         let error = await #expect(throws: KMSError.self) { try await keyring.onEncrypt(EncryptionMaterials(suite: Self.suite, encryptionContext: .empty)) }
         #expect(error?.code == .denied)
     }

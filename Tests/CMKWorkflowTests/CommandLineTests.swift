@@ -1,4 +1,5 @@
 import CMKSQLite
+import CMKTesting
 import CMKWorkflow
 import Foundation
 import Testing
@@ -7,26 +8,26 @@ import Testing
 @Suite("cmkctl workflow commands")
 struct CommandLineTests {
     @Test func validateAcceptsTheRepositoryDefinitions() throws {
-        let result = try CommandResult.run(["workflows", "validate", TestPaths.repositoryRoot.appendingPathComponent("Workflows").path])
+        let result = try CLIRunner.run(["workflows", "validate", TestPaths.repositoryRoot.appendingPathComponent("Workflows").path])
         #expect(result.status == 0)
-        #expect(result.stdout.contains("ok     ") && result.stdout.contains("example.asl.json (9 states)"))
+        #expect(result.stdoutText.contains("ok     ") && result.stdoutText.contains("enroll.asl.json (13 states)"))
     }
 
     @Test func validateNamesFileStateAndFieldAndFails() throws {
         let directory = try TestPaths.temporaryDirectory("validate")
         try #"{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}"#.write(
             to: directory.appendingPathComponent("bad.asl.json"), atomically: true, encoding: .utf8)
-        let result = try CommandResult.run(["workflows", "validate", directory.path])
-        #expect(result.status == 3)
-        #expect(result.stdout.contains(#"bad.asl.json: state "A": field "Type": "Map" is not in the supported subset"#))
-        #expect(result.stderr == "error: 1 of 1 definitions are invalid\n")
+        let result = try CLIRunner.run(["workflows", "validate", directory.path])
+        #expect(result.status == 65)
+        #expect(result.stdoutText.contains(#"bad.asl.json: state "A": field "Type": "Map" is not in the supported subset"#))
+        #expect(result.stderr == "cmkctl: error: 1 of 1 definitions are invalid\n")
     }
 
     @Test func aMissingStoreIsReportedNotCreated() throws {
         let directory = try TestPaths.temporaryDirectory("nostore")
-        let result = try CommandResult.run(["executions", "list"], in: directory)
-        #expect(result.status == 5)
-        #expect(result.stderr == "error: no workflow store at .cmkctl/store.sqlite (use --store PATH)\n")
+        let result = try CLIRunner.run(["executions", "list"], in: directory)
+        #expect(result.status == 74)
+        #expect(result.stderr == "cmkctl: error: no store at .cmkctl/store.sqlite (use --store PATH or URL)\n")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(".cmkctl").path))
     }
 
@@ -44,21 +45,21 @@ struct CommandLineTests {
         try await worker.start(workflow: "ask", name: "ask-2", input: [:])
         try await worker.runUntilIdle()
 
-        let list = try CommandResult.run(["executions", "list", "--store", store, "--status", "running"])
+        let list = try CLIRunner.run(["executions", "list", "--store", store, "--status", "running"])
         #expect(list.status == 0)
-        #expect(list.stdout.split(separator: "\n").count == 3)
-        #expect(list.stdout.contains("ask-1") && list.stdout.contains("Ask (parked)"))
+        #expect(list.stdoutText.split(separator: "\n").count == 3)
+        #expect(list.stdoutText.contains("ask-1") && list.stdoutText.contains("Ask (parked)"))
 
-        #expect(try CommandResult.run(["signal", "ask-1", "--store", store, "--payload", "{nope"]).status == 4)
-        let signal = try CommandResult.run(["signal", "ask-1", "--store", store, "--payload", #"{"fixed":true}"#])
-        #expect(signal.status == 0 && signal.stdout == "signalled ask-1 at Ask\n")
-        let again = try CommandResult.run(["signal", "ask-1", "--store", store, "--payload", "{}"])
-        #expect(again.status == 6 && again.stderr.hasPrefix("error: execution \"ask-1\" is not parked"))
+        #expect(try CLIRunner.run(["signal", "ask-1", "--store", store, "--payload", "{nope"]).status == 64)
+        let signal = try CLIRunner.run(["signal", "ask-1", "--store", store, "--payload", #"{"fixed":true}"#])
+        #expect(signal.status == 0 && signal.stdoutText == "signalled ask-1 at Ask\n")
+        let again = try CLIRunner.run(["signal", "ask-1", "--store", store, "--payload", "{}"])
+        #expect(again.status == 4 && again.stderr.hasPrefix("cmkctl: error: execution \"ask-1\" is not parked"))
         try await worker.runUntilIdle()
 
-        let show = try CommandResult.run(["executions", "show", "ask-1", "--store", store, "--json"])
+        let show = try CLIRunner.run(["executions", "show", "ask-1", "--store", store, "--json"])
         #expect(show.status == 0)
-        let document = try JSONValue(parsing: show.stdout)
+        let document = try JSONValue(parsing: show.stdoutText)
         #expect(document["execution"]?["status"] == "succeeded")
         #expect(document["execution"]?["output"] == ["q": "fix the key policy", "answer": ["fixed": true]])
         guard case .array(let events)? = document["events"] else {
@@ -68,14 +69,22 @@ struct CommandLineTests {
         #expect(events.compactMap { $0["kind"]?.stringValue } == [
             "ExecutionStarted", "StateEntered", "TaskScheduled", "Parked", "Signalled", "TaskSucceeded", "ExecutionSucceeded",
         ])
-        let timeline = try CommandResult.run(["executions", "show", "ask-1", "--store", store])
-        #expect(timeline.stdout.contains("   5  ") && timeline.stdout.contains("Signalled  Ask  attempt 1"))
+        let timeline = try CLIRunner.run(["executions", "show", "ask-1", "--store", store])
+        #expect(timeline.stdoutText.contains("   5  ") && timeline.stdoutText.contains("Signalled  Ask  attempt 1"))
 
-        #expect(try CommandResult.run(["executions", "cancel", "ask-2", "--store", store]).stdout == "cancelled ask-2\n")
-        #expect(try CommandResult.run(["executions", "cancel", "ask-2", "--store", store]).status == 6)
-        #expect(try CommandResult.run(["executions", "show", "nope", "--store", store]).status == 5)
-        let cancelled = try CommandResult.run(["executions", "list", "--store", store, "--status", "cancelled"])
-        #expect(cancelled.stdout.contains("ask-2") && !cancelled.stdout.contains("ask-1"))
-        #expect(try CommandResult.run(["executions", "list", "--store", store, "--status", "bogus"]).status == 64)
+        #expect(try CLIRunner.run(["executions", "cancel", "ask-2", "--store", store]).stdoutText == "cancelled ask-2\n")
+        #expect(try CLIRunner.run(["executions", "cancel", "ask-2", "--store", store]).status == 4)
+        #expect(try CLIRunner.run(["executions", "show", "nope", "--store", store]).status == 67)
+        // --json on the list, signal and cancel: one document each.
+        let listed = try JSONValue(parsing: try CLIRunner.run(["executions", "list", "--store", store, "--json"]).stdoutText)
+        guard case .array(let summaries) = listed else {
+            Issue.record("executions list --json is not an array")
+            return
+        }
+        #expect(Set(summaries.compactMap { $0["name"]?.stringValue }) == ["ask-1", "ask-2"])
+        #expect(summaries.first { $0["name"] == "ask-2" }?["status"] == "cancelled")
+        let cancelled = try CLIRunner.run(["executions", "list", "--store", store, "--status", "cancelled"])
+        #expect(cancelled.stdoutText.contains("ask-2") && !cancelled.stdoutText.contains("ask-1"))
+        #expect(try CLIRunner.run(["executions", "list", "--store", store, "--status", "bogus"]).status == 64)
     }
 }

@@ -1,3 +1,4 @@
+import CMKExampleHandlers
 import CMKWorkflow
 import Foundation
 import Testing
@@ -11,7 +12,7 @@ struct DefinitionLoaderTests {
     }
 
     @Test func loadsTheExampleDefinition() throws {
-        let definition = try DefinitionLoader(handlerNames: ExampleHandlerNames.all).load(file: TestPaths.exampleDefinition)
+        let definition = try DefinitionLoader(handlerNames: ExampleHandlers.names).load(file: TestPaths.exampleDefinition)
         #expect(definition.name == "example")
         #expect(definition.startAt == "RecordRotation")
         #expect(definition.states.count == 9)

@@ -1,4 +1,6 @@
+import CMKExampleHandlers
 import CMKSQLite
+import CMKTesting
 import CMKWorkflow
 import Foundation
 import GRDB
@@ -19,34 +21,15 @@ struct JournalWorkerTests {
         try DefinitionLoader(handlerNames: handlers).load(data: Data(json.utf8), name: "wf", file: "wf.asl.json")
     }
 
-    /// Handlers with the same names and behaviour as the binary's example handlers.
-    private func exampleHandlers(notifyCalls: CallLog) -> HandlerRegistry<SQLiteTransaction> {
-        var handlers = HandlerRegistry<SQLiteTransaction>()
-        handlers.register("record-rotation", .transactional { context, transaction in
-            let execution = context.request.execution
-            let rotation = try await transaction.execute { db in
-                try db.execute(sql: "CREATE TABLE IF NOT EXISTS rotations (id INTEGER PRIMARY KEY, execution TEXT)")
-                try db.execute(sql: "INSERT INTO rotations (execution) VALUES (?)", arguments: [execution])
-                return db.lastInsertedRowID
-            }
-            return .succeeded(["rotationId": .number(Double(rotation))])
-        })
-        handlers.register("notify-tenant", .detached { context in
-            notifyCalls.append(context.idempotencyKey)
-            if context.attempt <= Int(context.input["flaky"]?.numberValue ?? 0) {
-                throw TaskFailure(error: "Notify.Unavailable")
-            }
-            return .succeeded(["key": .string(context.idempotencyKey)])
-        })
-        handlers.register("await-approval", .detached { _ in .parked })
-        handlers.register("exclusive-step", .detached { .succeeded($0.input) })
-        return handlers
+    /// The test kit's example handlers, with notify-tenant's attempts recorded in `notifyCalls`.
+    private func exampleHandlers(journal: SQLiteJournal, notifyCalls: CallLog) throws -> HandlerRegistry<SQLiteTransaction> {
+        ExampleHandlers.registry(tables: try SQLiteExampleTables(journal: journal), recordEffect: notifyCalls.append)
     }
 
     @Test func runsTheExampleThroughRetryParkSignalAndTimer() async throws {
         let journal = try journal()
         let calls = CallLog()
-        let handlers = exampleHandlers(notifyCalls: calls)
+        let handlers = try exampleHandlers(journal: journal, notifyCalls: calls)
         let example = try DefinitionLoader(handlerNames: handlers.names).load(file: TestPaths.exampleDefinition)
         let worker = WorkflowWorker(
             journal: journal, definitions: [example], handlers: handlers, clock: clock, random: { 0.5 })
@@ -85,7 +68,7 @@ struct JournalWorkerTests {
             .stateEntered, .taskScheduled, .parked, .signalled, .taskSucceeded, .stateEntered, .timerSet,
             .timerFired, .stateEntered, .stateEntered, .executionSucceeded,
         ])
-        let rotations = try await journal.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rotations") }
+        let rotations = try await journal.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM example_rotations") }
         #expect(rotations == 1)
     }
 

@@ -1,3 +1,4 @@
+import CMKTesting
 import Foundation
 import Testing
 

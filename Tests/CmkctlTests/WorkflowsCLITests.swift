@@ -1,3 +1,4 @@
+import CMKTesting
 import Foundation
 import Testing
 
@@ -32,15 +33,29 @@ import Testing
         #expect(result.stdoutText.contains("ok     built-in enroll.asl.json"))
     }
 
+    /// The binary runs only the product's handlers: the test suite's example workflow names activities
+    /// it does not know, and the test kit's worker command is not among its subcommands.
+    @Test func theExampleHandlersAreNotInTheProduct() throws {
+        let scratch = try Scratch()
+        let fixtures = CLIRunner.packageRoot.appendingPathComponent("Tests/Fixtures/workflows")
+        let result = try CLIRunner.run(["workflows", "validate", fixtures.path], in: scratch.url)
+        #expect(result.status == 65)
+        #expect(result.stdoutText.contains("example.asl.json: state "), "\(result.stdoutText)")
+        #expect(result.stdoutText.contains(#"field "Resource": no handler named ""#), "\(result.stdoutText)")
+        let worker = try CLIRunner.run(["workflow-worker", "--workflows", fixtures.path], in: scratch.url)
+        #expect(worker.status == 64, "\(worker.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path(".cmkctl")))
+    }
+
     /// What Step Functions refuses, `validate` refuses: a fractional IntervalSeconds among them.
     @Test func validateRefusesFractionalSeconds() throws {
         let scratch = try Scratch()
         let directory = scratch.url.appendingPathComponent("defs")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let text = #"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:notify-tenant","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":0.2}]}}}"#
+        let text = #"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::activity:tenant-probe-keys","End":true,"Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":0.2}]}}}"#
         try text.write(to: directory.appendingPathComponent("fast.asl.json"), atomically: true, encoding: .utf8)
         let result = try CLIRunner.run(["workflows", "validate", directory.path], in: scratch.url)
-        #expect(result.status == 3)
+        #expect(result.status == 65)
         #expect(result.stdoutText.contains(#"field "Retry[0].IntervalSeconds": must be an integer >= 1"#))
     }
 }

@@ -1,33 +1,42 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Runs the built `cmkctl` binary, as a user or a script would.
-struct CLIRunner {
-    struct Result {
-        let status: Int32
-        let stdout: Data
-        let stderr: String
-        var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+/// Runs the executables the package builds (`cmkctl`, `cmkctl-testworker`) as a user or a script would.
+public enum CLIRunner {
+    public struct Result: Sendable {
+        public let status: Int32
+        public let stdout: Data
+        public let stderr: String
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The binary sits beside the test bundle in the build folder.
-    static var binary: String {
+    /// The `cmkctl` binary.
+    public static var binary: String { binary(named: "cmkctl") }
+
+    /// An executable of this package: it sits beside the test bundle in the build folder.
+    public static func binary(named name: String) -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
         while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("cmkctl").path
+            let candidate = directory.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             directory.deleteLastPathComponent()
         }
-        return packageRoot.appendingPathComponent(".build/debug/cmkctl").path
+        return packageRoot.appendingPathComponent(".build/debug/\(name)").path
     }
 
     /// `environment` replaces the inherited one when given (for runs without AWS credentials, or with
     /// test ones: merge into `ProcessInfo.processInfo.environment` to keep the rest).
-    static func run(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, environment: [String: String]? = nil) throws -> Result {
+    public static func run(
+        _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, environment: [String: String]? = nil,
+        executable: String = binary
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         if let environment { process.environment = environment }
@@ -59,7 +68,7 @@ extension CLIRunner {
     /// Runs the binary with arguments given as raw bytes, which may be invalid UTF-8 (`Process`
     /// takes Swift strings, so it could not pass them). stdin is /dev/null; stdout and stderr are
     /// collected through files in `scratch`.
-    static func run(rawArguments: [[UInt8]], scratch: Scratch) throws -> Result {
+    public static func run(rawArguments: [[UInt8]], scratch: Scratch) throws -> Result {
         let outPath = scratch.path(".stdout-\(UUID().uuidString)")
         let errPath = scratch.path(".stderr-\(UUID().uuidString)")
         defer { unlink(outPath); unlink(errPath) }
@@ -85,29 +94,4 @@ extension CLIRunner {
         return Result(status: exitStatus, stdout: try Data(contentsOf: URL(fileURLWithPath: outPath)),
                       stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
     }
-}
-
-/// A fresh temporary directory removed when the test ends.
-final class Scratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cmkctl-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        try Data(bytes).write(to: url.appendingPathComponent(name))
-        return path(name)
-    }
-
-    func randomKey(_ name: String, size: Int) throws -> String {
-        try write(name, (0..<size).map { _ in UInt8.random(in: 0...255) })
-    }
-
-    var contents: [String] { (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [] }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
 }
