@@ -2,7 +2,6 @@ import CMKTenant
 import CMKTesting
 import CMKWorkflow
 import Foundation
-import Synchronization
 import Testing
 
 /// The store seam on SQLite: the journal and the tenant repository share one transaction, so a
@@ -67,7 +66,7 @@ import Testing
         let definition = try DefinitionLoader(handlerNames: handlers.names).load(
             data: Data(#"{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::activity:write-then-fail","Retry":[{"ErrorEquals":["Once"],"IntervalSeconds":1}],"End":true}}}"#.utf8),
             name: "wf", file: "wf.asl.json")
-        let clock = ManualTenantClock()
+        let clock = ManualClock()
         let worker = WorkflowWorker(journal: backend.journal, definitions: [definition], handlers: handlers, clock: clock)
         try await worker.start(workflow: "wf", name: "w", input: [:])
         try await worker.runUntilIdle()
@@ -165,22 +164,5 @@ import Testing
 
     static func claim(of tenant: String, in store: some TenantRepository) async throws -> EnrollmentClaim? {
         try await store.read { transaction in try await store.enrollmentClaim(tenant: tenant, in: transaction) }
-    }
-}
-
-/// Wall-clock time that moves only when told, for retries without sleeping.
-final class ManualTenantClock: WorkflowClock {
-    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-
-    func now() -> Date { current.withLock { $0 } }
-
-    func advance(by seconds: Double) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-
-    func sleep(until deadline: Date) async throws {
-        while now() < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
     }
 }
