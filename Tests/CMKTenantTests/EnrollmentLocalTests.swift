@@ -169,17 +169,19 @@ import Glibc
         #expect(try await harness.drive("initech").state == "active")
         let resumed = try await harness.store.auditEntries(tenant: "initech").filter { $0.action == "awaiting-customer -> verifying-policy" }
         #expect(!resumed.isEmpty && resumed.allSatisfy { $0.cause.event == "re-check timer" })
-        // The park deadlines: 0.2 s, then 0.4 s (doubled, capped at the maximum).
+        // The park deadlines: 0.2 s, then 0.4 s (doubled, capped at the maximum) however many re-checks a
+        // slow machine fits in before the key is enabled (wall-clock sleeps: at least two).
         let parked = try await harness.journal.history(of: started.execution).filter { $0.kind == .parked }
-        #expect(parked.count == 2)
+        #expect(parked.count >= 2)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let delays = parked.compactMap { event in
             event.detail["deadline"]?.stringValue.flatMap { formatter.date(from: $0) }.map { $0.timeIntervalSince(event.at) }
         }
-        #expect(delays.count == 2)
-        if delays.count == 2 {
-            #expect(abs(delays[0] - 0.2) < 0.05 && abs(delays[1] - 0.4) < 0.05)
+        #expect(delays.count == parked.count)
+        if let first = delays.first {
+            #expect(abs(first - 0.2) < 0.05, "\(delays)")
+            #expect(delays.dropFirst().allSatisfy { abs($0 - 0.4) < 0.05 }, "\(delays)")
         }
     }
 
