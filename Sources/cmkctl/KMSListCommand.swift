@@ -12,7 +12,7 @@ struct KMSListCommand: AsyncParsableCommand {
         try await KMSCommandSupport.run {
             let keys = try await local.open().listKeys()
             if json {
-                KMSCommandSupport.printJSON(.object([("keys", .array(keys.map { KMSCommandSupport.metadataJSON($0.metadata, aliases: $0.aliases) }))]))
+                KMSCommandSupport.printJSON(["keys": .array(keys.map { KMSCommandSupport.metadataJSON($0.metadata, aliases: $0.aliases) })])
                 return
             }
             for key in keys {
