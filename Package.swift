@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cmkctl", targets: ["cmkctl"]),
+        .library(name: "CMKJSON", targets: ["CMKJSON"]),
         .library(name: "CMKEnvelope", targets: ["CMKEnvelope"]),
         .library(name: "CMKKMS", targets: ["CMKKMS"]),
         .library(name: "CMKWorkflow", targets: ["CMKWorkflow"]),
@@ -22,12 +23,16 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
+        // The one JSON value type, its strict reader and its writers; depends on nothing, so the
+        // envelope, KMS and workflow layers share it without depending on each other.
+        .target(name: "CMKJSON"),
         // AWS Encryption SDK message format, keyrings, streaming. Knows nothing of AWS services.
         // The system libcrypto's EVP AES-GCM, for sealing frames in place (libssl-dev).
         .target(name: "COpenSSLCrypto"),
         .target(
             name: "CMKEnvelope",
             dependencies: [
+                "CMKJSON",
                 "COpenSSLCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -37,6 +42,7 @@ let package = Package(
         .target(
             name: "CMKKMS",
             dependencies: [
+                "CMKJSON",
                 "CMKEnvelope",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -47,6 +53,7 @@ let package = Package(
         .target(
             name: "CMKWorkflow",
             dependencies: [
+                "CMKJSON",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -54,6 +61,7 @@ let package = Package(
         .target(
             name: "CMKTenant",
             dependencies: [
+                "CMKJSON",
                 "CMKEnvelope",
                 "CMKKMS",
                 "CMKWorkflow",
@@ -138,6 +146,7 @@ let package = Package(
         .executableTarget(
             name: "cmkctl",
             dependencies: [
+                "CMKJSON",
                 "CMKEnvelope",
                 "CMKKMS",
                 "CMKWorkflow",
@@ -149,8 +158,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "CMKJSONTests", dependencies: ["CMKJSON"]),
         .testTarget(name: "CMKEnvelopeTests", dependencies: ["CMKEnvelope"]),
-        .testTarget(name: "CMKKMSTests", dependencies: ["CMKKMS", "CMKEnvelope", "CMKTesting", "CMKBenchmarks"]),
+        .testTarget(
+            name: "CMKKMSTests",
+            dependencies: ["CMKKMS", "CMKEnvelope", "CMKTesting", "CMKBenchmarks", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "CMKWorkflowTests",
             dependencies: [

@@ -22,6 +22,7 @@ let package = Package(
         .executableTarget(
             name: "CMKFuzz",
             dependencies: [
+                .product(name: "CMKJSON", package: productPackage),
                 .product(name: "CMKEnvelope", package: productPackage),
                 .product(name: "CMKKMS", package: productPackage),
                 .product(name: "CMKWorkflow", package: productPackage),

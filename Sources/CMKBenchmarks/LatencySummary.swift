@@ -21,6 +21,6 @@ public struct LatencySummary: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        .object([("samples", .number(Double(count))), ("p50Ms", .number(p50)), ("p99Ms", .number(p99)), ("maxMs", .number(max))])
+        ["samples": .number(Double(count)), "p50Ms": .number(p50), "p99Ms": .number(p99), "maxMs": .number(max)]
     }
 }

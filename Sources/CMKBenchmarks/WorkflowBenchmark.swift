@@ -119,9 +119,9 @@ public struct WorkflowBenchmark: Sendable {
     }
 
     static func chainDefinition(length: Int) -> JSONValue {
-        var states: [String: JSONValue] = [:]
+        var states: [(String, JSONValue)] = []
         for index in 0..<length {
-            var state: [String: JSONValue] =
+            var state: JSONObject =
                 index % 2 == 0
                 ? ["Type": "Pass"]
                 : ["Type": "Task", "Resource": .string(TaskSpec.activityPrefix + "bench-echo")]
@@ -130,8 +130,8 @@ public struct WorkflowBenchmark: Sendable {
             } else {
                 state["Next"] = .string("S\(index + 1)")
             }
-            states["S\(index)"] = .object(state)
+            states.append(("S\(index)", .object(state)))
         }
-        return ["StartAt": "S0", "States": .object(states)]
+        return ["StartAt": "S0", "States": .object(JSONObject(states))]
     }
 }

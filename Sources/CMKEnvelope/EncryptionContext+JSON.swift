@@ -1,7 +1,10 @@
+import CMKJSON
+
 /// Reading and writing an encryption context as a flat JSON object of strings.
 ///
-/// A JSON parser that builds a `Dictionary` would merge keys that differ only by Unicode
-/// normalization, so this one reads the object itself and keeps every key's exact bytes.
+/// Reading has its own parser, of the same strict grammar as `JSONValue`'s, because a context
+/// file's refusal must name the pair whose bytes are not UTF-8 (shown as bytes); writing is
+/// `JSONValue`'s, which keeps every key's exact bytes.
 extension EncryptionContext {
     /// Parses `{"key": "value", ...}`; anything else (nested values, numbers, duplicate keys) is refused.
     public init(jsonObject bytes: some Collection<UInt8>) throws {
@@ -11,30 +14,7 @@ extension EncryptionContext {
 
     /// The context as a JSON object, keys in the context's byte order.
     public var jsonObject: String {
-        "{" + pairs.map { "\(JSONText.quoted($0.key)):\(JSONText.quoted($0.value))" }.joined(separator: ",") + "}"
-    }
-}
-
-/// JSON string literals, escaped as RFC 8259 requires; shared by every module that writes JSON by hand.
-public enum JSONText {
-    /// `text` as a quoted JSON string: quotes, backslashes and control characters escaped, all
-    /// other scalars kept as they are (so a key's exact bytes survive).
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONValue.object(JSONObject(pairs.map { ($0.key, .string($0.value)) })).jsonText
     }
 }
 

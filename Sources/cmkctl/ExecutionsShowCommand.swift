@@ -41,7 +41,7 @@ struct ExecutionsShowCommand: AsyncParsableCommand {
     }
 
     private func document(_ execution: ExecutionSnapshot, _ events: [WorkflowEvent]) -> JSONValue {
-        var summary: [String: JSONValue] = [
+        var summary: JSONObject = [
             "name": .string(execution.name), "workflow": .string(execution.workflow),
             "status": .string(execution.status.rawValue), "state": .string(execution.stateName),
             "phase": .string(execution.phase.rawValue), "attempt": .number(Double(execution.attempt)),
@@ -51,7 +51,7 @@ struct ExecutionsShowCommand: AsyncParsableCommand {
         if let error = execution.error { summary["error"] = .string(error) }
         if let cause = execution.cause { summary["cause"] = .string(cause) }
         let history: [JSONValue] = events.map { event in
-            var entry: [String: JSONValue] = [
+            var entry: JSONObject = [
                 "seq": .number(Double(event.seq)), "at": .string(event.at.formatted(.iso8601)),
                 "kind": .string(event.kind.rawValue), "detail": event.detail,
             ]

@@ -26,20 +26,20 @@ enum KMSCommandSupport {
     }
 
     static func printJSON(_ value: JSONValue) {
-        print(value.serialized(pretty: true))
+        print(value.prettyText)
     }
 
     static func metadataJSON(_ metadata: KeyMetadata, aliases: [String]) -> JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("arn", .string(metadata.arn)),
-            ("keyId", .string(metadata.keyID)),
-            ("state", .string(metadata.stateName)),
-            ("keySpec", .string(metadata.keySpec)),
-            ("keyUsage", .string(metadata.keyUsage)),
-            ("description", .string(metadata.description)),
-            ("aliases", .array(aliases.map { .string($0) })),
+        var members: JSONObject = [
+            "arn": .string(metadata.arn),
+            "keyId": .string(metadata.keyID),
+            "state": .string(metadata.stateName),
+            "keySpec": .string(metadata.keySpec),
+            "keyUsage": .string(metadata.keyUsage),
+            "description": .string(metadata.description),
+            "aliases": .array(aliases.map { .string($0) }),
         ]
-        if let deletion = metadata.deletionDate { members.append(("deletionDate", .number(deletion))) }
+        if let deletion = metadata.deletionDate { members["deletionDate"] = .number(deletion) }
         return .object(members)
     }
 }

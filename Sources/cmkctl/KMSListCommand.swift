@@ -11,7 +11,7 @@ struct KMSListCommand: AsyncParsableCommand {
     func run() async throws {
         let keys = try await local.open().listKeys()
         if output.json {
-            KMSCommandSupport.printJSON(.object([("keys", .array(keys.map { KMSCommandSupport.metadataJSON($0.metadata, aliases: $0.aliases) }))]))
+            KMSCommandSupport.printJSON(["keys": .array(keys.map { KMSCommandSupport.metadataJSON($0.metadata, aliases: $0.aliases) })])
             return
         }
         for key in keys {

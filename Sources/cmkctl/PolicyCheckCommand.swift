@@ -54,12 +54,12 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         guard let requirements else { return }
         if output.json {
             if reports.count == 1, reports[0].key == nil {
-                print(Self.json(reports[0].report, requirements: requirements).serialized(pretty: true))
+                print(Self.json(reports[0].report, requirements: requirements).prettyText)
             } else {
-                let keyed: [CMKKMS.JSONValue] = reports.map { entry in
-                    .object([("key", .string(entry.key ?? "")), ("report", Self.json(entry.report, requirements: requirements))])
+                let keyed: [JSONValue] = reports.map { entry in
+                    ["key": .string(entry.key ?? ""), "report": Self.json(entry.report, requirements: requirements)]
                 }
-                print(CMKKMS.JSONValue.array(keyed).serialized(pretty: true))
+                print(JSONValue.array(keyed).prettyText)
             }
         } else {
             for entry in reports {
@@ -127,22 +127,22 @@ struct PolicyCheckCommand: AsyncParsableCommand {
 
     /// `{"blocking": ..., "findings": [...], "statementsToAdd": [...]}`, the template included
     /// whenever there is something to fix.
-    static func json(_ report: PolicyReport, requirements: PolicyRequirements) -> CMKKMS.JSONValue {
-        func optional(_ text: String?) -> CMKKMS.JSONValue { text.map(CMKKMS.JSONValue.string) ?? .null }
-        var members: [(String, CMKKMS.JSONValue)] = [
-            ("blocking", .bool(report.isBlocking)),
-            ("findings", .array(report.findings.map { finding in
-                .object([
-                    ("code", .string(finding.code.rawValue)),
-                    ("severity", .string(finding.severity.rawValue)),
-                    ("statement", optional(finding.statement)),
-                    ("action", optional(finding.action)),
-                    ("message", .string(finding.message)),
-                ])
-            })),
+    static func json(_ report: PolicyReport, requirements: PolicyRequirements) -> JSONValue {
+        func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        var members: JSONObject = [
+            "blocking": .bool(report.isBlocking),
+            "findings": .array(report.findings.map { finding in
+                [
+                    "code": .string(finding.code.rawValue),
+                    "severity": .string(finding.severity.rawValue),
+                    "statement": optional(finding.statement),
+                    "action": optional(finding.action),
+                    "message": .string(finding.message),
+                ]
+            }),
         ]
-        if !report.findings.isEmpty, let statements = try? CMKKMS.JSONValue.parse(PolicyTemplate.statements(for: requirements)) {
-            members.append(("statementsToAdd", statements))
+        if !report.findings.isEmpty, let statements = try? JSONValue(parsing: PolicyTemplate.statements(for: requirements)) {
+            members["statementsToAdd"] = statements
         }
         return .object(members)
     }

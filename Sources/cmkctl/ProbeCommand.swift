@@ -61,7 +61,7 @@ struct ProbeCommand: AsyncParsableCommand {
             return ProbeReport(results: results)
         }
         if output.json {
-            print(report.json.serialized(pretty: true))
+            print(report.json.prettyText)
         } else {
             print(report.table(), terminator: "")
         }

@@ -26,7 +26,12 @@ struct SignalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let value = try JSONValue(parsing: payload)
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: payload)
+        } catch let error as JSONError {
+            throw WorkflowError(.invalidJSON, "--payload is not valid JSON: \(error.message)")
+        }
         let name = self.name
         let execution = try await storeOptions.withStore(create: false) { store in
             try await store.journal.signal(execution: name, payload: value, now: Date())

@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import Crypto
 import Foundation
 import Testing
 
@@ -19,7 +20,7 @@ import Glibc
         let context = TestSupport.context(("tenant", "a"))
         let generated = try await kms.generateDataKey(keyID: "alias/tenant-a", numberOfBytes: 32, context: context)
         #expect(generated.keyARN == key.arn)
-        #expect(generated.plaintext.count == 32)
+        #expect(generated.plaintext.bitCount == 256)
         let decrypted = try await kms.decrypt(ciphertext: generated.ciphertextBlob, context: context, keyID: nil)
         #expect(decrypted.plaintext == generated.plaintext)
 
@@ -37,7 +38,7 @@ import Glibc
         let kms = try LocalKMS(path: path, createIfMissing: true)
         let key = try await kms.createKey(description: "", policy: nil, alias: nil)
         let other = try await kms.createKey(description: "", policy: nil, alias: nil)
-        let blob = try await kms.encrypt(keyID: key.arn, plaintext: [1, 2, 3], context: .empty).ciphertextBlob
+        let blob = try await kms.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [1, 2, 3] as [UInt8]), context: .empty).ciphertextBlob
 
         let pinnedToOther = await #expect(throws: KMSError.self) { try await kms.decrypt(ciphertext: blob, context: .empty, keyID: other.arn) }
         #expect(pinnedToOther?.code == .invalidCiphertext)
@@ -47,10 +48,10 @@ import Glibc
         let disabled = await #expect(throws: KMSError.self) { try await kms.decrypt(ciphertext: blob, context: .empty, keyID: nil) }
         #expect(disabled?.code == .disabled)
         try await kms.enableKey(keyID: key.arn)
-        #expect(try await kms.decrypt(ciphertext: blob, context: .empty, keyID: nil).plaintext == [1, 2, 3])
+        #expect(try await kms.decrypt(ciphertext: blob, context: .empty, keyID: nil).plaintext == SymmetricKey(data: [1, 2, 3] as [UInt8]))
 
         _ = try await kms.scheduleKeyDeletion(keyID: key.arn, pendingWindowInDays: 7)
-        let pending = await #expect(throws: KMSError.self) { try await kms.encrypt(keyID: key.arn, plaintext: [1], context: .empty) }
+        let pending = await #expect(throws: KMSError.self) { try await kms.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [1] as [UInt8]), context: .empty) }
         #expect(pending?.code == .disabled)
         try await kms.cancelKeyDeletion(keyID: key.arn)
         #expect(try await kms.describeKey(keyID: key.arn).state == .disabled)
@@ -75,21 +76,21 @@ import Glibc
         let byARN = await #expect(throws: KMSError.self) { try await reopened.describeKey(keyID: key.arn) }
         #expect(byARN?.code == .notFound)
         #expect(byARN?.failureClass == .revocation)
-        let byAlias = await #expect(throws: KMSError.self) { try await reopened.encrypt(keyID: "doomed", plaintext: [1], context: .empty) }
+        let byAlias = await #expect(throws: KMSError.self) { try await reopened.encrypt(keyID: "doomed", plaintext: SymmetricKey(data: [1] as [UInt8]), context: .empty) }
         #expect(byAlias?.code == .notFound)
     }
 
     @Test func policyDenyGivesDenied() async throws {
         let kms = try LocalKMS(path: path, createIfMissing: true)
         let key = try await kms.createKey(description: "", policy: nil, alias: nil)
-        let blob = try await kms.encrypt(keyID: key.arn, plaintext: [9], context: .empty).ciphertextBlob
+        let blob = try await kms.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [9] as [UInt8]), context: .empty).ciphertextBlob
         let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:Decrypt"],"Resource":"*"}]}"#
         try await kms.putKeyPolicy(keyID: key.arn, policy: policy)
         #expect(try await kms.getKeyPolicy(keyID: key.arn) == policy)
         let denied = await #expect(throws: KMSError.self) { try await kms.decrypt(ciphertext: blob, context: .empty, keyID: nil) }
         #expect(denied?.code == .denied)
         // Encrypt is still allowed: the Deny names Decrypt only.
-        _ = try await kms.encrypt(keyID: key.arn, plaintext: [9], context: .empty)
+        _ = try await kms.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [9] as [UInt8]), context: .empty)
         let malformed = await #expect(throws: KMSError.self) { try await kms.putKeyPolicy(keyID: key.arn, policy: "not json") }
         #expect(malformed?.code == .invalidRequest)
     }
@@ -101,8 +102,8 @@ import Glibc
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let reopened = try LocalKMS(path: path)
         #expect(try await reopened.describeKey(keyID: "alias/persisted").arn == key.arn)
-        let blob = try await kms.encrypt(keyID: key.arn, plaintext: [7], context: .empty).ciphertextBlob
-        #expect(try await reopened.decrypt(ciphertext: blob, context: .empty, keyID: key.arn).plaintext == [7])
+        let blob = try await kms.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [7] as [UInt8]), context: .empty).ciphertextBlob
+        #expect(try await reopened.decrypt(ciphertext: blob, context: .empty, keyID: key.arn).plaintext == SymmetricKey(data: [7] as [UInt8]))
     }
 
     @Test func twoHandlesOnOneFileKeepEachOthersKeys() async throws {
@@ -188,7 +189,7 @@ import Synchronization
     @Test func aKeyFromAnotherFileIsAMisconfigurationNamingTheFileRead() async throws {
         let home = try LocalKMS(path: directory + "/a/kms.json", createIfMissing: true)
         let key = try await home.createKey(description: "", policy: nil, alias: "tenant-a")
-        let blob = try await home.encrypt(keyID: key.arn, plaintext: [1], context: .empty).ciphertextBlob
+        let blob = try await home.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [1] as [UInt8]), context: .empty).ciphertextBlob
         let elsewherePath = directory + "/b/kms.json"
         let elsewhere = try LocalKMS(path: elsewherePath, createIfMissing: true)
         _ = try await elsewhere.createKey(description: "", policy: nil, alias: nil)
@@ -196,7 +197,7 @@ import Synchronization
         let calls: [(String, @Sendable () async throws -> Void)] = [
             ("describe by ARN", { _ = try await elsewhere.describeKey(keyID: key.arn) }),
             ("describe by alias", { _ = try await elsewhere.describeKey(keyID: "alias/tenant-a") }),
-            ("encrypt by bare alias", { _ = try await elsewhere.encrypt(keyID: "tenant-a", plaintext: [1], context: .empty) }),
+            ("encrypt by bare alias", { _ = try await elsewhere.encrypt(keyID: "tenant-a", plaintext: SymmetricKey(data: [1] as [UInt8]), context: .empty) }),
             ("decrypt its blob", { _ = try await elsewhere.decrypt(ciphertext: blob, context: .empty, keyID: nil) }),
         ]
         for (name, call) in calls {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CMKEnvelope
 import CMKKMS
+import Crypto
 import CMKTesting
 import Foundation
 import Testing
@@ -100,8 +101,8 @@ import Testing
                 let kms = TestSupport.client(http, endpoints: ["us-east-1": moto.url])
                 let key = try await kms.createKey(description: "", policy: nil)
                 let context = TestSupport.context(("tenant", "t1"))
-                let blob = try await kms.encrypt(keyID: key.arn, plaintext: [1, 2, 3, 4], context: context).ciphertextBlob
-                #expect(try await kms.decrypt(ciphertext: blob, context: context, keyID: nil).plaintext == [1, 2, 3, 4])
+                let blob = try await kms.encrypt(keyID: key.arn, plaintext: SymmetricKey(data: [1, 2, 3, 4] as [UInt8]), context: context).ciphertextBlob
+                #expect(try await kms.decrypt(ciphertext: blob, context: context, keyID: nil).plaintext == SymmetricKey(data: [1, 2, 3, 4] as [UInt8]))
 
                 let wrongContext = await #expect(throws: KMSError.self) {
                     try await kms.decrypt(ciphertext: blob, context: TestSupport.context(("tenant", "t2")), keyID: key.arn)
@@ -116,7 +117,7 @@ import Testing
                 let other = try await kms.createKey(description: "", policy: nil)
                 let reencrypted = try await kms.reEncrypt(ciphertext: blob, sourceContext: context, destinationKeyID: other.arn, destinationContext: .empty)
                 #expect(reencrypted.keyARN == other.arn)
-                #expect(try await kms.decrypt(ciphertext: reencrypted.ciphertextBlob, context: .empty, keyID: other.arn).plaintext == [1, 2, 3, 4])
+                #expect(try await kms.decrypt(ciphertext: reencrypted.ciphertextBlob, context: .empty, keyID: other.arn).plaintext == SymmetricKey(data: [1, 2, 3, 4] as [UInt8]))
 
                 let policy = try await kms.getKeyPolicy(keyID: key.arn)
                 #expect(policy.contains("Statement"))

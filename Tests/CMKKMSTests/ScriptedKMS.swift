@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import Crypto
 import Synchronization
 
 /// A KMS client whose Encrypt and Decrypt answer, fail, or hang as scripted, and which counts the
@@ -12,10 +13,10 @@ final class ScriptedKMS: KMSClient, Sendable {
     }
 
     let behaviour: Behaviour
-    let dataKey: [UInt8]
+    let dataKey: SymmetricKey
     private let counts = Mutex((calls: 0, cancelled: 0))
 
-    init(_ behaviour: Behaviour, dataKey: [UInt8] = Array(repeating: 0x42, count: 32)) {
+    init(_ behaviour: Behaviour, dataKey: SymmetricKey = SymmetricKey(data: [UInt8](repeating: 0x42, count: 32))) {
         self.behaviour = behaviour
         self.dataKey = dataKey
     }
@@ -41,7 +42,7 @@ final class ScriptedKMS: KMSClient, Sendable {
         }
     }
 
-    func encrypt(keyID: String, plaintext: [UInt8], context: EncryptionContext) async throws -> KMSCiphertext {
+    func encrypt(keyID: String, plaintext: SymmetricKey, context: EncryptionContext) async throws -> KMSCiphertext {
         try await perform { KMSCiphertext(ciphertextBlob: Array(keyID.utf8), keyARN: keyID) }
     }
 

@@ -50,6 +50,6 @@ struct JSONPathTests {
     @Test func roundTripsJSONText() throws {
         let text = #"{"a":{"b":1,"c":"x"},"f":1.5,"list":[1,2],"n":null,"t":true}"#
         #expect(try JSONValue(parsing: text).jsonText == text)
-        #expect(throws: WorkflowError.self) { try JSONValue(parsing: "{nope") }
+        #expect(throws: JSONError.self) { try JSONValue(parsing: "{nope") }
     }
 }

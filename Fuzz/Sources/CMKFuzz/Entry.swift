@@ -7,6 +7,7 @@ import Foundation
 let harnesses: [String: @Sendable ([UInt8]) -> Void] = [
     "message": MessageHarness.run,
     "context-json": ContextJSONHarness.run,
+    "json": JSONValueHarness.run,
     "policy": PolicyHarness.run,
     "operator-config": OperatorConfigurationHarness.run,
     "workflow": WorkflowHarness.run,

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CMKEnvelope
+import Crypto
 import Foundation
 import Logging
 
@@ -76,50 +77,50 @@ public struct AWSKMSClient: KMSClient {
 
     public func generateDataKey(keyID: String, numberOfBytes: Int, context: EncryptionContext) async throws -> GeneratedDataKey {
         let answer = try await call("GenerateDataKey", region: try region(forKeyID: keyID), [
-            ("KeyId", .string(keyID)),
-            ("NumberOfBytes", .number(Double(numberOfBytes))),
-            ("EncryptionContext", Self.json(context)),
+            "KeyId": .string(keyID),
+            "NumberOfBytes": .number(Double(numberOfBytes)),
+            "EncryptionContext": Self.json(context),
         ])
-        return GeneratedDataKey(plaintext: try Self.blob(answer, "Plaintext"), ciphertextBlob: try Self.blob(answer, "CiphertextBlob"),
-                                keyARN: answer["KeyId"]?.stringValue ?? keyID)
+        return GeneratedDataKey(plaintext: try Self.key(answer, "Plaintext"),
+                                ciphertextBlob: try Self.blob(answer, "CiphertextBlob"), keyARN: answer["KeyId"]?.stringValue ?? keyID)
     }
 
-    public func encrypt(keyID: String, plaintext: [UInt8], context: EncryptionContext) async throws -> KMSCiphertext {
+    public func encrypt(keyID: String, plaintext: SymmetricKey, context: EncryptionContext) async throws -> KMSCiphertext {
         let answer = try await call("Encrypt", region: try region(forKeyID: keyID), [
-            ("KeyId", .string(keyID)),
-            ("Plaintext", .string(Data(plaintext).base64EncodedString())),
-            ("EncryptionContext", Self.json(context)),
+            "KeyId": .string(keyID),
+            "Plaintext": .string(plaintext.withUnsafeBytes { Data($0).base64EncodedString() }),
+            "EncryptionContext": Self.json(context),
         ])
         return KMSCiphertext(ciphertextBlob: try Self.blob(answer, "CiphertextBlob"), keyARN: answer["KeyId"]?.stringValue ?? keyID)
     }
 
     public func decrypt(ciphertext: [UInt8], context: EncryptionContext, keyID: String?) async throws -> KMSPlaintext {
-        var body: [(String, JSONValue)] = [
-            ("CiphertextBlob", .string(Data(ciphertext).base64EncodedString())),
-            ("EncryptionContext", Self.json(context)),
+        var body: JSONObject = [
+            "CiphertextBlob": .string(Data(ciphertext).base64EncodedString()),
+            "EncryptionContext": Self.json(context),
         ]
-        if let keyID { body.append(("KeyId", .string(keyID))) }
+        if let keyID { body["KeyId"] = .string(keyID) }
         let answer = try await call("Decrypt", region: try keyID.map(region(forKeyID:)) ?? configuration.defaultRegion, body)
-        return KMSPlaintext(plaintext: try Self.blob(answer, "Plaintext"), keyARN: answer["KeyId"]?.stringValue ?? keyID ?? "")
+        return KMSPlaintext(plaintext: try Self.key(answer, "Plaintext"), keyARN: answer["KeyId"]?.stringValue ?? keyID ?? "")
     }
 
     public func reEncrypt(ciphertext: [UInt8], sourceContext: EncryptionContext, destinationKeyID: String, destinationContext: EncryptionContext) async throws -> KMSCiphertext {
         let answer = try await call("ReEncrypt", region: try region(forKeyID: destinationKeyID), [
-            ("CiphertextBlob", .string(Data(ciphertext).base64EncodedString())),
-            ("SourceEncryptionContext", Self.json(sourceContext)),
-            ("DestinationKeyId", .string(destinationKeyID)),
-            ("DestinationEncryptionContext", Self.json(destinationContext)),
+            "CiphertextBlob": .string(Data(ciphertext).base64EncodedString()),
+            "SourceEncryptionContext": Self.json(sourceContext),
+            "DestinationKeyId": .string(destinationKeyID),
+            "DestinationEncryptionContext": Self.json(destinationContext),
         ])
         return KMSCiphertext(ciphertextBlob: try Self.blob(answer, "CiphertextBlob"), keyARN: answer["KeyId"]?.stringValue ?? destinationKeyID)
     }
 
     public func describeKey(keyID: String) async throws -> KeyMetadata {
-        let answer = try await call("DescribeKey", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        let answer = try await call("DescribeKey", region: try region(forKeyID: keyID), ["KeyId": .string(keyID)])
         return try Self.metadata(answer)
     }
 
     public func getKeyPolicy(keyID: String) async throws -> String {
-        let answer = try await call("GetKeyPolicy", region: try region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PolicyName", .string("default"))])
+        let answer = try await call("GetKeyPolicy", region: try region(forKeyID: keyID), ["KeyId": .string(keyID), "PolicyName": "default"])
         return answer["Policy"]?.stringValue ?? ""
     }
 
@@ -129,41 +130,41 @@ public struct AWSKMSClient: KMSClient {
 
     /// CreateKey in a given region (the protocol's form uses the default region).
     public func createKey(description: String, policy: String?, region: String) async throws -> KeyMetadata {
-        var body: [(String, JSONValue)] = [
-            ("Description", .string(description)),
-            ("KeyUsage", .string("ENCRYPT_DECRYPT")),
-            ("KeySpec", .string("SYMMETRIC_DEFAULT")),
+        var body: JSONObject = [
+            "Description": .string(description),
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "KeySpec": "SYMMETRIC_DEFAULT",
         ]
-        if let policy { body.append(("Policy", .string(policy))) }
+        if let policy { body["Policy"] = .string(policy) }
         return try Self.metadata(try await call("CreateKey", region: region, body))
     }
 
     public func putKeyPolicy(keyID: String, policy: String) async throws {
-        _ = try await call("PutKeyPolicy", region: try region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PolicyName", .string("default")), ("Policy", .string(policy))])
+        _ = try await call("PutKeyPolicy", region: try region(forKeyID: keyID), ["KeyId": .string(keyID), "PolicyName": "default", "Policy": .string(policy)])
     }
 
     public func enableKey(keyID: String) async throws {
-        _ = try await call("EnableKey", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        _ = try await call("EnableKey", region: try region(forKeyID: keyID), ["KeyId": .string(keyID)])
     }
 
     public func disableKey(keyID: String) async throws {
-        _ = try await call("DisableKey", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        _ = try await call("DisableKey", region: try region(forKeyID: keyID), ["KeyId": .string(keyID)])
     }
 
     public func scheduleKeyDeletion(keyID: String, pendingWindowInDays: Int) async throws -> Double? {
-        let answer = try await call("ScheduleKeyDeletion", region: try region(forKeyID: keyID), [("KeyId", .string(keyID)), ("PendingWindowInDays", .number(Double(pendingWindowInDays)))])
-        return answer["DeletionDate"]?.doubleValue
+        let answer = try await call("ScheduleKeyDeletion", region: try region(forKeyID: keyID), ["KeyId": .string(keyID), "PendingWindowInDays": .number(Double(pendingWindowInDays))])
+        return answer["DeletionDate"]?.numberValue
     }
 
     public func cancelKeyDeletion(keyID: String) async throws {
-        _ = try await call("CancelKeyDeletion", region: try region(forKeyID: keyID), [("KeyId", .string(keyID))])
+        _ = try await call("CancelKeyDeletion", region: try region(forKeyID: keyID), ["KeyId": .string(keyID)])
     }
 
     // MARK: transport
 
     /// One JSON 1.1 call with retries; every failure leaves as a `KMSError`.
-    public func call(_ action: String, region: String, _ members: [(String, JSONValue)]) async throws -> JSONValue {
-        let body = Array(JSONValue.object(members).serialized().utf8)
+    public func call(_ action: String, region: String, _ members: JSONObject) async throws -> JSONValue {
+        let body = Array(JSONValue.object(members).jsonText.utf8)
         var attempt = 1
         while true {
             do {
@@ -223,7 +224,7 @@ public struct AWSKMSClient: KMSClient {
             throw AttemptFailure(error: classified, status: status)
         }
         do {
-            return answer.isEmpty ? .object([]) : try JSONValue.parse(answer)
+            return answer.isEmpty ? .object([:]) : try JSONValue(utf8: answer, limits: .shallow)
         } catch {
             // A 2xx that is not JSON comes from something that is not KMS: the endpoint is wrong.
             throw AttemptFailure(error: KMSError(.misconfigured, "the KMS endpoint for \(region) (\(base)) answered with something other than JSON: is it a KMS endpoint?"), status: nil)
@@ -231,7 +232,7 @@ public struct AWSKMSClient: KMSClient {
     }
 
     static func json(_ context: EncryptionContext) -> JSONValue {
-        .object(context.pairs.map { ($0.key, .string($0.value)) })
+        .object(JSONObject(context.pairs.map { ($0.key, .string($0.value)) }))
     }
 
     static func blob(_ answer: JSONValue, _ field: String) throws -> [UInt8] {
@@ -239,6 +240,14 @@ public struct AWSKMSClient: KMSClient {
             throw KMSError(.invalidRequest, "KMS answer lacks \(field)")
         }
         return Array(data)
+    }
+
+    /// A plaintext data key straight from its base64 text into a `SymmetricKey`.
+    static func key(_ answer: JSONValue, _ field: String) throws -> SymmetricKey {
+        guard let text = answer[field]?.stringValue, let data = Data(base64Encoded: text) else {
+            throw KMSError(.invalidRequest, "KMS answer lacks \(field)")
+        }
+        return SymmetricKey(data: data)
     }
 
     static func metadata(_ answer: JSONValue) throws -> KeyMetadata {
@@ -249,6 +258,6 @@ public struct AWSKMSClient: KMSClient {
                            keySpec: m["KeySpec"]?.stringValue ?? m["CustomerMasterKeySpec"]?.stringValue ?? "",
                            // AWS always sends KeyUsage; a compatible server that omits it means CreateKey's default.
                            keyUsage: m["KeyUsage"]?.stringValue ?? "ENCRYPT_DECRYPT", description: m["Description"]?.stringValue ?? "",
-                           creationDate: m["CreationDate"]?.doubleValue, deletionDate: m["DeletionDate"]?.doubleValue)
+                           creationDate: m["CreationDate"]?.numberValue, deletionDate: m["DeletionDate"]?.numberValue)
     }
 }

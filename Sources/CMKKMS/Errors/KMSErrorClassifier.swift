@@ -109,7 +109,7 @@ public struct KMSErrorClassifier: Sendable {
 
     static func parseJSONError(_ text: String) -> (String, String)? {
         guard text.first(where: { !$0.isWhitespace }) == "{" else { return nil }
-        guard let object = try? JSONValue.parse(Array(text.utf8)), case .object = object else { return nil }
+        guard let object = try? JSONValue(parsing: text, limits: .shallow), case .object = object else { return nil }
         guard let type = object["__type"]?.stringValue ?? object["code"]?.stringValue ?? object["Code"]?.stringValue else { return nil }
         let message = object["message"]?.stringValue ?? object["Message"]?.stringValue ?? ""
         return (type, message)

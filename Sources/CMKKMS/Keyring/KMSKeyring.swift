@@ -36,18 +36,17 @@ public struct KMSKeyring: Keyring {
             }
             let generated = try await client.generateDataKey(keyID: generatorKeyID, numberOfBytes: materials.suite.dataKeyLength,
                                                              context: materials.encryptionContext)
-            guard generated.plaintext.count == materials.suite.dataKeyLength, (try? KeyARN(validating: generated.keyARN)) != nil else {
+            guard generated.plaintext.bitCount / 8 == materials.suite.dataKeyLength, (try? KeyARN(validating: generated.keyARN)) != nil else {
                 throw EnvelopeError(.keyringFailure, "KMS returned a data key of the wrong length or without a key ARN")
             }
-            try materials.setPlaintextDataKey(SymmetricKey(data: generated.plaintext))
+            try materials.setPlaintextDataKey(generated.plaintext)
             materials.append(EncryptedDataKey(providerID: Self.providerID, providerInfo: Array(generated.keyARN.utf8), ciphertext: generated.ciphertextBlob))
         } else if let generatorKeyID {
             wrapWith.insert(generatorKeyID, at: 0)
         }
         guard let dataKey = materials.plaintextDataKey else { return materials }
-        let plaintext = dataKey.withUnsafeBytes { Array($0) }
         for keyID in wrapWith {
-            let wrapped = try await client.encrypt(keyID: keyID, plaintext: plaintext, context: materials.encryptionContext)
+            let wrapped = try await client.encrypt(keyID: keyID, plaintext: dataKey, context: materials.encryptionContext)
             materials.append(EncryptedDataKey(providerID: Self.providerID, providerInfo: Array(wrapped.keyARN.utf8), ciphertext: wrapped.ciphertextBlob))
         }
         return materials
@@ -64,11 +63,11 @@ public struct KMSKeyring: Keyring {
             do {
                 let result = try await client.decrypt(ciphertext: edk.ciphertext, context: materials.encryptionContext, keyID: arn)
                 // The SDK specification requires KMS to confirm it used the key we asked for.
-                guard result.keyARN == arn, result.plaintext.count == materials.suite.dataKeyLength else {
+                guard result.keyARN == arn, result.plaintext.bitCount / 8 == materials.suite.dataKeyLength else {
                     failures.append(KMSError(.invalidCiphertext, "KMS decrypted with another key or returned a key of the wrong length"))
                     continue
                 }
-                try materials.setPlaintextDataKey(SymmetricKey(data: result.plaintext))
+                try materials.setPlaintextDataKey(result.plaintext)
                 return materials
             } catch let error as KMSError {
                 failures.append(error)

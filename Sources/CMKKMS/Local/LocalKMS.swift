@@ -149,12 +149,12 @@ public actor LocalKMS: KMSClient {
     public func generateDataKey(keyID: String, numberOfBytes: Int, context: EncryptionContext) async throws -> GeneratedDataKey {
         guard (1...1024).contains(numberOfBytes) else { throw KMSError(.invalidRequest, "NumberOfBytes must be 1 to 1024") }
         let key = try usableKey(keyID, action: "kms:GenerateDataKey")
-        let plaintext = Array(SymmetricKey(size: SymmetricKeySize(bitCount: numberOfBytes * 8)).withUnsafeBytes { Array($0) })
+        let plaintext = SymmetricKey(size: SymmetricKeySize(bitCount: numberOfBytes * 8))
         return GeneratedDataKey(plaintext: plaintext, ciphertextBlob: try seal(plaintext, key: key, context: context), keyARN: key.arn)
     }
 
-    public func encrypt(keyID: String, plaintext: [UInt8], context: EncryptionContext) async throws -> KMSCiphertext {
-        guard (1...4096).contains(plaintext.count) else { throw KMSError(.invalidRequest, "plaintext must be 1 to 4096 bytes") }
+    public func encrypt(keyID: String, plaintext: SymmetricKey, context: EncryptionContext) async throws -> KMSCiphertext {
+        guard (1...4096).contains(plaintext.bitCount / 8) else { throw KMSError(.invalidRequest, "plaintext must be 1 to 4096 bytes") }
         let key = try usableKey(keyID, action: "kms:Encrypt")
         return KMSCiphertext(ciphertextBlob: try seal(plaintext, key: key, context: context), keyARN: key.arn)
     }
@@ -303,17 +303,17 @@ public actor LocalKMS: KMSClient {
                                info: Array(key.id.utf8), outputByteCount: 32)
     }
 
-    private func seal(_ plaintext: [UInt8], key: LocalKeyStoreFile.Key, context: EncryptionContext) throws -> [UInt8] {
+    private func seal(_ plaintext: SymmetricKey, key: LocalKeyStoreFile.Key, context: EncryptionContext) throws -> [UInt8] {
         let aad = try LocalCiphertextBlob.additionalData(keyID: key.id, context: context)
-        let box = try AES.GCM.seal(plaintext, using: wrappingKey(key), authenticating: aad)
+        let box = try plaintext.withUnsafeBytes { try AES.GCM.seal($0, using: wrappingKey(key), authenticating: aad) }
         return LocalCiphertextBlob(keyID: key.id, nonce: Array(box.nonce), ciphertext: Array(box.ciphertext), tag: Array(box.tag)).encoded()
     }
 
-    private func unseal(_ blob: LocalCiphertextBlob, key: LocalKeyStoreFile.Key, context: EncryptionContext) throws -> [UInt8] {
+    private func unseal(_ blob: LocalCiphertextBlob, key: LocalKeyStoreFile.Key, context: EncryptionContext) throws -> SymmetricKey {
         do {
             let aad = try LocalCiphertextBlob.additionalData(keyID: key.id, context: context)
             let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: blob.nonce), ciphertext: blob.ciphertext, tag: blob.tag)
-            return Array(try AES.GCM.open(box, using: wrappingKey(key), authenticating: aad))
+            return SymmetricKey(data: try AES.GCM.open(box, using: wrappingKey(key), authenticating: aad))
         } catch {
             throw KMSError(.invalidCiphertext, "the ciphertext or its encryption context does not match", serviceErrorType: "InvalidCiphertextException")
         }

@@ -13,17 +13,18 @@ public struct LocalKeyPolicy: Sendable {
 
     /// The policy AWS gives a new key: the account root may do everything.
     public static func defaultDocument(account: String) -> String {
-        JSONValue.object([
-            ("Version", .string("2012-10-17")),
-            ("Id", .string("key-default-1")),
-            ("Statement", .array([.object([
-                ("Sid", .string("Enable IAM User Permissions")),
-                ("Effect", .string("Allow")),
-                ("Principal", .object([("AWS", .string("arn:aws:iam::\(account):root"))])),
-                ("Action", .string("kms:*")),
-                ("Resource", .string("*")),
-            ])])),
-        ]).serialized(pretty: true)
+        let document: JSONValue = [
+            "Version": "2012-10-17",
+            "Id": "key-default-1",
+            "Statement": [[
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": ["AWS": .string("arn:aws:iam::\(account):root")],
+                "Action": "kms:*",
+                "Resource": "*",
+            ]],
+        ]
+        return document.prettyText
     }
 
     /// Checks that the document is JSON with a `Statement` list, as PutKeyPolicy requires.
@@ -31,14 +32,14 @@ public struct LocalKeyPolicy: Sendable {
         if let excess = KeyPolicyLimit.excess(byteCount: document.utf8.count) {
             throw KMSError(.invalidRequest, excess, serviceErrorType: "ValidationException")
         }
-        guard let parsed = try? JSONValue.parse(document), parsed["Statement"] != nil else {
+        guard let parsed = try? JSONValue(parsing: document, limits: .shallow), parsed["Statement"] != nil else {
             throw KMSError(.invalidRequest, "the policy is not a JSON document with a Statement", serviceErrorType: "MalformedPolicyDocumentException")
         }
     }
 
     /// Whether some `Deny` statement names `action` (`kms:Decrypt`), `kms:*` or `*`.
     public func denies(_ action: String) -> Bool {
-        guard let parsed = try? JSONValue.parse(document) else { return false }
+        guard let parsed = try? JSONValue(parsing: document, limits: .shallow) else { return false }
         let statements: [JSONValue]
         switch parsed["Statement"] {
         case .array(let list)?: statements = list

@@ -43,30 +43,30 @@ struct LocalKeyStoreFile: Sendable {
 
     func encoded() -> [UInt8] {
         let keyValues: [JSONValue] = keys.map { key in
-            var members: [(String, JSONValue)] = [
-                ("id", .string(key.id)), ("arn", .string(key.arn)), ("state", .string(key.state.rawValue)),
-                ("description", .string(key.description)), ("policy", .string(key.policy)),
-                ("creationDate", .number(key.creationDate)),
+            var members: JSONObject = [
+                "id": .string(key.id), "arn": .string(key.arn), "state": .string(key.state.rawValue),
+                "description": .string(key.description), "policy": .string(key.policy),
+                "creationDate": .number(key.creationDate),
             ]
-            if let deletion = key.deletionDate { members.append(("deletionDate", .number(deletion))) }
+            if let deletion = key.deletionDate { members["deletionDate"] = .number(deletion) }
             return .object(members)
         }
-        let document = JSONValue.object([
-            ("format", .string("cmkctl-local-kms/1")),
-            ("account", .string(account)),
-            ("region", .string(region)),
-            ("rootSecret", .string(Data(rootSecret).base64EncodedString())),
-            ("keys", .array(keyValues)),
-            ("aliases", .array(aliases.map { .object([("name", .string($0.name)), ("keyId", .string($0.keyID))]) })),
-            ("deletedKeyIds", .array(deletedKeyIDs.map { .string($0) })),
-            ("deletedAliases", .array(deletedAliases.map { .string($0) })),
-        ])
-        return Array((document.serialized(pretty: true) + "\n").utf8)
+        let document: JSONValue = [
+            "format": "cmkctl-local-kms/1",
+            "account": .string(account),
+            "region": .string(region),
+            "rootSecret": .string(Data(rootSecret).base64EncodedString()),
+            "keys": .array(keyValues),
+            "aliases": .array(aliases.map { ["name": .string($0.name), "keyId": .string($0.keyID)] }),
+            "deletedKeyIds": .array(deletedKeyIDs.map { .string($0) }),
+            "deletedAliases": .array(deletedAliases.map { .string($0) }),
+        ]
+        return Array((document.prettyText + "\n").utf8)
     }
 
     /// Parses the file's bytes; a failure says what is wrong, the caller adds which file.
     static func decode(_ bytes: [UInt8]) throws -> LocalKeyStoreFile {
-        guard let document = try? JSONValue.parse(bytes) else {
+        guard let document = try? JSONValue(utf8: bytes, limits: .shallow) else {
             throw KMSError(.misconfigured, "it is not JSON")
         }
         guard document["format"]?.stringValue == "cmkctl-local-kms/1",
@@ -81,8 +81,8 @@ struct LocalKeyStoreFile: Sendable {
                 throw KMSError(.misconfigured, "it has a malformed key entry")
             }
             keys.append(Key(id: id, arn: arn, state: state, description: value["description"]?.stringValue ?? "",
-                            policy: value["policy"]?.stringValue ?? "", creationDate: value["creationDate"]?.doubleValue ?? 0,
-                            deletionDate: value["deletionDate"]?.doubleValue))
+                            policy: value["policy"]?.stringValue ?? "", creationDate: value["creationDate"]?.numberValue ?? 0,
+                            deletionDate: value["deletionDate"]?.numberValue))
         }
         let aliases = (document["aliases"]?.arrayValue ?? []).compactMap { value -> (name: String, keyID: String)? in
             guard let name = value["name"]?.stringValue, let keyID = value["keyId"]?.stringValue else { return nil }

@@ -59,7 +59,7 @@ public struct MultiRegionKeyring: Keyring {
         if materials.plaintextDataKey == nil {
             try materials.setPlaintextDataKey(SymmetricKey(size: SymmetricKeySize(bitCount: materials.suite.dataKeyLength * 8)))
         }
-        let plaintext = materials.plaintextDataKey!.withUnsafeBytes { Array($0) }
+        let plaintext = materials.plaintextDataKey!
         let context = materials.encryptionContext
         let timeout = configuration.wrapTimeout
         let clock = self.clock
@@ -134,19 +134,19 @@ public struct MultiRegionKeyring: Keyring {
 
         var materials = materials
         let dataKey = try await hedgedUnwrap(candidates, context: materials.encryptionContext, length: materials.suite.dataKeyLength)
-        try materials.setPlaintextDataKey(SymmetricKey(data: dataKey))
+        try materials.setPlaintextDataKey(dataKey)
         return materials
     }
 
     private enum DecryptEvent: Sendable {
-        case unwrapped(Int, [UInt8], Duration)
+        case unwrapped(Int, SymmetricKey, Duration)
         case failed(Int, KMSError, Duration)
         case hedgeDue(generation: Int)
     }
 
     /// Races the candidates, best first: the next one starts when the hedge delay passes without an
     /// answer or at once when the current one fails; the first success cancels the rest.
-    private func hedgedUnwrap(_ candidates: [(key: RegionalKey, edk: EncryptedDataKey)], context: EncryptionContext, length: Int) async throws -> [UInt8] {
+    private func hedgedUnwrap(_ candidates: [(key: RegionalKey, edk: EncryptedDataKey)], context: EncryptionContext, length: Int) async throws -> SymmetricKey {
         let clock = self.clock
         let hedgeDelay = configuration.hedgeDelay
         let hedging = configuration.hedging
@@ -169,7 +169,7 @@ public struct MultiRegionKeyring: Keyring {
                     let start = ContinuousClock.now
                     do {
                         let result = try await candidate.key.client.decrypt(ciphertext: candidate.edk.ciphertext, context: context, keyID: candidate.key.keyARN)
-                        guard result.keyARN == candidate.key.keyARN, result.plaintext.count == length else {
+                        guard result.keyARN == candidate.key.keyARN, result.plaintext.bitCount / 8 == length else {
                             return .failed(index, KMSError(.invalidCiphertext, "KMS in \(candidate.key.region) decrypted with another key or returned the wrong length"), ContinuousClock.now - start)
                         }
                         return .unwrapped(index, result.plaintext, ContinuousClock.now - start)

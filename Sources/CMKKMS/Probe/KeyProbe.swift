@@ -1,4 +1,5 @@
 import CMKEnvelope
+import Crypto
 
 /// Checks that a tenant's key works the way cmkctl will use it, one call at a time, so an operator
 /// sees which step fails and how long each takes.

@@ -9,12 +9,12 @@ public struct ProbeReport: Sendable {
     public var verdict: ProbeVerdict { results.map(\.verdict).max() ?? .ok }
 
     public var json: JSONValue {
-        .object([
-            ("verdict", .string(verdict.rawValue)),
-            ("class", verdict.failureClass.map { .string($0.rawValue) } ?? .null),
-            ("exitCode", .number(Double(verdict.exitCode))),
-            ("keys", .array(results.map(\.json))),
-        ])
+        [
+            "verdict": .string(verdict.rawValue),
+            "class": verdict.failureClass.map { .string($0.rawValue) } ?? .null,
+            "exitCode": .number(Double(verdict.exitCode)),
+            "keys": .array(results.map(\.json)),
+        ]
     }
 
     /// Who has to act on a verdict, in words, so an operator never reads their own setup problem as

@@ -38,29 +38,29 @@ public struct ProbeResult: Sendable {
 extension ProbeResult {
     /// The stable `--json` form: field names and verdict strings are an interface for scripts.
     public var json: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("key", .string(keyID)),
-            ("region", .string(region)),
-            ("verdict", .string(verdict.rawValue)),
-            ("class", verdict.failureClass.map { .string($0.rawValue) } ?? .null),
+        var members: JSONObject = [
+            "key": .string(keyID),
+            "region": .string(region),
+            "verdict": .string(verdict.rawValue),
+            "class": verdict.failureClass.map { .string($0.rawValue) } ?? .null,
         ]
         if let metadata {
-            members.append(("arn", .string(metadata.arn)))
-            members.append(("state", .string(metadata.stateName)))
-            members.append(("keySpec", .string(metadata.keySpec)))
-            members.append(("keyUsage", .string(metadata.keyUsage)))
+            members["arn"] = .string(metadata.arn)
+            members["state"] = .string(metadata.stateName)
+            members["keySpec"] = .string(metadata.keySpec)
+            members["keyUsage"] = .string(metadata.keyUsage)
         }
-        members.append(("steps", .array(steps.map { step in
-            .object([
-                ("name", .string(step.name)),
-                ("ok", .bool(step.passed)),
-                ("verdict", step.failure.map { JSONValue.string($0.rawValue) } ?? JSONValue.null),
-                ("class", step.failure?.failureClass.map { JSONValue.string($0.rawValue) } ?? JSONValue.null),
-                ("code", step.code.map { JSONValue.string($0.name) } ?? JSONValue.null),
-                ("latencyMs", step.latency.map { JSONValue.number($0.reportMilliseconds) } ?? JSONValue.null),
-                ("detail", .string(step.detail)),
-            ])
-        })))
+        members["steps"] = .array(steps.map { step in
+            [
+                "name": .string(step.name),
+                "ok": .bool(step.passed),
+                "verdict": step.failure.map { .string($0.rawValue) } ?? .null,
+                "class": step.failure?.failureClass.map { .string($0.rawValue) } ?? .null,
+                "code": step.code.map { .string($0.name) } ?? .null,
+                "latencyMs": step.latency.map { .number($0.reportMilliseconds) } ?? .null,
+                "detail": .string(step.detail),
+            ]
+        })
         return .object(members)
     }
 }

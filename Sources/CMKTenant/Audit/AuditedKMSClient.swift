@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import Crypto
 import Foundation
 
 /// A KMS client that appends every call it makes for a tenant to the audit trail: the API, the key,
@@ -69,7 +70,7 @@ public struct AuditedKMSClient<Repository: TenantRepository>: KMSClient {
         }
     }
 
-    public func encrypt(keyID: String, plaintext: [UInt8], context: EncryptionContext) async throws -> KMSCiphertext {
+    public func encrypt(keyID: String, plaintext: SymmetricKey, context: EncryptionContext) async throws -> KMSCiphertext {
         try await audited("Encrypt", key: keyID, context: context) {
             try await inner.encrypt(keyID: keyID, plaintext: plaintext, context: context)
         }

@@ -186,7 +186,7 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
         }
         try await apply(.probeStarted, tenant: input.tenant, cause: cause)
         var problems: [String] = []
-        var regions: [CMKWorkflow.JSONValue] = []
+        var regions: [JSONValue] = []
         for (key, result) in zip(input.keys, results) {
             if result.verdict == .ok {
                 regions.append(.string(key.region))
@@ -225,7 +225,7 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
     /// `{ok, stage, waitingFor, recheckSeconds}`: the Choice after the step reads `ok`; the customer
     /// wait reads the other two.
     private func checkResult(stage: String, problems: [String], tenant: String,
-                             extra: [String: CMKWorkflow.JSONValue]) async throws -> TaskOutcome {
+                             extra: JSONObject) async throws -> TaskOutcome {
         var result = extra
         result["ok"] = .bool(problems.isEmpty)
         result["stage"] = .string(stage)

@@ -9,7 +9,7 @@ struct EnrollmentInput {
     let keys: [KeyGeneration.RegionalKey]
     let operatorName: String?
 
-    init(_ value: CMKWorkflow.JSONValue) throws {
+    init(_ value: JSONValue) throws {
         guard let ticket = value["ticket"]?.stringValue, let tenant = value["tenant"]?.stringValue,
               let tag = value["tag"]?.stringValue, case .array(let keys)? = value["keys"] else {
             throw TaskFailure(error: EnrollmentWorkflow.ErrorName.badInput.rawValue, cause: "the enrollment input lacks ticket, tenant, tag or keys")
@@ -29,7 +29,7 @@ struct EnrollmentInput {
         operatorName = value["operator"]?.stringValue
     }
 
-    static func json(_ request: EnrollmentRequest) -> CMKWorkflow.JSONValue {
+    static func json(_ request: EnrollmentRequest) -> JSONValue {
         .object([
             "ticket": .string(request.ticket),
             "tenant": .string(request.tenant),

@@ -1,4 +1,5 @@
 import CMKEnvelope
+import CMKJSON
 
 /// Judges a KMS key policy against the calls cmkctl makes for one tenant: which calls it would
 /// refuse (blocking findings) and where it protects the key less than it should (warnings).
@@ -89,7 +90,7 @@ public struct PolicyAnalyzer: Sendable {
     }
 
     private var contextText: String {
-        "\(JSONText.quoted(requirements.contextKey)): \(JSONText.quoted(requirements.contextValue))"
+        "\(JSONValue.string(requirements.contextKey).jsonText): \(JSONValue.string(requirements.contextValue).jsonText)"
     }
 
     /// The first condition key that is false for one of our requests.

@@ -14,11 +14,11 @@ struct PolicyDocument: Sendable {
         }
         let root: JSONValue
         do {
-            root = try JSONValue.parse(text)
-        } catch let error as KMSError {
+            root = try JSONValue(parsing: text, limits: .shallow)
+        } catch let error as JSONError {
             throw TenantError(.malformedPolicy, "the policy is not JSON: \(error.message)")
         }
-        guard root.objectMembers != nil else { throw TenantError(.malformedPolicy, "the policy is not a JSON object") }
+        guard root.objectValue != nil else { throw TenantError(.malformedPolicy, "the policy is not a JSON object") }
         let list: [JSONValue]
         switch root["Statement"] {
         case nil: throw TenantError(.malformedPolicy, "the policy has no Statement")
@@ -31,7 +31,7 @@ struct PolicyDocument: Sendable {
 
     private static func statement(_ value: JSONValue, index: Int) throws -> PolicyStatement {
         let position = "Statement[\(index)]"
-        guard value.objectMembers != nil else { throw TenantError(.malformedPolicy, "\(position) is not an object") }
+        guard value.objectValue != nil else { throw TenantError(.malformedPolicy, "\(position) is not an object") }
         var label = position
         switch value["Sid"] {
         case nil: break
@@ -44,7 +44,7 @@ struct PolicyDocument: Sendable {
 
         guard let effectValue = value["Effect"] else { throw fail("Effect", "is missing") }
         guard let effectText = effectValue.stringValue, let effect = PolicyStatement.Effect(rawValue: effectText) else {
-            throw fail("Effect", "must be \"Allow\" or \"Deny\", not \(effectValue.serialized())")
+            throw fail("Effect", "must be \"Allow\" or \"Deny\", not \(effectValue.jsonText)")
         }
 
         let actions: PolicyStatement.Actions
@@ -65,9 +65,9 @@ struct PolicyDocument: Sendable {
 
         var conditions: [ConditionClause] = []
         if let block = value["Condition"] {
-            guard let operators = block.objectMembers else { throw fail("Condition", "must be an object of operators") }
+            guard let operators = block.objectValue else { throw fail("Condition", "must be an object of operators") }
             for (name, keys) in operators {
-                guard let pairs = keys.objectMembers else { throw fail("Condition", "\(name) must map condition keys to values") }
+                guard let pairs = keys.objectValue else { throw fail("Condition", "\(name) must map condition keys to values") }
                 for (key, values) in pairs {
                     let problem = fail("Condition", "\(name) \(key) must be a string, boolean, number or a list of them")
                     conditions.append(ConditionClause(op: ConditionOperator(name), key: key, values: try conditionValues(values, orFail: problem)))
@@ -111,7 +111,7 @@ struct PolicyDocument: Sendable {
             switch value {
             case .string(let text): return text
             case .bool(let flag): return flag ? "true" : "false"
-            case .number: return value.serialized()
+            case .number: return value.jsonText
             default: throw error
             }
         }

@@ -13,45 +13,46 @@ public enum PolicyTemplate {
     ///
     /// A JSON list, to be pasted into the policy's `Statement` list.
     public static func statements(for requirements: PolicyRequirements) -> String {
-        JSONValue.array(statementValues(for: requirements)).serialized(pretty: true)
+        JSONValue.array(statementValues(for: requirements)).prettyText
     }
 
     /// A whole policy holding only the template's statements: what a fresh key for this tenant
     /// would need beyond the customer's own administration statement.
     public static func document(for requirements: PolicyRequirements) -> String {
-        JSONValue.object([
-            ("Version", .string("2012-10-17")),
-            ("Statement", .array(statementValues(for: requirements))),
-        ]).serialized(pretty: true)
+        let document: JSONValue = [
+            "Version": "2012-10-17",
+            "Statement": .array(statementValues(for: requirements)),
+        ]
+        return document.prettyText
     }
 
     static func statementValues(for requirements: PolicyRequirements) -> [JSONValue] {
-        let principal = JSONValue.object([("AWS", .string(requirements.servicePrincipal))])
-        var vpce: [(String, JSONValue)] = []
+        let principal: JSONValue = ["AWS": .string(requirements.servicePrincipal)]
+        var vpce: JSONObject = [:]
         switch requirements.vpcEndpointIDs.count {
         case 0: break
-        case 1: vpce = [("aws:SourceVpce", .string(requirements.vpcEndpointIDs[0]))]
-        default: vpce = [("aws:SourceVpce", .array(requirements.vpcEndpointIDs.map(JSONValue.string)))]
+        case 1: vpce["aws:SourceVpce"] = .string(requirements.vpcEndpointIDs[0])
+        default: vpce["aws:SourceVpce"] = .array(requirements.vpcEndpointIDs.map(JSONValue.string))
         }
 
-        let cryptography = JSONValue.object([
-            ("Sid", .string(cryptographySid)),
-            ("Effect", .string("Allow")),
-            ("Principal", principal),
-            ("Action", .array(KMSCall.cryptographic.map { .string($0.action) })),
-            ("Resource", .string("*")),
-            ("Condition", .object([
-                ("StringEquals", .object([("kms:EncryptionContext:\(requirements.contextKey)", .string(requirements.contextValue))] + vpce)),
-            ])),
-        ])
-        var metadataMembers: [(String, JSONValue)] = [
-            ("Sid", .string(metadataSid)),
-            ("Effect", .string("Allow")),
-            ("Principal", principal),
-            ("Action", .array(KMSCall.metadata.map { .string($0.action) })),
-            ("Resource", .string("*")),
+        var contextCondition: JSONObject = ["kms:EncryptionContext:\(requirements.contextKey)": .string(requirements.contextValue)]
+        for (key, value) in vpce { contextCondition[key] = value }
+        let cryptography: JSONValue = [
+            "Sid": .string(cryptographySid),
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": .array(KMSCall.cryptographic.map { .string($0.action) }),
+            "Resource": "*",
+            "Condition": ["StringEquals": .object(contextCondition)],
         ]
-        if !vpce.isEmpty { metadataMembers.append(("Condition", .object([("StringEquals", .object(vpce))]))) }
+        var metadataMembers: JSONObject = [
+            "Sid": .string(metadataSid),
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": .array(KMSCall.metadata.map { .string($0.action) }),
+            "Resource": "*",
+        ]
+        if !vpce.isEmpty { metadataMembers["Condition"] = ["StringEquals": .object(vpce)] }
         return [cryptography, .object(metadataMembers)]
     }
 }

@@ -43,9 +43,9 @@ public struct DefinitionLoader: Sendable {
     public func load(data: Data, name: String, file: String) throws -> StateMachineDefinition {
         let document: JSONValue
         do {
-            document = try JSONValue(data: data)
-        } catch {
-            throw WorkflowError(.invalidDefinition, "\(file): not valid JSON")
+            document = try JSONValue(utf8: data)
+        } catch let error as JSONError {
+            throw WorkflowError(.invalidDefinition, "\(file): not valid JSON (\(error.message))")
         }
         var reader = DefinitionReader(file: file, handlerNames: handlerNames)
         return try reader.readMachine(document, name: name)

@@ -49,9 +49,9 @@ struct DefinitionReader {
         }
         let timeout = try seconds(members["TimeoutSeconds"], field: "TimeoutSeconds", minimum: 1)
         var states: [String: StateDefinition] = [:]
-        for key in stateMembers.keys.sorted() {
+        for (key, value) in stateMembers.sorted(by: { $0.key < $1.key }) {
             stateName = key
-            states[key] = try readState(key, stateMembers[key]!)
+            states[key] = try readState(key, value)
         }
         stateName = nil
         guard states[startAt] != nil else { throw fail("StartAt", "names no state (\"\(startAt)\")") }
@@ -97,7 +97,7 @@ struct DefinitionReader {
     }
 
     /// Task, Pass and Wait need exactly one of `Next` or `End: true`; other kinds have neither.
-    private func transition(_ members: [String: JSONValue], type: String) throws -> String? {
+    private func transition(_ members: JSONObject, type: String) throws -> String? {
         guard ["Task", "Pass", "Wait"].contains(type) else { return nil }
         let next = members["Next"]
         let end = members["End"]
@@ -113,7 +113,7 @@ struct DefinitionReader {
         }
     }
 
-    private func readTask(_ members: [String: JSONValue]) throws -> TaskSpec {
+    private func readTask(_ members: JSONObject) throws -> TaskSpec {
         guard let resource = members["Resource"]?.stringValue else { throw fail("Resource", "missing or not a string") }
         guard resource.hasPrefix(TaskSpec.activityPrefix) else {
             throw fail("Resource", "must be an activity ARN \(TaskSpec.activityPrefix)NAME")
@@ -200,7 +200,7 @@ struct DefinitionReader {
         return names
     }
 
-    private func readChoice(_ members: [String: JSONValue]) throws -> StateKind {
+    private func readChoice(_ members: JSONObject) throws -> StateKind {
         guard case .array(let entries)? = members["Choices"], !entries.isEmpty else {
             throw fail("Choices", "must be a non-empty array")
         }
@@ -216,7 +216,7 @@ struct DefinitionReader {
         return .choice(branches: branches, defaultNext: defaultNext)
     }
 
-    private func readRule(_ members: [String: JSONValue], field: String) throws -> ChoiceRule {
+    private func readRule(_ members: JSONObject, field: String) throws -> ChoiceRule {
         if let combinator = ["And", "Or", "Not"].first(where: { members[$0] != nil }) {
             guard members.count == 1 else { throw fail(field, "\(combinator) must be the only member of its rule") }
             let value = members[combinator]!
@@ -263,7 +263,7 @@ struct DefinitionReader {
         return .compare(variable: variable, comparison: comparison, operand: .literal(operandValue))
     }
 
-    private func readWait(_ members: [String: JSONValue]) throws -> WaitDuration {
+    private func readWait(_ members: JSONObject) throws -> WaitDuration {
         let present = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"].filter { members[$0] != nil }
         guard present.count == 1, let field = present.first else {
             throw fail("Seconds", "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")

@@ -60,7 +60,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         _ newValue: JSONValue, into base: JSONValue, fields: ArraySlice<String>, fullPath: JSONPath
     ) throws -> JSONValue {
         guard let field = fields.first else { return newValue }
-        var members: [String: JSONValue]
+        var members: JSONObject
         switch base {
         case .object(let existing): members = existing
         case .null: members = [:]

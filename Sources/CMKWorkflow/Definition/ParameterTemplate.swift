@@ -19,7 +19,7 @@ public struct ParameterTemplate: Sendable, Hashable {
     private static func resolve(_ value: JSONValue, input: JSONValue?) throws -> JSONValue {
         switch value {
         case .object(let members):
-            var rendered: [String: JSONValue] = [:]
+            var rendered: JSONObject = [:]
             for (key, member) in members {
                 if key.hasSuffix(".$") {
                     let name = String(key.dropLast(2))

@@ -44,7 +44,7 @@ struct StepBuilder: Sendable {
         case .cancelled: kind = .executionCancelled
         case .failed, .running: kind = .executionFailed
         }
-        var detail: [String: JSONValue] = [:]
+        var detail: JSONObject = [:]
         if let output { detail["output"] = output }
         if let error { detail["error"] = .string(error) }
         if let cause { detail["cause"] = .string(cause) }

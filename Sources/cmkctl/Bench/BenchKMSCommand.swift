@@ -30,12 +30,12 @@ struct BenchKMSCommand: AsyncParsableCommand {
             if !quiet { FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
         }
         if output.json {
-            KMSCommandSupport.printJSON(.object([
-                ("hedgeDelayMs", .number(Double(hedgeDelayMs))),
-                ("scenarios", .array(scenarios.map { scenario in
-                    .object([("name", .string(scenario.name)), ("failures", .number(Double(scenario.failures))), ("latency", scenario.summary.json)])
-                })),
-            ]))
+            KMSCommandSupport.printJSON([
+                "hedgeDelayMs": .number(Double(hedgeDelayMs)),
+                "scenarios": .array(scenarios.map { scenario in
+                    ["name": .string(scenario.name), "failures": .number(Double(scenario.failures)), "latency": scenario.summary.json]
+                }),
+            ])
             return
         }
         let width = scenarios.map(\.name.count).max() ?? 0

@@ -1,3 +1,4 @@
+import CMKJSON
 import CMKKMS
 import CMKTesting
 import Foundation
@@ -25,13 +26,15 @@ struct BenchReport {
 
     func print(json: Bool) {
         if json {
-            var object: [String: Any] = [:]
+            var object: JSONObject = [:]
             for figure in figures {
-                object[figure.name] = (figure.value * 100).rounded() / 100
-                if let ratio = figure.ratio { object[figure.name.replacingOccurrences(of: "_mib_s", with: "").replacingOccurrences(of: "_ops_s", with: "") + "_ratio"] = (ratio * 1000).rounded() / 1000 }
+                object[figure.name] = .number((figure.value * 100).rounded() / 100)
+                if let ratio = figure.ratio {
+                    let name = figure.name.replacingOccurrences(of: "_mib_s", with: "").replacingOccurrences(of: "_ops_s", with: "") + "_ratio"
+                    object[name] = .number((ratio * 1000).rounded() / 1000)
+                }
             }
-            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-            Swift.print(String(decoding: data, as: UTF8.self))
+            Swift.print(JSONValue.object(object).prettyText)
             return
         }
         Swift.print(title)
@@ -87,8 +90,7 @@ enum PythonSDKSpeed {
         let path = FileManager.default.fileExists(atPath: script) ? script : "scripts/esdk-python-bench.py"
         let output = try runTool(python, [path, "--seconds", "\(seconds)"])
         let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) ?? ""
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let rate = object["roundtrips_per_second"] as? Double else {
+        guard let rate = (try? JSONValue(parsing: String(line)))?["roundtrips_per_second"]?.numberValue else {
             throw CommandFailure(status: .unavailable, message: "could not read the Python SDK benchmark's output")
         }
         return rate
