@@ -89,11 +89,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Test kit, used only by tests and the benchmarks: moto, IAM and PostgreSQL launchers, a silent listener,
-        // a manual clock, the runner of built executables. Not a product: the libraries export no test launchers.
+        // The peers the tests and the benchmarks start: moto and IAM launchers, the silent listener, child
+        // processes with a clean signal mask and no inherited descriptors. No test-only code: `cmkctl bench`
+        // links it, and CMKTesting re-exports it for the tests.
+        .target(
+            name: "CMKPeers",
+            dependencies: [
+                "CMKKMS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // Test kit, used only by tests: the peers (re-exported), a throwaway PostgreSQL server, the backends a
+        // conformance test runs on, network namespaces, a manual clock, the runner of built executables. Not a
+        // product, and not linked into cmkctl.
         .target(
             name: "CMKTesting",
             dependencies: [
+                "CMKPeers",
                 "CMKKMS",
                 "CMKWorkflow",
                 "CMKTenant",
@@ -104,7 +116,7 @@ let package = Package(
             ]
         ),
         // Test kit: the example workflow's handlers on either backend, and the launcher of the test worker.
-        // Out of CMKTesting, which the benchmarks (and so cmkctl) link: the product carries no example handler.
+        // A target of its own beside CMKTesting: the product carries no example handler.
         .target(
             name: "CMKExampleHandlers",
             dependencies: [
@@ -137,7 +149,7 @@ let package = Package(
                 "CMKWorkflow",
                 "CMKSQLite",
                 "CMKPostgres",
-                "CMKTesting",
+                "CMKPeers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

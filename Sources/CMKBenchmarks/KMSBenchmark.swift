@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import CMKEnvelope
 import CMKKMS
-import CMKTesting
+import CMKPeers
 import Foundation
 
 /// `cmkctl bench kms`: KMS round-trip latency against local moto servers, and what a dead or hanging

@@ -1,16 +1,25 @@
 /// Why bytes are not a JSON document this module accepts, and where the reading stopped.
 public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    /// Stable and kebab-case, compared by value; new codes are added as new constants.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+
+        init(_ name: String) {
+            self.name = name
+        }
+
+        public var description: String { name }
+
         /// Not RFC 8259 JSON: a stray character, a bad escape, an unterminated string.
-        case malformed
+        public static let malformed = Code("malformed")
         /// Containers nested deeper than the reader's limit.
-        case tooDeep
+        public static let tooDeep = Code("too-deep")
         /// An object names the same key (by UTF-8 bytes) twice, which readers resolve differently.
-        case duplicateKey
+        public static let duplicateKey = Code("duplicate-key")
         /// A number too large for a `Double`.
-        case numberOutOfRange
+        public static let numberOutOfRange = Code("number-out-of-range")
         /// A string whose bytes, escapes resolved, are not UTF-8.
-        case invalidUTF8
+        public static let invalidUTF8 = Code("invalid-utf8")
     }
 
     public let code: Code

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CMKBenchmarks
 import CMKKMS
-import CMKTesting
+import CMKPeers
 import Foundation
 
 /// `cmkctl bench kms`: KMS latency against moto, and the cost of a dead or hanging region.

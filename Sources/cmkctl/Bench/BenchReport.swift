@@ -1,6 +1,6 @@
 import CMKJSON
 import CMKKMS
-import CMKTesting
+import CMKPeers
 import Foundation
 
 /// Collects benchmark figures and prints them as a table or as one JSON object whose keys name them.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMKEnvelope
+import CMKJSON
 import CMKKMS
 import CMKPostgres
 import CMKTenant
@@ -68,6 +69,8 @@ enum ErrorPresenter {
             return (status(error.code).rawValue, error.message)
         case let error as WorkflowError:
             return (status(error.code).rawValue, error.message)
+        case let error as JSONError:
+            return (CLIExit.dataError.rawValue, "not valid JSON: \(error.message)")
         case let error as PostgresStoreError:
             return ((error.code == .invalidLocation ? CLIExit.usage : .storeFailure).rawValue, error.message)
         case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
