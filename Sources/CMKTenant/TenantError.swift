@@ -20,6 +20,15 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         case auditChainBroken = "audit_chain_broken"
         /// The operator configuration file is missing a value or has a wrong one.
         case configuration = "configuration"
+        /// Encrypt or decrypt for a tenant the store does not know, or one without an
+        /// encryption-context identifier yet (`TenantCrypto`).
+        case tenantUnknown = "tenant-unknown"
+        /// Encrypt or decrypt for a suspended or offboarded tenant: its lifecycle refuses (`TenantCrypto`).
+        case tenantSuspended = "tenant-suspended"
+        /// A tenant message could not be decrypted: malformed, tampered, another tenant's, or under a
+        /// key the tenant does not have. One opaque error for every cause, so a caller cannot probe
+        /// whose a message is; the reason goes to the debug log.
+        case decryptFailed = "decrypt-failed"
     }
 
     public let code: Code

@@ -83,7 +83,9 @@ extension TenantExit {
         self = switch code {
         case .invalidInput, .malformedPolicy: .usage
         case .conflict, .illegalTransition: .conflict
-        case .unknownTenant: .unknownTenant
+        case .unknownTenant, .tenantUnknown: .unknownTenant
+        // Tenant encrypt and decrypt report these themselves (69, 65); any other command never meets them.
+        case .tenantSuspended, .decryptFailed: .failed
         case .storeFailure: .storeFailure
         case .auditChainBroken: .auditBroken
         case .configuration: .configuration

@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import CMKTesting
 import Testing
 
 /// Hedging and wrap deadlines driven by a manual clock and scripted clients: no sleeping, no
