@@ -171,7 +171,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CMKJSONTests", dependencies: ["CMKJSON"]),
-        .testTarget(name: "CMKEnvelopeTests", dependencies: ["CMKEnvelope"]),
+        .testTarget(name: "CMKEnvelopeTests", dependencies: ["CMKEnvelope", "CMKTesting"]),
         .testTarget(
             name: "CMKKMSTests",
             dependencies: ["CMKKMS", "CMKEnvelope", "CMKTesting", "CMKBenchmarks", .product(name: "Crypto", package: "swift-crypto")]
@@ -193,7 +193,7 @@ let package = Package(
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output); CMKTesting for the
         // PostgreSQL server and the network namespaces of the scale-out test.
-        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTesting"]),
+        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTenant", "CMKSQLite", "CMKTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

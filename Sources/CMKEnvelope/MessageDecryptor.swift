@@ -30,7 +30,7 @@ public struct MessageDecryptor {
     }
 
     public let configuration: EnvelopeConfiguration
-    private let keyring: any Keyring
+    private let provider: any MaterialsProvider
     private let requiredContext: EncryptionContext
     private let release: SignedPlaintextRelease
     private let logger: Logger
@@ -47,6 +47,9 @@ public struct MessageDecryptor {
 
     /// The parsed header's context, available once the header has been authenticated.
     public private(set) var encryptionContext: EncryptionContext?
+    /// The header's encrypted data keys, available once the header has been authenticated: which
+    /// wrapping keys (and so which key generation) protect the message.
+    public private(set) var encryptedDataKeys: [EncryptedDataKey]?
     public var suite: AlgorithmSuite? { header?.suite }
 
     /// - Parameters:
@@ -55,7 +58,20 @@ public struct MessageDecryptor {
                 configuration: EnvelopeConfiguration = EnvelopeConfiguration(),
                 signedPlaintextRelease: SignedPlaintextRelease = .afterEachFrame,
                 logger: Logger = Logger(label: "cmk.envelope")) {
-        self.keyring = keyring
+        self.init(materials: KeyringMaterials(keyring: keyring), requiredContext: requiredContext, configuration: configuration,
+                  signedPlaintextRelease: signedPlaintextRelease, logger: logger)
+    }
+
+    /// A decryptor that gets the data key from a materials provider (a cache, say) instead of a keyring.
+    ///
+    /// - Parameters:
+    ///   - requiredContext: pairs that must be present, with the same bytes, in the message's context;
+    ///     checked before the provider is asked, so a message naming another context costs no KMS call.
+    public init(materials provider: some MaterialsProvider, requiredContext: EncryptionContext = .empty,
+                configuration: EnvelopeConfiguration = EnvelopeConfiguration(),
+                signedPlaintextRelease: SignedPlaintextRelease = .afterEachFrame,
+                logger: Logger = Logger(label: "cmk.envelope")) {
+        self.provider = provider
         self.requiredContext = requiredContext
         self.configuration = configuration
         self.release = signedPlaintextRelease
@@ -172,9 +188,9 @@ public struct MessageDecryptor {
 
         let materials: DecryptionMaterials
         do {
-            materials = try await keyring.onDecrypt(
-                DecryptionMaterials(suite: parsed.suite, encryptionContext: parsed.encryptionContext),
-                encryptedDataKeys: parsed.encryptedDataKeys)
+            materials = try await provider.decryptionMaterials(
+                for: DecryptionMaterialsRequest(suite: parsed.suite, encryptionContext: parsed.encryptionContext,
+                                                encryptedDataKeys: parsed.encryptedDataKeys))
         } catch {
             throw KeyringThrew(underlying: error)
         }
@@ -202,6 +218,7 @@ public struct MessageDecryptor {
         self.header = parsed
         self.cipher = cipher
         self.encryptionContext = parsed.encryptionContext
+        self.encryptedDataKeys = parsed.encryptedDataKeys
         readOffset += reader.consumed
         phase = .body
         return true

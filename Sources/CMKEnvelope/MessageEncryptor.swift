@@ -25,6 +25,16 @@ public struct MessageEncryptor: Sendable {
     /// first `update` or `finish`.
     public init(keyring: some Keyring, encryptionContext: EncryptionContext,
                 configuration: EnvelopeConfiguration = EnvelopeConfiguration()) async throws {
+        try await self.init(materials: KeyringMaterials(keyring: keyring), encryptionContext: encryptionContext,
+                            configuration: configuration)
+    }
+
+    /// Gets a data key from a materials provider (a cache, say) and writes the header.
+    ///
+    /// - Parameter plaintextLength: the message's plaintext size when known; a cache counts it
+    ///   against its byte limits, and does not serve a message of unknown size from a shared entry.
+    public init(materials provider: some MaterialsProvider, encryptionContext: EncryptionContext,
+                configuration: EnvelopeConfiguration = EnvelopeConfiguration(), plaintextLength: Int? = nil) async throws {
         let suite = configuration.suite
         guard suite.messageFormatVersion == 2 else {
             throw EnvelopeError(.policyViolation, "suite \(suite.hexID) is a legacy v1 suite; it is accepted for decrypt only")
@@ -47,7 +57,8 @@ public struct MessageEncryptor: Sendable {
             signer = newSigner
         }
 
-        let materials = try await keyring.onEncrypt(EncryptionMaterials(suite: suite, encryptionContext: context))
+        let materials = try await provider.encryptionMaterials(
+            for: EncryptionMaterialsRequest(suite: suite, encryptionContext: context, plaintextLength: plaintextLength))
         guard let dataKey = materials.plaintextDataKey else {
             throw EnvelopeError(.noDataKey, "no keyring generated a data key")
         }

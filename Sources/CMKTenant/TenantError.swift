@@ -28,8 +28,6 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let conflict = Code("conflict")
         /// The tenant's lifecycle does not allow this move from its current state (`TenantLifecycle`).
         public static let illegalTransition = Code("illegal-transition")
-        /// No such tenant (or the operator's tenant list does not name it).
-        public static let unknownTenant = Code("unknown-tenant")
         /// A key policy document is not JSON of the IAM policy shape.
         public static let malformedPolicy = Code("malformed-policy")
         /// The tenant store could not be opened, migrated, read or written.
@@ -38,6 +36,17 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let auditChainBroken = Code("audit-chain-broken")
         /// The operator configuration file is missing a value or has a wrong one.
         public static let configuration = Code("configuration")
+        /// Encrypt or decrypt for a tenant the store does not know, or one without an encryption-context
+        /// identifier yet (`TenantCrypto`); also any other command's unknown tenant.
+        public static let tenantUnknown = Code("tenant-unknown")
+        /// The same code under its earlier Swift name.
+        public static let unknownTenant = tenantUnknown
+        /// Encrypt or decrypt for a suspended or offboarded tenant: its lifecycle refuses (`TenantCrypto`).
+        public static let tenantSuspended = Code("tenant-suspended")
+        /// A tenant message could not be decrypted: malformed, tampered, another tenant's, or under a
+        /// key the tenant does not have. One opaque error for every cause, so a caller cannot probe
+        /// whose a message is; the reason goes to the debug log.
+        public static let decryptFailed = Code("decrypt-failed")
     }
 
     public let code: Code

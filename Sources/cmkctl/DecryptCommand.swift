@@ -1,5 +1,7 @@
 import ArgumentParser
 import CMKEnvelope
+import CMKKMS
+import CMKTenant
 import Foundation
 
 struct DecryptCommand: AsyncParsableCommand {
@@ -20,15 +22,23 @@ struct DecryptCommand: AsyncParsableCommand {
         --verify-before-output holds everything back until the end. An output that cannot be written \
         (a directory, a missing directory, no permission) is an error and nothing is written.
         Exit status: 0 decrypted, 65 the message could not be decrypted (malformed, tampered, wrong \
-        key or context), 64 bad arguments, 66 unreadable input, 69 key failure, 73 output failure, \
-        78 refused by the commitment policy. The precise reason a message could not be decrypted is \
+        key or context), 64 bad arguments, 66 unreadable input, 10-16 the KMS refused the key (the \
+        probe's verdicts), 69 no keyring unwrapped the data key, 73 output failure, 78 refused by the \
+        commitment policy. The precise reason a message could not be decrypted is \
         logged on stderr with --verbose (or CMKCTL_LOG_LEVEL=debug).
+        With --tenant ID instead of --key, the message must be one of that tenant (--store): written under \
+        any key generation the tenant still has, with the tenant's pair {contextKey: identifier} from the \
+        operator configuration (--config) in its context. A message of another tenant fails like a \
+        damaged one (65), before any KMS call; a suspended or offboarded tenant is refused (77); an \
+        unknown one is 67; a store that cannot be opened 74.
         """)
 
     @Option(name: .long, help: ArgumentHelp("Wrapping key, repeatable: \(KeySpec.help). Any one of them that wrapped the message's data key unwraps it.", valueName: "spec"))
     var key: [String] = []
 
     @OptionGroup var envelope: EnvelopeOptions
+
+    @OptionGroup var tenantOptions: TenantCryptoOptions
 
     @Option(name: .long, help: "Message file; '-' or absent for stdin.")
     var input: String?
@@ -43,7 +53,7 @@ struct DecryptCommand: AsyncParsableCommand {
     var hedgeDelayMilliseconds: Int = 200
 
     func validate() throws {
-        guard !key.isEmpty else { throw ValidationError("at least one --key is required (\(KeySpec.help))") }
+        try tenantOptions.validate(keys: key, kms: envelope.kms)
         try OptionLimits.hedgeDelay.check(hedgeDelayMilliseconds)
     }
 
@@ -53,6 +63,13 @@ struct DecryptCommand: AsyncParsableCommand {
         let specs = try key.map { try KeySpec(parsing: $0) }
         let source = try ChunkedInput(path: input)
         let sink = try CommandOutput(path: output)
+        if let tenant = tenantOptions.tenant {
+            try await tenantOptions.withTenantStore(profile: envelope.kms.profile, timeoutSeconds: envelope.kms.timeoutSeconds) { operatorConfiguration, kms, store in
+                try await decrypt(tenant: tenant, context: context, source: source, sink: sink, store: store,
+                                  operatorConfiguration: operatorConfiguration, kms: kms)
+            }
+            return
+        }
         try await envelope.kms.withClients(hedgeDelayMilliseconds: hedgeDelayMilliseconds) { kms in
             let keyring = try await KeySpec.keyring(for: specs, kms: kms)
             var decryptor = MessageDecryptor(keyring: keyring, requiredContext: context, configuration: envelope.configuration())
@@ -69,6 +86,30 @@ struct DecryptCommand: AsyncParsableCommand {
             try release.write(try decryptor.finish(), to: sink)
             try release.publish(to: sink)
         }
+    }
+
+    /// Streams a tenant message to the output, releasing plaintext as the key-based decrypt does;
+    /// generic over the store so the tenant crypto works on the backend's own repository type.
+    private func decrypt<Store: StoreBackend>(tenant: String, context: EncryptionContext, source: ChunkedInput, sink: CommandOutput,
+                                             store: Store, operatorConfiguration: OperatorConfiguration, kms: TenantKMS) async throws {
+        let timeout = Duration.milliseconds(Int64((envelope.kms.timeoutSeconds * 1000).rounded()))
+        let configuration = TenantCryptoConfiguration(
+            envelope: envelope.configuration(),
+            multiRegion: MultiRegionKeyring.Configuration(wrapTimeout: timeout, hedgeDelay: .milliseconds(hedgeDelayMilliseconds)))
+        let crypto = try TenantCrypto(repository: store.repository, operatorConfiguration: operatorConfiguration, kms: kms,
+                                      configuration: configuration)
+        var decryptor = try await crypto.decryptor(tenant: tenant, context: context)
+        var release = PlaintextRelease(destination: sink.kind, verifyBeforeOutput: verifyBeforeOutput)
+        var ready: [UInt8] = []
+        ready.reserveCapacity(ChunkedInput.chunkSize + ChunkedInput.chunkSize / 8)
+        while let chunk = try source.next() {
+            ready.removeAll(keepingCapacity: true)
+            try await decryptor.update(chunk, into: &ready)
+            if let suite = decryptor.suite { try release.decide(signed: suite.isSigned) }
+            try release.write(ready, to: sink)
+        }
+        try release.write(try decryptor.finish(), to: sink)
+        try release.publish(to: sink)
     }
 }
 

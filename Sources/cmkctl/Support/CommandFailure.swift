@@ -40,6 +40,8 @@ enum CLIExit: Int32, CaseIterable {
     case storeFailure = 74
     /// Not finished: another live process holds the work, or it waits for a retry a worker will run.
     case stillRunning = 75
+    /// The tenant is suspended or offboarded: its lifecycle refuses encrypt and decrypt.
+    case suspended = 77
     /// cmkctl's own setup is wrong (operator configuration, AWS credentials, the local KMS file, an
     /// endpoint, a workflow that is not loaded) or a configured policy refused the operation.
     case configuration = 78
@@ -92,7 +94,8 @@ enum ErrorPresenter {
     static func status(_ code: TenantError.Code) -> CLIExit {
         switch code {
         case .invalidInput: .usage
-        case .malformedPolicy: .dataError
+        case .malformedPolicy, .decryptFailed: .dataError
+        case .tenantSuspended: .suspended
         case .conflict, .illegalTransition: .conflict
         case .unknownTenant: .unknown
         case .auditChainBroken: .auditBroken

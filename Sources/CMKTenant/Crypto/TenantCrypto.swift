@@ -1,0 +1,181 @@
+import CMKEnvelope
+import CMKKMS
+import Logging
+
+/// Encrypts and decrypts a tenant's data: what applications call, in-process or through the sidecar.
+///
+/// Every call reads the tenant from the store and asks its lifecycle first: an unknown tenant is
+/// `tenant-unknown`, a suspended or offboarded one `tenant-suspended` (and its cached materials are
+/// dropped); a tenant that enrolls or waits for the customer keeps working on its current
+/// generation. Encrypt writes under the current generation, wrapping in every region that answers;
+/// decrypt accepts a message of any generation the tenant still has. The tenant's pair
+/// `{contextKey: identifier}` is always bound into the context by cmkctl (a caller pair with that key
+/// is refused), and decrypt requires it before any KMS call, so a message of another tenant fails
+/// exactly like a damaged one (`decrypt-failed`) without our KMS authority ever touching it.
+///
+/// Data keys come through a `MaterialsCache` partitioned by tenant and generation, so most calls
+/// make no KMS call; a generation switch or `purge(tenant:)` drops the tenant's entries.
+public struct TenantCrypto<Repository: TenantRepository>: Sendable {
+    public let repository: Repository
+    public let operatorConfiguration: OperatorConfiguration
+    public let configuration: TenantCryptoConfiguration
+    public let cache: MaterialsCache
+    public let monitor: RegionHealthMonitor
+    private let kms: TenantKMS
+    private let counter = KMSCallCounter()
+    private let logger: Logger
+
+    /// - Parameter clock: the materials cache's clock (tests pass a manual one).
+    public init<C: Clock>(repository: Repository, operatorConfiguration: OperatorConfiguration, kms: TenantKMS,
+                          configuration: TenantCryptoConfiguration = TenantCryptoConfiguration(), clock: C,
+                          logger: Logger = Logger(label: "cmk.tenant.crypto")) throws where C.Duration == Duration {
+        self.repository = repository
+        self.operatorConfiguration = operatorConfiguration
+        self.configuration = configuration
+        self.kms = kms
+        self.cache = try MaterialsCache(limits: configuration.cacheLimits, clock: clock)
+        self.monitor = RegionHealthMonitor()
+        self.logger = logger
+    }
+
+    public init(repository: Repository, operatorConfiguration: OperatorConfiguration, kms: TenantKMS,
+                configuration: TenantCryptoConfiguration = TenantCryptoConfiguration(), logger: Logger = Logger(label: "cmk.tenant.crypto")) throws {
+        try self.init(repository: repository, operatorConfiguration: operatorConfiguration, kms: kms, configuration: configuration,
+                      clock: ContinuousClock(), logger: logger)
+    }
+
+    // MARK: Messages in memory
+
+    /// Encrypts `plaintext` for `tenant` under its current generation; `context` holds the caller's
+    /// pairs (the tenant's own pair is added).
+    public func encrypt(tenant: String, plaintext: some Collection<UInt8>, context: EncryptionContext = .empty) async throws -> TenantCiphertext {
+        var encryptor = try await encryptor(tenant: tenant, context: context, plaintextLength: plaintext.count)
+        var message = try encryptor.update(plaintext)
+        message.append(contentsOf: try encryptor.finish())
+        return TenantCiphertext(ciphertext: message, generation: encryptor.generation)
+    }
+
+    /// Decrypts a tenant message; every pair of `context` must be in it. A signed message is verified
+    /// before any plaintext is returned.
+    public func decrypt(tenant: String, ciphertext: some Collection<UInt8>, context: EncryptionContext = .empty) async throws -> TenantPlaintext {
+        var decryptor = try await decryptor(tenant: tenant, context: context, signedPlaintextRelease: .afterSignature)
+        var plaintext = try await decryptor.update(ciphertext)
+        plaintext.append(contentsOf: try decryptor.finish())
+        guard let encryptionContext = decryptor.encryptionContext, let generation = decryptor.generation else {
+            throw TenantError.decryptFailed
+        }
+        return TenantPlaintext(plaintext: plaintext, encryptionContext: encryptionContext, generation: generation)
+    }
+
+    // MARK: Streams
+
+    /// Starts a message for `tenant` whose plaintext is fed in pieces.
+    ///
+    /// - Parameter plaintextLength: the total size when known; a message of unknown size gets a data
+    ///   key of its own instead of a cached one (it cannot be counted against the cache's byte limits).
+    public func encryptor(tenant: String, context: EncryptionContext = .empty, plaintextLength: Int?) async throws -> TenantEncryptor {
+        let keys = try await tenantKeys(tenant, for: .encrypt)
+        let bound = try bind(context, identifier: keys.identifier)
+        let materials = CachingMaterials(underlying: KeyringMaterials(keyring: keyring(keys.current.keys)), cache: cache,
+                                         partition: keys.partition)
+        do {
+            let encryptor = try await MessageEncryptor(materials: materials, encryptionContext: bound, configuration: configuration.envelope,
+                                                       plaintextLength: plaintextLength)
+            return TenantEncryptor(encryptor: encryptor, generation: keys.current.number)
+        } catch let error as EnvelopeError where error.code == .invalidArgument {
+            throw TenantError(.invalidInput, error.message)
+        }
+    }
+
+    /// Starts reading a tenant message fed in pieces; every pair of `context` must be in it.
+    public func decryptor(tenant: String, context: EncryptionContext = .empty,
+                          signedPlaintextRelease: SignedPlaintextRelease = .afterEachFrame) async throws -> TenantDecryptor {
+        let keys = try await tenantKeys(tenant, for: .decrypt)
+        let required = try bind(context, identifier: keys.identifier)
+        var decryptKeys: [KeyGeneration.RegionalKey] = []
+        for key in keys.generations.flatMap(\.keys) where !decryptKeys.contains(key) {
+            decryptKeys.append(key)
+        }
+        let materials = CachingMaterials(underlying: KeyringMaterials(keyring: keyring(decryptKeys)), cache: cache,
+                                         partition: keys.partition)
+        let decryptor = MessageDecryptor(materials: materials, requiredContext: required, configuration: configuration.envelope,
+                                         signedPlaintextRelease: signedPlaintextRelease, logger: logger)
+        return TenantDecryptor(decryptor: decryptor, tenant: tenant, generations: keys.generations, logger: logger)
+    }
+
+    // MARK: Cache and metrics
+
+    /// Drops every cached data key of `tenant` in this process (a generation switch, a suspension, an
+    /// offboarding); returns how many entries went.
+    @discardableResult
+    public func purge(tenant: String) async -> Int {
+        await cache.purge(owner: tenant)
+    }
+
+    public func metrics() async -> TenantCryptoMetrics {
+        TenantCryptoMetrics(cache: await cache.metrics, kmsCalls: counter.count, regions: await monitor.snapshot())
+    }
+
+    // MARK: The tenant
+
+    /// What one call needs of the tenant, read in one consistent view of the store.
+    struct TenantKeys: Sendable {
+        let identifier: String
+        let current: KeyGeneration
+        /// The generations decrypt accepts, by number.
+        let generations: [KeyGeneration]
+
+        /// The cache partition: the tenant, and its generations as they are now, so that a new
+        /// generation (or one fewer) never meets materials cached before.
+        var partition: MaterialsCache.Partition {
+            MaterialsCache.Partition(owner: current.tenant,
+                                     scope: "generation \(current.number) of " + generations.map { String($0.number) }.joined(separator: ","))
+        }
+    }
+
+    /// Reads the tenant and its generations, and asks its lifecycle whether `operation` is allowed.
+    func tenantKeys(_ tenant: String, for operation: TenantLifecycle.Operation) async throws -> TenantKeys {
+        let repository = self.repository
+        let (found, generations) = try await repository.read { transaction in
+            (try await repository.tenant(tenant, in: transaction), try await repository.generations(of: tenant, in: transaction))
+        }
+        guard let record = found else {
+            throw TenantError(.tenantUnknown, "tenant \(tenant.escapingControlCharacters) is not registered")
+        }
+        guard record.lifecycle.allows(operation) else {
+            await cache.purge(owner: tenant)
+            throw TenantError(.tenantSuspended, "tenant \(tenant.escapingControlCharacters) is \(record.state.rawValue): its data cannot be encrypted or decrypted")
+        }
+        guard let identifier = record.contextIdentifier else {
+            throw TenantError(.tenantUnknown, "tenant \(tenant.escapingControlCharacters) has no encryption-context identifier yet (its enrollment has not assigned one)")
+        }
+        guard let current = generations.first(where: { $0.number == record.generation }), !current.keys.isEmpty else {
+            throw TenantError(.storeFailure, "tenant \(tenant.escapingControlCharacters) has no keys for its current generation \(record.generation)")
+        }
+        return TenantKeys(identifier: identifier, current: current, generations: generations)
+    }
+
+    /// The caller's context with the tenant's pair added; a caller pair with the context key is refused,
+    /// whatever its value, so the tenant pair always comes from the store.
+    func bind(_ context: EncryptionContext, identifier: String) throws -> EncryptionContext {
+        let key = operatorConfiguration.contextKey
+        guard context[key] == nil else {
+            throw TenantError(.invalidInput, "the encryption context key \(DisplayText.quoted(key)) is reserved for the tenant's identifier, which cmkctl adds")
+        }
+        do {
+            return try context.adding(key, identifier)
+        } catch let error as EnvelopeError {
+            throw TenantError(.invalidInput, error.message)
+        }
+    }
+
+    private func keyring(_ keys: [KeyGeneration.RegionalKey]) -> TenantKeyring {
+        TenantKeyring(keys: keys, kms: kms, configuration: configuration.multiRegion, monitor: monitor, counter: counter)
+    }
+}
+
+extension TenantError {
+    /// The one error every failed tenant decrypt surfaces as, whatever the cause.
+    public static let decryptFailed = TenantError(
+        .decryptFailed, "the message could not be decrypted for this tenant: it is malformed, was tampered with, or is not this tenant's")
+}

@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import CMKEnvelope
+import CMKKMS
+import CMKTenant
+import CMKTesting
+import Foundation
+import Testing
+
+/// Tenant encrypt and decrypt against moto's KMS over HTTP, signed by the service user with IAM
+/// checks on, in two regions; the AWS Encryption SDK for Python reads what `TenantCrypto` wrote and
+/// the reverse.
+@Suite(.serialized) struct TenantCryptoMotoTests {
+    static let plaintext = Array("tenant data under the customer's keys in two regions".utf8)
+
+    @Test func twoRegionsUnderIAMAndThePythonSDKInBothDirections() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try await EnrollmentMotoTests().harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let policy = EnrollmentMotoTests.policy(principal: principal, cryptoActions: EnrollmentMotoTests.allCrypto)
+            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
+                .createKey(description: "acme us-east-1", policy: policy)
+            let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
+                                          configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
+            let west = try await westClient.createKey(description: "acme eu-west-1", policy: policy)
+            #expect(try await harness.enroll("acme", keys: [east.arn, west.arn], tag: "acmeprod").state == "active")
+            let identifier = try await harness.contextIdentifier("acme")
+
+            var configuration = TenantCryptoConfiguration()
+            configuration.multiRegion.minimumRegions = 2
+            let crypto = try harness.crypto(configuration: configuration)
+            let purpose = try EncryptionContext([("purpose", "report")])
+            let encrypted = try await crypto.encrypt("acme", Self.plaintext, purpose)
+            #expect(encrypted.generation == 1)
+            #expect(try await crypto.decrypt("acme", encrypted.ciphertext, purpose).plaintext == Self.plaintext)
+            // One wrap per region, one unwrap: every call signed and checked by moto's IAM.
+            #expect(await crypto.metrics().kmsCalls == 3)
+
+            // Python reads it with the eu-west-1 key alone, as the service user.
+            let directory = NSTemporaryDirectory() + "cmktenant-interop-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try Data(encrypted.ciphertext).write(to: URL(fileURLWithPath: directory + "/tenant.msg"))
+            let printed = try Self.peer(["decrypt", west.arn, directory + "/tenant.msg", directory + "/tenant.out"],
+                                        moto: moto, credentials: credentials)
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/tenant.out"))) == Self.plaintext)
+            #expect(printed.split(separator: "\n").contains("cmk-tenant=\(identifier)"))
+            #expect(printed.split(separator: "\n").contains("purpose=report"))
+
+            // Python writes with the tenant's context under us-east-1; the tenant's decrypt reads it.
+            try Data(Self.plaintext).write(to: URL(fileURLWithPath: directory + "/plain"))
+            _ = try Self.peer(["encrypt", east.arn, directory + "/plain", directory + "/python.msg", "cmk-tenant=\(identifier)", "purpose=report"],
+                              moto: moto, credentials: credentials)
+            let fromPython = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/python.msg")))
+            let decrypted = try await crypto.decrypt("acme", fromPython, purpose)
+            #expect(decrypted.plaintext == Self.plaintext && decrypted.generation == 1)
+
+            // Python writing under acme's key with another tenant's identifier: refused like a damaged message.
+            _ = try Self.peer(["encrypt", east.arn, directory + "/plain", directory + "/other.msg", "cmk-tenant=globex-000000"],
+                              moto: moto, credentials: credentials)
+            let other = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/other.msg")))
+            let refused = await #expect(throws: TenantError.self) { try await crypto.decrypt("acme", other, .empty) }
+            #expect(refused == TenantError.decryptFailed)
+        }
+    }
+
+    /// Runs Tests/Peers/kms_peer.py as the service user, with botocore pointed at moto.
+    static func peer(_ arguments: [String], moto: MotoServer, credentials: AWSCredentials) throws -> String {
+        let process = Process()
+        let python = ProcessInfo.processInfo.environment["CMK_PEER_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? TenantHarness.packageRoot + "/.venv/bin/python"
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [TenantHarness.packageRoot + "/Tests/Peers/kms_peer.py"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_ENDPOINT_URL_KMS"] = moto.url
+        environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
+        environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
+        environment["AWS_DEFAULT_REGION"] = "us-east-1"
+        environment.removeValue(forKey: "AWS_PROFILE")
+        environment.removeValue(forKey: "AWS_SESSION_TOKEN")
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw KMSError(.invalidRequest, "kms_peer.py \(arguments.first ?? "") failed: \(String(decoding: errors, as: UTF8.self).suffix(1500))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
