@@ -327,7 +327,7 @@ import Testing
         let provider: CountedProvider
 
         init(limits: MaterialsCache.Limits = MaterialsCache.Limits()) throws {
-            cache = try MaterialsCache(limits: limits, clock: clock)
+            cache = try MaterialsCache(limits: limits, clock: clock.continuous)
             keyring = try Self.rawKeyring(name: "root")
             provider = CountedProvider(keyring: keyring)
         }

@@ -85,7 +85,7 @@ import Testing
         let tampered = await #expect(throws: TenantError.self) { try await crypto.decrypt("acme", damaged, Self.purpose) }
         #expect(crossTenant == TenantError.decryptFailed)
         #expect(tampered == TenantError.decryptFailed)
-        #expect(crossTenant?.code.rawValue == "decrypt-failed")
+        #expect(crossTenant?.code.name == "decrypt-failed")
         // Each tenant still reads its own.
         #expect(try await crypto.decrypt("globex", globexMessage.ciphertext, Self.purpose).plaintext == Self.plaintext)
         #expect(try await crypto.decrypt("acme", acmeMessage, Self.purpose).plaintext == Self.plaintext)
@@ -106,7 +106,7 @@ import Testing
         let onEncrypt = await #expect(throws: TenantError.self) { try await crypto.encrypt("acme", Self.plaintext, .empty) }
         let onDecrypt = await #expect(throws: TenantError.self) { try await crypto.decrypt("acme", message, .empty) }
         #expect(onEncrypt?.code == .tenantSuspended && onDecrypt?.code == .tenantSuspended)
-        #expect(onEncrypt?.code.rawValue == "tenant-suspended")
+        #expect(onEncrypt?.code.name == "tenant-suspended")
         #expect(await crypto.metrics().cache.entries == 0)
 
         try await harness.apply(.reinstated, to: "acme")
@@ -123,7 +123,7 @@ import Testing
         defer { harness.remove() }
         let crypto = try harness.crypto()
         let error = await #expect(throws: TenantError.self) { try await crypto.encrypt("nobody", Self.plaintext, .empty) }
-        #expect(error?.code == .tenantUnknown && error?.code.rawValue == "tenant-unknown")
+        #expect(error?.code == .tenantUnknown && error?.code.name == "tenant-unknown")
         let onDecrypt = await #expect(throws: TenantError.self) { try await crypto.decrypt("nobody", [1, 2, 3], .empty) }
         #expect(onDecrypt?.code == .tenantUnknown)
     }
@@ -191,7 +191,7 @@ import Testing
         try await harness.enroll("acme", keys: [key], tag: "acmeprod")
         let clock = ManualClock()
         let crypto = try harness.crypto(configuration: TenantCryptoConfiguration(cacheLimits: .init(softAge: .seconds(60), hardAge: .seconds(120))),
-                                        clock: clock)
+                                        clock: clock.continuous)
         let message = try await crypto.encrypt("acme", Self.plaintext, .empty).ciphertext
         _ = try await crypto.decrypt("acme", message, .empty)
         // The customer disables the key; no probe has suspended the tenant yet.

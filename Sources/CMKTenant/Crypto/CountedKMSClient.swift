@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import Crypto
 import Synchronization
 
 /// How many KMS calls tenant encrypt and decrypt made: the figure the materials cache exists to keep
@@ -24,7 +25,7 @@ struct CountedKMSClient: KMSClient {
         return try await client.generateDataKey(keyID: keyID, numberOfBytes: numberOfBytes, context: context)
     }
 
-    func encrypt(keyID: String, plaintext: [UInt8], context: EncryptionContext) async throws -> KMSCiphertext {
+    func encrypt(keyID: String, plaintext: SymmetricKey, context: EncryptionContext) async throws -> KMSCiphertext {
         counter.increment()
         return try await client.encrypt(keyID: keyID, plaintext: plaintext, context: context)
     }
