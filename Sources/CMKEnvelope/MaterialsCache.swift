@@ -124,6 +124,22 @@ public actor MaterialsCache {
         return doomed.count
     }
 
+    /// Drops every entry of every owner and forgets every fetch in flight (the process may have missed
+    /// a change to any of them); returns how many entries went.
+    @discardableResult
+    public func purgeAll() -> Int {
+        let doomed = Array(entries.keys)
+        for key in doomed {
+            order.remove(key)
+        }
+        entries = [:]
+        // A fetch in flight is not stored once its flight is gone (`finishFlight` checks the flight's id).
+        flights = [:]
+        counters.purges += 1
+        counters.purgedEntries += doomed.count
+        return doomed.count
+    }
+
     /// Drops every entry past its hard age, so key material does not linger in memory unused.
     @discardableResult
     public func removeExpired() -> Int {

@@ -18,11 +18,15 @@ public final class PostgresJournal: WorkflowJournal {
     public typealias Transaction = PostgresTransaction
 
     static let wakeChannel = "cmkctl_work"
+    /// Sent by the tenant tables' triggers (migration `tenant-v4-change-feed`), with the tenant as payload.
+    static let tenantChannel = "cmkctl_tenants"
 
     let client: PostgresClient
     let logger: Logger
     private let hints = WakeHints()
     private let listener = ListenerTask()
+    private let tenantHints = WakeHints()
+    private let tenantListener = ListenerTask()
 
     init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -285,29 +289,40 @@ public final class PostgresJournal: WorkflowJournal {
 
     /// Sleeps until `deadline`, or until a `NOTIFY` says an execution was started or signalled.
     public func waitForWork(until deadline: Date, clock: any WorkflowClock) async throws {
-        listener.startOnce { [client, hints, logger] in
-            await Self.listen(client: client, hints: hints, logger: logger)
+        try await wait(on: Self.wakeChannel, hints: hints, listener: listener, until: deadline, clock: clock)
+    }
+
+    /// Sleeps until `deadline`, or until a trigger's `NOTIFY` says a tenant changed.
+    func waitForTenantChange(until deadline: Date, clock: any WorkflowClock) async throws {
+        try await wait(on: Self.tenantChannel, hints: tenantHints, listener: tenantListener, until: deadline, clock: clock)
+    }
+
+    private func wait(on channel: String, hints: WakeHints, listener: ListenerTask, until deadline: Date,
+                      clock: any WorkflowClock) async throws {
+        listener.startOnce { [client, logger] in
+            await Self.listen(client: client, channel: channel, hints: hints, logger: logger)
         }
         let seen = hints.generation
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await clock.sleep(until: deadline) }
-            group.addTask { await self.hints.wait(after: seen) }
+            group.addTask { await hints.wait(after: seen) }
             defer { group.cancelAll() }
             try await group.next()
         }
     }
 
-    /// Stops the LISTEN connection, if one was started.
+    /// Stops the LISTEN connections, if any were started.
     func stopListening() {
         listener.cancel()
+        tenantListener.cancel()
     }
 
-    /// Holds one pooled connection listening on the wake channel; reconnects after a failure.
-    private static func listen(client: PostgresClient, hints: WakeHints, logger: Logger) async {
+    /// Holds one pooled connection listening on `channel`; reconnects after a failure.
+    private static func listen(client: PostgresClient, channel: String, hints: WakeHints, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    try await connection.listen(on: wakeChannel) { notifications in
+                    try await connection.listen(on: channel) { notifications in
                         for try await _ in notifications {
                             hints.bump()
                         }
@@ -315,7 +330,7 @@ public final class PostgresJournal: WorkflowJournal {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("LISTEN connection lost; polling meanwhile", metadata: ["error": "\(describe(error))"])
+                logger.debug("LISTEN connection lost; polling meanwhile", metadata: ["channel": "\(channel)", "error": "\(describe(error))"])
             }
             try? await Task.sleep(for: .seconds(1))
         }

@@ -166,6 +166,55 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // Every write that changes what encrypt and decrypt see of a tenant leaves a row here and a
+            // `NOTIFY cmkctl_tenants` with the tenant's id, whoever makes it; the last 10,000 rows are kept.
+            "tenant-v4-change-feed",
+            [
+                """
+                CREATE TABLE tenant_changes (
+                    seq BIGSERIAL PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                """
+                CREATE FUNCTION cmkctl_tenant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    changed TEXT;
+                    recorded BIGINT;
+                BEGIN
+                    -- The tenant write lock (PostgresTransaction.tenantWriteLock), which cmkctl's own writes
+                    -- already hold: taken here too, a write made around cmkctl also numbers its change in
+                    -- commit order, so a follower reading past the newest number it saw misses nothing.
+                    PERFORM pg_advisory_xact_lock(7164500657115496449);
+                    IF TG_OP = 'DELETE' THEN
+                        changed := to_jsonb(OLD) ->> TG_ARGV[0];
+                    ELSE
+                        changed := to_jsonb(NEW) ->> TG_ARGV[0];
+                    END IF;
+                    INSERT INTO tenant_changes (tenant, at) VALUES (changed, extract(epoch FROM clock_timestamp()))
+                        RETURNING seq INTO recorded;
+                    DELETE FROM tenant_changes WHERE seq <= recorded - 10000;
+                    PERFORM pg_notify('cmkctl_tenants', changed);
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER tenants_changed AFTER INSERT OR DELETE OR UPDATE OF state, generation, context_id ON tenants
+                FOR EACH ROW EXECUTE FUNCTION cmkctl_tenant_changed('id')
+                """,
+                """
+                CREATE TRIGGER key_generations_changed AFTER INSERT OR DELETE OR UPDATE ON key_generations
+                FOR EACH ROW EXECUTE FUNCTION cmkctl_tenant_changed('tenant')
+                """,
+                """
+                CREATE TRIGGER generation_keys_changed AFTER INSERT OR DELETE OR UPDATE ON generation_keys
+                FOR EACH ROW EXECUTE FUNCTION cmkctl_tenant_changed('tenant')
+                """,
+            ]
+        ),
     ]
 
     /// Applies the pending migrations in one transaction, under the migration lock.

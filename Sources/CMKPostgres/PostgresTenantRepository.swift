@@ -249,6 +249,28 @@ public struct PostgresTenantRepository: TenantRepository {
             .map(Self.auditRecord)
     }
 
+    // MARK: Change feed
+
+    public func latestTenantChange(in transaction: PostgresTransaction) async throws -> Int64 {
+        try await transaction.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM tenant_changes").first.map {
+            try Columns($0)["seq"] as Int64
+        } ?? 0
+    }
+
+    public func tenantChanges(after seq: Int64, limit: Int, in transaction: PostgresTransaction) async throws -> [TenantChange] {
+        try await transaction.query("SELECT seq, tenant, at FROM tenant_changes WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)")
+            .map { row in
+                let columns = Columns(row)
+                return TenantChange(seq: try columns["seq"], tenant: try columns["tenant"],
+                                    at: Date(timeIntervalSince1970: try columns["at"]))
+            }
+    }
+
+    /// Woken by the triggers' `NOTIFY cmkctl_tenants` as soon as a tenant write commits.
+    public func waitForTenantChange(until deadline: Date, clock: any WorkflowClock) async throws {
+        try await journal.waitForTenantChange(until: deadline, clock: clock)
+    }
+
     static func auditRecord(_ row: PostgresRow) throws -> AuditRecord {
         let columns = Columns(row)
         return AuditRecord(

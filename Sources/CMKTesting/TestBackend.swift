@@ -36,6 +36,14 @@ public struct FreshStore: Sendable {
     public let location: String
     let server: PostgresServer?
 
+    /// Another handle on the same store, as a second process opens it (its own connections).
+    public func openAnother() async throws -> any StoreBackend {
+        switch backend {
+        case .sqlite: try SQLiteStore(path: location)
+        case .postgres: try await PostgresStore.open(try PostgresLocation(url: location), maximumConnections: 4)
+        }
+    }
+
     /// Runs SQL around the product, as someone with the database's credentials could.
     public func rawSQL(_ sql: String) async throws {
         switch backend {

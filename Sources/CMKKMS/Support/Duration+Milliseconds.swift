@@ -14,3 +14,11 @@ extension Duration {
         return microseconds.rounded() / 1000
     }
 }
+
+extension Duration {
+    /// The duration in seconds, for arithmetic with `Date`s.
+    public var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+}

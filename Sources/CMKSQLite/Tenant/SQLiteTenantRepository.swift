@@ -240,6 +240,23 @@ public struct SQLiteTenantRepository: TenantRepository {
         }
     }
 
+    // MARK: Change feed
+
+    public func latestTenantChange(in transaction: SQLiteTransaction) async throws -> Int64 {
+        try await transaction.execute { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM tenant_changes") ?? 0
+        }
+    }
+
+    public func tenantChanges(after seq: Int64, limit: Int, in transaction: SQLiteTransaction) async throws -> [TenantChange] {
+        try await transaction.execute { db in
+            try Row.fetchAll(db, sql: "SELECT seq, tenant, at FROM tenant_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                             arguments: [seq, limit]).map { row in
+                TenantChange(seq: row["seq"], tenant: row["tenant"], at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
     static func auditRecord(_ row: Row) -> AuditRecord {
         AuditRecord(seq: row["seq"], at: row["at"], tenant: row["tenant"], kind: row["kind"], action: row["action"],
                     detail: row["detail"], cause: row["cause"], prevHash: row["prev_hash"], hash: row["hash"])

@@ -95,6 +95,38 @@ enum TenantSchema {
             // How the claim's enrollment ended, written by its last steps, so the domain never reads `executions`.
             try db.execute(sql: "ALTER TABLE enrollment_claims ADD COLUMN outcome TEXT")
         }
+        migrator.registerMigration("tenant-v4-change-feed") { db in
+            // Every write that changes what encrypt and decrypt see of a tenant (its state, generation,
+            // identifier, or a generation or key) leaves a row here, whoever makes it; other processes
+            // poll the newest number and forget that tenant. The last 10,000 changes are kept.
+            var sql = """
+                CREATE TABLE tenant_changes (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    tenant TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE TRIGGER tenant_changes_prune AFTER INSERT ON tenant_changes
+                BEGIN DELETE FROM tenant_changes WHERE seq <= NEW.seq - 10000; END;
+
+                """
+            let now = "(julianday('now') - 2440587.5) * 86400.0"
+            let sources: [(table: String, tenant: String, update: String)] = [
+                ("tenants", "id", "UPDATE OF state, generation, context_id"),
+                ("key_generations", "tenant", "UPDATE"),
+                ("generation_keys", "tenant", "UPDATE"),
+            ]
+            for source in sources {
+                for (event, row) in [("INSERT", "NEW"), (source.update, "NEW"), ("DELETE", "OLD")] {
+                    let name = "\(source.table)_changed_\(event.split(separator: " ")[0].lowercased())"
+                    sql += """
+                        CREATE TRIGGER \(name) AFTER \(event) ON \(source.table)
+                        BEGIN INSERT INTO tenant_changes (tenant, at) VALUES (\(row).\(source.tenant), \(now)); END;
+
+                        """
+                }
+            }
+            try db.execute(sql: sql)
+        }
         return migrator
     }
 }

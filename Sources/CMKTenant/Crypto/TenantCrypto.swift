@@ -1,5 +1,6 @@
 import CMKEnvelope
 import CMKKMS
+import CMKWorkflow
 import Logging
 
 /// Encrypts and decrypts a tenant's data: what applications call, in-process or through the sidecar.
@@ -21,13 +22,18 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
     public let configuration: TenantCryptoConfiguration
     public let cache: MaterialsCache
     public let monitor: RegionHealthMonitor
+    /// The tenants read recently, reused only while a `changeFollower()` runs and vouches for them.
+    public let directory: TenantDirectory
     private let kms: TenantKMS
     private let counter = KMSCallCounter()
     private let logger: Logger
 
-    /// - Parameter clock: the materials cache's clock (tests pass a manual one).
+    /// - Parameters:
+    ///   - clock: the materials cache's clock (tests pass a manual one).
+    ///   - feedClock: the change feed's and the tenant snapshots' clock (tests pass the same manual one).
     public init<C: Clock>(repository: Repository, operatorConfiguration: OperatorConfiguration, kms: TenantKMS,
                           configuration: TenantCryptoConfiguration = TenantCryptoConfiguration(), clock: C,
+                          feedClock: any WorkflowClock = SystemWorkflowClock(),
                           logger: Logger = Logger(label: "cmk.tenant.crypto")) throws where C.Duration == Duration {
         self.repository = repository
         self.operatorConfiguration = operatorConfiguration
@@ -35,6 +41,7 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
         self.kms = kms
         self.cache = try MaterialsCache(limits: configuration.cacheLimits, clock: clock)
         self.monitor = RegionHealthMonitor()
+        self.directory = TenantDirectory(maxAge: configuration.snapshotMaxAge, clock: feedClock)
         self.logger = logger
     }
 
@@ -112,6 +119,19 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
         await cache.purge(owner: tenant)
     }
 
+    /// A follower of the store's change feed for this instance: run it (a long-lived process such as
+    /// `serve` does) and tenants are read from the store once per change instead of once per call, while
+    /// a suspension, rotation or retirement made by any process purges them here within one poll.
+    public func changeFollower(pollInterval: Duration = .milliseconds(100)) -> TenantChangeFollower<Repository> {
+        let cache = self.cache
+        return TenantChangeFollower(repository: repository, directory: directory, pollInterval: pollInterval, clock: directory.clock,
+                                    logger: logger, forget: { tenant in await cache.purge(owner: tenant) },
+                                    forgetAll: { [directory] in
+                                        directory.forgetAll()
+                                        await cache.purgeAll()
+                                    })
+    }
+
     public func metrics() async -> TenantCryptoMetrics {
         TenantCryptoMetrics(cache: await cache.metrics, kmsCalls: counter.count, regions: await monitor.snapshot())
     }
@@ -133,12 +153,11 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
         }
     }
 
-    /// Reads the tenant and its generations, and asks its lifecycle whether `operation` is allowed.
+    /// Reads the tenant and its generations (from the directory when it holds a trusted snapshot), and
+    /// asks its lifecycle whether `operation` is allowed.
     func tenantKeys(_ tenant: String, for operation: TenantLifecycle.Operation) async throws -> TenantKeys {
-        let repository = self.repository
-        let (found, generations) = try await repository.read { transaction in
-            (try await repository.tenant(tenant, in: transaction), try await repository.generations(of: tenant, in: transaction))
-        }
+        let snapshot = try await tenantSnapshot(tenant)
+        let (found, generations) = (snapshot.record, snapshot.generations)
         guard let record = found else {
             throw TenantError(.tenantUnknown, "tenant \(tenant.escapingControlCharacters) is not registered")
         }
@@ -153,6 +172,21 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
             throw TenantError(.storeFailure, "tenant \(tenant.escapingControlCharacters) has no keys for its current generation \(record.generation)")
         }
         return TenantKeys(identifier: identifier, current: current, generations: generations)
+    }
+
+    private func tenantSnapshot(_ tenant: String) async throws -> TenantDirectory.Snapshot {
+        if let held = directory.snapshot(of: tenant) {
+            return held
+        }
+        let ticket = directory.ticket(for: tenant)
+        let takenAt = directory.clock.now()
+        let repository = self.repository
+        let snapshot = try await repository.read { transaction in
+            TenantDirectory.Snapshot(record: try await repository.tenant(tenant, in: transaction),
+                                     generations: try await repository.generations(of: tenant, in: transaction))
+        }
+        directory.keep(snapshot, of: tenant, ticket: ticket, takenAt: takenAt)
+        return snapshot
     }
 
     /// The caller's context with the tenant's pair added; a caller pair with the context key is refused,

@@ -9,12 +9,17 @@ public struct TenantCryptoConfiguration: Sendable {
     /// Minimum regions that must wrap a data key (capped at the generation's region count), wrap
     /// timeout and decrypt hedging.
     public var multiRegion: MultiRegionKeyring.Configuration
+    /// The longest a tenant snapshot is reused while a change follower vouches for it (a bound that
+    /// holds even if a change were missed); 30 seconds by default.
+    public var snapshotMaxAge: Duration
 
     public init(envelope: EnvelopeConfiguration = EnvelopeConfiguration(), cacheLimits: MaterialsCache.Limits = MaterialsCache.Limits(),
-                multiRegion: MultiRegionKeyring.Configuration = MultiRegionKeyring.Configuration()) {
+                multiRegion: MultiRegionKeyring.Configuration = MultiRegionKeyring.Configuration(),
+                snapshotMaxAge: Duration = .seconds(30)) {
         self.envelope = envelope
         self.cacheLimits = cacheLimits
         self.multiRegion = multiRegion
+        self.snapshotMaxAge = snapshotMaxAge
     }
 }
 

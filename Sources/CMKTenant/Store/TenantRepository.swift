@@ -1,3 +1,6 @@
+import CMKWorkflow
+import Foundation
+
 /// Where tenants, key generations, policy checks, enrollment claims and the audit trail are kept: the
 /// domain's side of the store seam.
 ///
@@ -70,4 +73,21 @@ public protocol TenantRepository: Sendable {
     func auditRecords(tenant: String?, in transaction: Transaction) async throws -> [AuditRecord]
     /// At most `limit` entries numbered `fromSeq` or above, in order: one page of the whole trail.
     func auditRecords(fromSeq: Int, limit: Int, in transaction: Transaction) async throws -> [AuditRecord]
+
+    // MARK: Change feed
+
+    /// The newest change's number (0 while there is none): where a process that starts following begins.
+    func latestTenantChange(in transaction: Transaction) async throws -> Int64
+    /// At most `limit` changes numbered above `seq`, oldest first. The backend records one whenever a
+    /// tenant row or one of its generations is written, by any process, through cmkctl or not.
+    func tenantChanges(after seq: Int64, limit: Int, in transaction: Transaction) async throws -> [TenantChange]
+    /// Sleeps until `deadline`, or sooner when the backend hears of a tenant change (a hint only: the
+    /// caller reads the changes to learn what happened). A backend without notifications just sleeps.
+    func waitForTenantChange(until deadline: Date, clock: any WorkflowClock) async throws
+}
+
+extension TenantRepository {
+    public func waitForTenantChange(until deadline: Date, clock: any WorkflowClock) async throws {
+        try await clock.sleep(until: deadline)
+    }
 }
