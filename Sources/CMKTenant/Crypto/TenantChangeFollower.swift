@@ -58,7 +58,10 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
     private var vouchWindow: TimeInterval { max(3 * pollInterval.timeInterval, 3) }
 
     /// Follows the feed until the task is cancelled (then it withdraws every snapshot and returns).
-    public func run() async {
+    ///
+    /// - Parameter observe: called with each change and the time this process forgot its tenant (the
+    ///   benchmark of the propagation delay).
+    public func run(observe: (@Sendable (TenantChange, Date) -> Void)? = nil) async {
         defer { directory.withdraw() }
         var position: Int64?
         var interrupted = false
@@ -67,7 +70,7 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
                 if position == nil {
                     position = try await repository.read { transaction in try await self.repository.latestTenantChange(in: transaction) }
                 }
-                position = try await drain(after: position ?? 0)
+                position = try await drain(after: position ?? 0, observe: observe)
                 if interrupted {
                     await forgetAll()
                     interrupted = false
@@ -92,7 +95,7 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
     }
 
     /// Reads every change after `seq`, forgetting each tenant named; returns the newest number read.
-    private func drain(after seq: Int64) async throws -> Int64 {
+    private func drain(after seq: Int64, observe: (@Sendable (TenantChange, Date) -> Void)?) async throws -> Int64 {
         var position = seq
         let batch = 1000
         while true {
@@ -106,6 +109,9 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
                 await forget(change.tenant)
             }
             let now = clock.now()
+            if let observe {
+                for change in changes { observe(change, now) }
+            }
             progress.withLock { progress in
                 progress.changesSeen += changes.count
                 for change in changes {

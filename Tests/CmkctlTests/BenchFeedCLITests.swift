@@ -1,0 +1,23 @@
+import CMKTesting
+import Foundation
+import Testing
+
+/// `cmkctl bench feed` between two real processes: every tenant the writer adds reaches the follower,
+/// on SQLite and on PostgreSQL (the figures themselves are the benchmark's, not asserted here).
+@Suite struct BenchFeedCLITests {
+    @Test(arguments: TestBackend.allCases)
+    func everyChangeOfTheWriterProcessReachesTheFollower(backend: TestBackend) throws {
+        let scratch = try Scratch()
+        var arguments = ["bench", "feed", "--changes", "12", "--gap-ms", "5", "--json"]
+        if backend == .postgres {
+            arguments += ["--store", try PostgresServer.shared(packageRoot: CLIRunner.packageRoot.path).freshDatabase("feed")]
+        }
+        let result = try CLIRunner.run(arguments, in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+        #expect(report?["poll_interval_ms"] as? Double == 100)
+        let p50 = try #require(report?["delay_p50_ms"] as? Double)
+        let max = try #require(report?["delay_max_ms"] as? Double)
+        #expect(p50 >= 0 && max >= p50)
+    }
+}
