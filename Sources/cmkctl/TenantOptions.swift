@@ -50,10 +50,16 @@ struct TenantRuntime<Store: StoreBackend> {
         return EnrollmentService(journal: journal, repository: repository, definition: definition)
     }
 
+    func revocationService() throws -> RevocationService<Store.Repository> {
+        let definition = try workflows.load(named: RevocationWorkflow.name, handlerNames: RevocationWorkflow.handlerNames)
+        return RevocationService(journal: journal, repository: repository, definition: definition)
+    }
+
     /// A worker over the product's workflows and handlers (built in, or definitions from `--workflows`).
     func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker<Store.Journal> {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
         EnrollmentHandlers(repository: repository, configuration: configuration, kms: kms).register(into: &handlers)
+        RevocationHandlers(repository: repository, configuration: configuration, kms: kms).register(into: &handlers)
         let definitions = try workflows.loadAll(handlerNames: handlers.names)
         return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }

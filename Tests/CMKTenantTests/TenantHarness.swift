@@ -16,6 +16,7 @@ struct TenantHarness {
     let configuration: OperatorConfiguration
     let kms: TenantKMS
     let service: AnyEnrollmentService
+    let revocationDefinition: StateMachineDefinition
 
     init(_ backend: TestBackend = .sqlite, configuration: OperatorConfiguration? = nil,
          aws: (@Sendable () throws -> any KMSClient)? = nil) async throws {
@@ -30,6 +31,7 @@ struct TenantHarness {
                         aws: aws ?? { throw KMSError(.unreachable, "no AWS KMS in this test") })
         let definition = try EnrollmentWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
         service = AnyEnrollmentService(fresh.store, definition: definition)
+        revocationDefinition = try RevocationWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
     }
 
     var backend: TestBackend { fresh.backend }
@@ -40,15 +42,31 @@ struct TenantHarness {
     var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
     func worker(owner: String = "test-worker") throws -> any IdleRunner {
-        try Self.worker(fresh.store, configuration: configuration, kms: kms, definition: service.definition, owner: owner)
+        try Self.worker(fresh.store, configuration: configuration, kms: kms, definitions: [service.definition, revocationDefinition],
+                        owner: owner)
     }
 
     private static func worker<Store: StoreBackend>(
-        _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definition: StateMachineDefinition, owner: String
+        _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definitions: [StateMachineDefinition], owner: String
     ) throws -> any IdleRunner {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
         EnrollmentHandlers(repository: store.repository, configuration: configuration, kms: kms).register(into: &handlers)
-        return WorkflowWorker(journal: store.journal, definitions: [definition], handlers: handlers, owner: owner)
+        RevocationHandlers(repository: store.repository, configuration: configuration, kms: kms).register(into: &handlers)
+        return WorkflowWorker(journal: store.journal, definitions: definitions, handlers: handlers, owner: owner)
+    }
+
+    /// Starts a revocation check of `tenant` (a re-probe window of `reprobeSeconds`).
+    @discardableResult
+    func checkRevocation(_ tenant: String, _ trigger: RevocationTrigger, reprobeSeconds: Double = 0) async throws -> String {
+        try await Self.checkRevocation(fresh.store, definition: revocationDefinition, tenant: tenant, trigger: trigger,
+                                       reprobeSeconds: reprobeSeconds)
+    }
+
+    private static func checkRevocation<Store: StoreBackend>(
+        _ store: Store, definition: StateMachineDefinition, tenant: String, trigger: RevocationTrigger, reprobeSeconds: Double
+    ) async throws -> String {
+        try await RevocationService(journal: store.journal, repository: store.repository, definition: definition,
+                                    reprobeSeconds: reprobeSeconds).check(tenant: tenant, trigger: trigger).execution
     }
 
     /// Runs every due step, then returns the tenant's status.

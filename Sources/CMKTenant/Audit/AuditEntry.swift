@@ -9,6 +9,8 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         case kmsCall = "kms-call"
         /// A request from an operator (enroll, signal) that started or resumed work.
         case request
+        /// A check's conclusion that moved nothing: a revocation check closed on a pass, or left unconfirmed.
+        case check
     }
 
     public let seq: Int

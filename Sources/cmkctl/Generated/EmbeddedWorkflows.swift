@@ -89,5 +89,66 @@ enum EmbeddedWorkflows {
 }
 
 """#),
+        ("revocation.asl.json", #"""
+{
+  "Comment": "Confirmation of a possible revocation (a KMS event at `cmkctl serve`, a probe sweep, or an operator): probe every key of the tenant's current generation with its context. Only a revocation-class answer (disabled, pending deletion, not found, access denied) suspends the tenant; a KMS outage or throttling (KMS.Unavailable) and cmkctl's own setup (KMS.Misconfigured) are retried with backoff and never touch the tenant. A pass after a webhook is probed once more after the re-probe window (KMS changes take minutes to reach every endpoint) before the trigger is closed; a pass for a suspended tenant reinstates it. A probe that stays unconfirmed after its retries ends the execution failed (Revocation.Unconfirmed), an alert in `cmkctl executions list`.",
+  "StartAt": "Probe",
+  "TimeoutSeconds": 604800,
+  "States": {
+    "Probe": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-probe",
+      "ResultPath": "$.probe", "TimeoutSeconds": 300,
+      "Retry": [{ "ErrorEquals": ["KMS.Unavailable", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 10,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["KMS.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "Unconfirmed", "ResultPath": "$.failure" }],
+      "Next": "Decide"
+    },
+    "Decide": {
+      "Type": "Choice",
+      "Choices": [
+        { "Variable": "$.probe.verdict", "StringEquals": "revoked", "Next": "Suspend" },
+        { "Variable": "$.probe.next", "StringEquals": "reinstate", "Next": "Reinstate" },
+        { "Variable": "$.probe.next", "StringEquals": "reprobe", "Next": "WaitToReprobe" }
+      ],
+      "Default": "Closed"
+    },
+    "WaitToReprobe": {
+      "Type": "Wait", "SecondsPath": "$.reprobeSeconds",
+      "Next": "MarkReprobe"
+    },
+    "MarkReprobe": {
+      "Type": "Pass", "Result": true, "ResultPath": "$.reprobed",
+      "Next": "Probe"
+    },
+    "Suspend": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-suspend",
+      "ResultPath": "$.outcome",
+      "Next": "Suspended"
+    },
+    "Suspended": { "Type": "Succeed" },
+    "Reinstate": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-reinstate",
+      "ResultPath": "$.outcome",
+      "Next": "Reinstated"
+    },
+    "Reinstated": { "Type": "Succeed" },
+    "Closed": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-close",
+      "ResultPath": "$.outcome",
+      "Next": "Done"
+    },
+    "Done": { "Type": "Succeed" },
+    "Unconfirmed": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-unconfirmed",
+      "ResultPath": null,
+      "Next": "Alert"
+    },
+    "Alert": { "Type": "Fail", "Error": "Revocation.Unconfirmed", "Cause": "the keys could not be probed: KMS or cmkctl's own setup kept failing; the tenant was not touched" }
+  }
+}
+
+"""#),
     ]
 }

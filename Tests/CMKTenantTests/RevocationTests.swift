@@ -1,0 +1,119 @@
+import CMKKMS
+import CMKTenant
+import CMKTesting
+import CMKWorkflow
+import Foundation
+import Testing
+
+/// Revocation checks on the local KMS, through the engine on both backends: only the probe's
+/// revocation-class answer suspends; a pass closes (after a re-probe) or reinstates; an outage of our
+/// own never touches the tenant.
+@Suite struct RevocationTests {
+    static let plaintext = Array("Payroll of tenant acme.".utf8)
+
+    /// acme enrolled on its own key (generation 1); returns the key.
+    func enrolledAcme(_ harness: TenantHarness) async throws -> String {
+        let key = try await harness.localKey("acme-root")
+        try await harness.enroll("acme", keys: [key], tag: "acmeprod")
+        return key
+    }
+
+    /// The states an execution entered, in order.
+    func entered(_ harness: TenantHarness, _ execution: String) async throws -> [String] {
+        try await harness.journal.history(of: execution).filter { $0.kind == EventKind.stateEntered }.compactMap(\.state)
+    }
+
+    func event(_ id: String, _ name: String = "DisableKey", key: String) -> RevocationTrigger {
+        RevocationTrigger(kind: .event, id: id, eventTime: Date(timeIntervalSinceNow: -2), summary: name, key: key)
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func aDisabledKeyConfirmedByTheProbeSuspendsWithItsEvidence(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
+        defer { harness.remove() }
+        let key = try await enrolledAcme(harness)
+        let crypto = try harness.crypto()
+        let message = try await crypto.encrypt("acme", Self.plaintext, .empty).ciphertext
+
+        try await harness.localKMS.disableKey(keyID: key)
+        let execution = try await harness.checkRevocation("acme", event("evt-1", key: key))
+        try await harness.worker().runUntilIdle()
+
+        let record = try #require(try await harness.store.tenant("acme"))
+        #expect(record.state == .suspended)
+        let snapshot = try #require(try await harness.journal.execution(named: execution))
+        #expect(snapshot.status == .succeeded)
+        #expect(try await entered(harness, execution).last == "Suspended")
+        let suspension = try #require(try await harness.store.auditEntries(tenant: "acme").last { $0.action == "active -> suspended" })
+        #expect(suspension.detail["verdict"] == "disabled")
+        #expect(suspension.detail["class"] == "revocation")
+        #expect(suspension.detail["key"] == key)
+        #expect(suspension.detail["trigger"] == "event evt-1")
+        #expect(suspension.detail["eventTime"] != nil && suspension.detail["probedAt"] != nil && suspension.detail["suspendedAt"] != nil)
+        let refused = await #expect(throws: TenantError.self) { try await crypto.decrypt("acme", message, .empty) }
+        #expect(refused?.code == .tenantSuspended)
+
+        // The same event again is the same check: nothing more happens.
+        let again = try await harness.checkRevocation("acme", event("evt-1", key: key))
+        #expect(again == execution)
+
+        // The key back, a sweep's probe passes and reinstates.
+        try await harness.localKMS.enableKey(keyID: key)
+        let sweep = try await harness.checkRevocation("acme", RevocationTrigger(kind: .sweep, id: "sweep-1"))
+        try await harness.worker().runUntilIdle()
+        #expect(try await harness.store.tenant("acme")?.state == .active)
+        #expect(try await entered(harness, sweep).last == "Reinstated")
+        #expect(try await crypto.decrypt("acme", message, .empty).plaintext == Self.plaintext)
+    }
+
+    /// A real-looking event for a key that was not disabled: probed, probed again after the window,
+    /// closed; the tenant never moves.
+    @Test(arguments: TestBackend.allCases)
+    func anEventForAWorkingKeyIsProbedTwiceAndClosedWithoutASuspension(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
+        defer { harness.remove() }
+        let key = try await enrolledAcme(harness)
+        let execution = try await harness.checkRevocation("acme", event("evt-forged", "ScheduleKeyDeletion", key: key))
+        try await harness.worker().runUntilIdle()
+        let snapshot = try #require(try await harness.journal.execution(named: execution))
+        #expect(snapshot.status == .succeeded)
+        #expect(try await entered(harness, execution) == ["Probe", "Decide", "WaitToReprobe", "MarkReprobe", "Probe", "Decide", "Closed", "Done"])
+        let events = try await harness.journal.history(of: execution)
+        let probes = events.filter { (event: WorkflowEvent) in event.kind == EventKind.taskSucceeded && event.state == "Probe" }
+        #expect(probes.count == 2)
+        #expect(try await harness.store.tenant("acme")?.state == .active)
+        let closed = try #require(try await harness.store.auditEntries(tenant: "acme").last)
+        #expect(closed.action == "revocation check closed" && closed.detail["verdict"] == "passed")
+    }
+
+    /// Our own setup broken (the local KMS file gone): the probe fails as a misconfiguration, is retried
+    /// later, and the tenant stays active however its key stands.
+    @Test func ourOwnMisconfigurationNeverSuspends() async throws {
+        let harness = try await TenantHarness()
+        defer { harness.remove() }
+        let key = try await enrolledAcme(harness)
+        try await harness.localKMS.disableKey(keyID: key)
+        let kmsFile = harness.configuration.localKMSPath
+        try FileManager.default.moveItem(atPath: kmsFile, toPath: kmsFile + ".away")
+        let execution = try await harness.checkRevocation("acme", event("evt-2", key: key))
+        try await harness.worker().runUntilIdle()
+        #expect(try await harness.store.tenant("acme")?.state == .active)
+        let snapshot = try #require(try await harness.journal.execution(named: execution))
+        #expect(snapshot.status == .running && snapshot.stateName == "Probe")
+        let events = try await harness.journal.history(of: execution)
+        let failures = events.filter { (event: WorkflowEvent) in event.kind == EventKind.taskFailed }
+        #expect(failures.contains { "\($0.detail)".contains("KMS.Misconfigured") })
+    }
+
+    /// A tenant still on the provider's key is never suspended by a check: that key is the operator's.
+    @Test func aTenantOnTheProvidersKeyIsSkipped() async throws {
+        let harness = try await TenantHarness()
+        defer { harness.remove() }
+        try await harness.providerKey()
+        try await harness.add("globex", tag: "globexprod")
+        let execution = try await harness.checkRevocation("globex", RevocationTrigger(kind: .sweep, id: "s"))
+        try await harness.worker().runUntilIdle()
+        #expect(try await entered(harness, execution) == ["Probe", "Decide", "Closed", "Done"])
+        #expect(try await harness.store.tenant("globex")?.state == .registered)
+    }
+}
