@@ -22,6 +22,7 @@ struct CMKCtl: AsyncParsableCommand {
             AuditCommand.self,
             PolicyCommand.self,
             WorkerCommand.self,
+            SweepCommand.self,
             EncryptCommand.self,
             DecryptCommand.self,
             KMSCommand.self,

@@ -4,6 +4,7 @@ import CMKTenant
 import CMKTesting
 import CMKWorkflow
 import Foundation
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -316,8 +317,18 @@ struct JournalConformanceTests {
             idleCheckSeconds: 60)
         let running = Task { try await worker.run() }
         defer { running.cancel() }
-        // Let the worker find nothing and go to sleep (and its LISTEN connection start).
-        try await Task.sleep(for: .milliseconds(500))
+        // Let the worker find nothing and go to sleep, and its LISTEN connection start: a NOTIFY sent before
+        // that would be lost (polling, once a minute here, would catch it), which is not what this tests.
+        if let postgres = store as? PostgresStore {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let rows = try await postgres.autocommit(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%cmkctl_work%'")
+                if let row = rows.first, try row.decode(Int.self) > 0 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
         let started = ContinuousClock.now
         _ = try await store.journal.start(name: "woken", input: [:], definition: definition, now: Date())
         while try await store.journal.execution(named: "woken")?.status != .succeeded {

@@ -31,6 +31,7 @@ import Testing
         let result = try CLIRunner.run(["workflows", "validate"], in: scratch.url)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdoutText.contains("ok     built-in enroll.asl.json"))
+        #expect(result.stdoutText.contains("ok     built-in revocation.asl.json"))
     }
 
     /// The binary runs only the product's handlers: the test suite's example workflow names activities
