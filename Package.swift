@@ -182,7 +182,6 @@ let package = Package(
                 "CMKWorkflow", "CMKSQLite", "CMKPostgres", "CMKTenant", "CMKTesting", "CMKExampleHandlers",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
