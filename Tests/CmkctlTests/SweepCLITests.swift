@@ -1,0 +1,47 @@
+import CMKTesting
+import Foundation
+import Testing
+
+/// `cmkctl sweep probe` through the real binary on the embedded default (SQLite + local KMS): a key
+/// the customer disabled suspends its tenant, the key back reinstates it, and a tenant on a working key
+/// is left alone.
+@Suite struct SweepCLITests {
+    func json(_ result: CLIRunner.Result) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any], "\(result.stderr)")
+    }
+
+    func outcomes(_ result: CLIRunner.Result) throws -> [String: String] {
+        let checks = try #require(try json(result)["checks"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: checks.map { ($0["tenant"] as? String ?? "?", $0["outcome"] as? String ?? "?") })
+    }
+
+    @Test func aDisabledKeySuspendsItsTenantAndTheKeyBackReinstatesIt() throws {
+        let scratch = try Scratch()
+        var keys: [String: String] = [:]
+        for tenant in ["acme", "globex"] {
+            let created = try json(try CLIRunner.run(["kms", "create-key", "--alias", "\(tenant)-root", "--json"], in: scratch.url))
+            keys[tenant] = try #require(created["arn"] as? String)
+            let enrolled = try CLIRunner.run(["enroll", "--ticket", "SUP-\(tenant)", "--tenant", tenant, "--tag", tenant, "--key", keys[tenant]!],
+                                             in: scratch.url)
+            #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        }
+        _ = try scratch.write("report.txt", Array("numbers".utf8))
+        #expect(try CLIRunner.run(["encrypt", "--tenant", "acme", "--input", "report.txt", "--output", "report.cmk"], in: scratch.url).status == 0)
+
+        #expect(try CLIRunner.run(["kms", "disable", keys["acme"]!], in: scratch.url).status == 0)
+        let first = try CLIRunner.run(["sweep", "probe", "--json"], in: scratch.url)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try outcomes(first) == ["acme": "suspended", "globex": "passed"])
+        let refused = try CLIRunner.run(["decrypt", "--tenant", "acme", "--input", "report.cmk", "--output", "-"], in: scratch.url)
+        #expect(refused.status == 77 && refused.stderr.contains("suspended"))
+        let status = try CLIRunner.run(["status", "--tenant", "acme"], in: scratch.url)
+        #expect(status.stdoutText.contains("suspended"))
+
+        #expect(try CLIRunner.run(["kms", "enable", keys["acme"]!], in: scratch.url).status == 0)
+        let second = try CLIRunner.run(["sweep", "probe"], in: scratch.url)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdoutText.contains("acme") && second.stdoutText.contains("reinstated"))
+        let reopened = try CLIRunner.run(["decrypt", "--tenant", "acme", "--input", "report.cmk", "--output", "-"], in: scratch.url)
+        #expect(reopened.status == 0 && reopened.stdoutText == "numbers")
+    }
+}
