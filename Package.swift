@@ -168,6 +168,7 @@ let package = Package(
                 "CMKBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "CMKJSONTests", dependencies: ["CMKJSON"]),

@@ -8,7 +8,7 @@ import Foundation
 struct TenantOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "Operator configuration (JSON: servicePrincipal, contextKey, providerKey, vpcEndpointIds, tenants, kmsEndpoints, localKms, recheckInitialSeconds, recheckMaxSeconds). Missing file: built-in defaults for the embedded setup.")
+    @Option(help: "Operator configuration (JSON: servicePrincipal, contextKey, providerKey, vpcEndpointIds, tenants, kmsEndpoints, localKms, recheckInitialSeconds, recheckMaxSeconds, notifications). Missing file: built-in defaults for the embedded setup.")
     var config: String = OperatorConfiguration.defaultPath
 
     @Option(help: "Directory of workflow definitions (*.asl.json) to use instead of the ones built into cmkctl.")
@@ -59,7 +59,9 @@ struct TenantRuntime<Store: StoreBackend> {
     func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker<Store.Journal> {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
         EnrollmentHandlers(repository: repository, configuration: configuration, kms: kms).register(into: &handlers)
-        RevocationHandlers(repository: repository, configuration: configuration, kms: kms).register(into: &handlers)
+        RevocationHandlers(repository: repository, configuration: configuration, kms: kms,
+                           notifier: OperatorNotifier(settings: configuration.notifications, transport: NotificationTransport.http))
+            .register(into: &handlers)
         let definitions = try workflows.loadAll(handlerNames: handlers.names)
         return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CMKKMS
 import CMKTenant
 import CMKTesting
@@ -115,5 +116,37 @@ import Testing
         try await harness.worker().runUntilIdle()
         #expect(try await entered(harness, execution) == ["Probe", "Decide", "Closed", "Done"])
         #expect(try await harness.store.tenant("globex")?.state == .registered)
+    }
+}
+
+/// The notifier against the Python receiver: a 503 is a step failure the definition retries (with the
+/// same id), a 2xx a delivery; no configuration, no request.
+@Suite struct OperatorNotifierTests {
+    @Test func aRefusedDeliveryFailsTheStepAndTheRetryCarriesTheSameID() async throws {
+        let directory = NSTemporaryDirectory() + "notifier-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let receiver = try await WebhookReceiver(directory: directory, secret: StandardWebhook.generateSecret(), failFirst: 1)
+        defer { receiver.stop() }
+        let http = HTTPClient.shared
+        let transport: OperatorNotifier.Transport = { url, headers, body in
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            for header in headers { request.headers.add(name: header.name, value: header.value) }
+            request.body = .bytes(body)
+            return Int(try await http.execute(request, timeout: .seconds(10)).status.code)
+        }
+        let notifier = OperatorNotifier(settings: NotificationSettings(url: receiver.url, secretFile: receiver.secretFile), transport: transport)
+        let failure = await #expect(throws: TaskFailure.self) {
+            try await notifier.deliver(.suspended, id: "revocation-acme/tenant.suspended", tenant: "acme", data: ["state": "suspended"], at: Date())
+        }
+        #expect(failure?.error == OperatorNotifier.failed && failure?.cause.contains("HTTP 503") == true)
+        let outcome = try await notifier.deliver(.suspended, id: "revocation-acme/tenant.suspended", tenant: "acme", data: ["state": "suspended"],
+                                                 at: Date())
+        #expect(outcome == .delivered(status: 204))
+        let received = receiver.received()
+        #expect(received.map(\.failed) == [true, false] && received.map(\.verified) == [true, true])
+        #expect(Set(received.compactMap(\.id)) == ["revocation-acme/tenant.suspended"])
+        #expect(try await OperatorNotifier.disabled.deliver(.reinstated, id: "x", tenant: "acme", data: [:], at: Date()) == .notConfigured)
     }
 }

@@ -15,8 +15,14 @@ import Testing
         return Dictionary(uniqueKeysWithValues: checks.map { ($0["tenant"] as? String ?? "?", $0["outcome"] as? String ?? "?") })
     }
 
-    @Test func aDisabledKeySuspendsItsTenantAndTheKeyBackReinstatesIt() throws {
+    @Test func aDisabledKeySuspendsItsTenantAndTheKeyBackReinstatesIt() async throws {
         let scratch = try Scratch()
+        // The operator's platform, checking every notice with the Standard Webhooks reference library.
+        let secret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let receiver = try await WebhookReceiver(directory: scratch.url.path, secret: secret)
+        defer { receiver.stop() }
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent(".cmkctl"), withIntermediateDirectories: true)
+        _ = try scratch.write(".cmkctl/operator.json", Array(#"{"notifications": {"url": "\#(receiver.url)", "secretFile": "../notification-secret"}}"#.utf8))
         var keys: [String: String] = [:]
         for tenant in ["acme", "globex"] {
             let created = try json(try CLIRunner.run(["kms", "create-key", "--alias", "\(tenant)-root", "--json"], in: scratch.url))
@@ -43,5 +49,13 @@ import Testing
         #expect(second.stdoutText.contains("acme") && second.stdoutText.contains("reinstated"))
         let reopened = try CLIRunner.run(["decrypt", "--tenant", "acme", "--input", "report.cmk", "--output", "-"], in: scratch.url)
         #expect(reopened.status == 0 && reopened.stdoutText == "numbers")
+
+        // One signed notice each, verified by the reference library; globex was never mentioned.
+        let notices = receiver.received()
+        #expect(notices.map(\.type) == ["tenant.suspended", "tenant.reinstated"])
+        #expect(notices.filter(\.verified).count == 2)
+        #expect(notices.compactMap { $0.field("tenant", inData: true) } == ["acme", "acme"])
+        #expect(notices.first?.field("idempotencyKey") == notices.first?.id)
+        #expect(notices.first.flatMap { String(data: $0.body, encoding: .utf8) }?.contains("\"verdict\":\"disabled\"") == true)
     }
 }

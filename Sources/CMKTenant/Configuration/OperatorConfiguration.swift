@@ -25,6 +25,8 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     public var kmsEndpoints: [String: String]
     /// The local KMS file, for keys in region `local`.
     public var localKMSPath: String
+    /// Where tenant notices go (suspended, reinstated, ...), signed in the Standard Webhooks scheme.
+    public var notifications: NotificationSettings?
 
     public static let defaultPath = ".cmkctl/operator.json"
 
@@ -32,7 +34,8 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         servicePrincipal: String = "arn:aws:iam::000000000000:role/cmkctl-service", contextKey: String = "cmk-tenant",
         vpcEndpointIDs: [String] = [], providerKey: String = "arn:aws:kms:local:000000000000:alias/cmkctl-provider",
         tenants: [String]? = nil, recheckInitialSeconds: Double = 60, recheckMaxSeconds: Double = 6 * 3600,
-        kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json"
+        kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json",
+        notifications: NotificationSettings? = nil
     ) {
         self.servicePrincipal = servicePrincipal
         self.contextKey = contextKey
@@ -43,11 +46,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         self.recheckMaxSeconds = recheckMaxSeconds
         self.kmsEndpoints = kmsEndpoints
         self.localKMSPath = localKMSPath
+        self.notifications = notifications
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
-        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms"
+        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -68,6 +72,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         recheckMaxSeconds = try container.decodeIfPresent(Double.self, forKey: .recheckMaxSeconds) ?? defaults.recheckMaxSeconds
         kmsEndpoints = try container.decodeIfPresent([String: String].self, forKey: .kmsEndpoints) ?? [:]
         localKMSPath = try container.decodeIfPresent(String.self, forKey: .localKMSPath) ?? defaults.localKMSPath
+        notifications = try container.decodeIfPresent(NotificationSettings.self, forKey: .notifications)
     }
 
     /// Any field name, to find the ones `CodingKeys` does not know.
@@ -115,7 +120,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
             throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(ErrorSentence.reason(error))")
         }
         try configuration.validate(source: path)
-        return configuration
+        var resolved = configuration
+        if let secretFile = configuration.notifications?.secretFile, !secretFile.hasPrefix("/") {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            resolved.notifications?.secretFile = folder + "/" + secretFile
+        }
+        return resolved
     }
 
     /// Checks every field, naming the first wrong one and the form it should have.
@@ -167,6 +177,14 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         }
         guard !localKMSPath.isEmpty, Self.isPrintable(localKMSPath), localKMSPath.utf8.count <= 4096 else {
             throw refuse("localKms", "a file path without control characters", got: localKMSPath)
+        }
+        if let notifications {
+            guard Self.isEndpointURL(notifications.url), notifications.url.utf8.count <= 2048 else {
+                throw refuse("notifications.url", "an http:// or https:// URL with a host", got: notifications.url)
+            }
+            guard !notifications.secretFile.isEmpty, Self.isPrintable(notifications.secretFile), notifications.secretFile.utf8.count <= 4096 else {
+                throw refuse("notifications.secretFile", "a file path without control characters", got: notifications.secretFile)
+            }
         }
     }
 

@@ -12,20 +12,46 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
     public let repository: Repository
     public let configuration: OperatorConfiguration
     public let kms: TenantKMS
+    public let notifier: OperatorNotifier
     public let now: @Sendable () -> Date
 
-    public init(repository: Repository, configuration: OperatorConfiguration, kms: TenantKMS,
+    public init(repository: Repository, configuration: OperatorConfiguration, kms: TenantKMS, notifier: OperatorNotifier = .disabled,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.repository = repository
         self.configuration = configuration
         self.kms = kms
+        self.notifier = notifier
         self.now = now
     }
 
     public func register(into registry: inout HandlerRegistry<Repository.Transaction>) {
-        let repository = repository, now = now
+        let repository = repository, now = now, notifier = notifier
         registry.register("revocation-probe", .detached { context in
             try await probe(context)
+        })
+        registry.register("revocation-notify", .detached { context in
+            let (tenant, trigger) = try Self.input(context)
+            guard let name = context.input["outcome"]?["notice"]?.stringValue, let notice = OperatorNotifier.Notice(rawValue: name) else {
+                return .succeeded(["sent": false, "reason": "nothing to tell"])
+            }
+            var data: JSONObject = ["state": .string(notice == .suspended ? TenantState.suspended.rawValue : TenantState.active.rawValue),
+                                    "trigger": .string("\(trigger.kind.rawValue) \(trigger.id)")]
+            if let evidence = context.input["probe"]?["evidence"] { data["evidence"] = evidence }
+            if let eventTime = trigger.eventTime { data["eventTime"] = .string(AuditLog.timestamp(eventTime)) }
+            // The same id on every attempt of this step: the receiver drops repeats.
+            let id = "\(context.request.execution)/\(notice.rawValue)"
+            switch try await notifier.deliver(notice, id: id, tenant: tenant, data: data, at: now()) {
+            case .delivered(let status): return .succeeded(["sent": true, "status": .number(Double(status)), "id": .string(id)])
+            case .notConfigured: return .succeeded(["sent": false, "reason": "no notifications in the operator configuration"])
+            }
+        })
+        registry.register("revocation-notice-undelivered", .transactional { context, transaction in
+            let (tenant, trigger) = try Self.input(context)
+            let notice = context.input["outcome"]?["notice"]?.stringValue ?? "?"
+            let cause = context.input["noticeFailure"]?["Cause"]?.stringValue ?? ""
+            try await AuditLog.append(repository, in: transaction, tenant: tenant, kind: .check, action: "notice undelivered",
+                                      detail: ["notice": notice, "cause": String(cause.prefix(500))], cause: Self.cause(context, trigger), at: now())
+            return .succeeded(["notice": .string(notice)])
         })
         registry.register("revocation-suspend", .transactional { context, transaction in
             let (tenant, trigger) = try Self.input(context)
@@ -44,7 +70,7 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
             let reason = "the customer's key answered \(detail["verdict"] ?? "a revocation") (\(detail["key"] ?? "?")): cmkctl confirmed it by its own probe"
             try await repository.apply(.revocationConfirmed, tenant: tenant, waitingFor: reason,
                                        cause: Self.cause(context, trigger), now: suspendedAt, detail: detail, in: transaction)
-            return .succeeded(["suspended": true])
+            return .succeeded(["suspended": true, "notice": .string(OperatorNotifier.Notice.suspended.rawValue)])
         })
         registry.register("revocation-reinstate", .transactional { context, transaction in
             let (tenant, trigger) = try Self.input(context)
@@ -54,7 +80,7 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
             try await repository.apply(.reinstated, tenant: tenant, waitingFor: nil, cause: Self.cause(context, trigger), now: now(),
                                        detail: ["trigger": "\(trigger.kind.rawValue) \(trigger.id)", "probe": "every key of the current generation passed"],
                                        in: transaction)
-            return .succeeded(["reinstated": true])
+            return .succeeded(["reinstated": true, "notice": .string(OperatorNotifier.Notice.reinstated.rawValue)])
         })
         registry.register("revocation-close", .transactional { context, transaction in
             let (tenant, trigger) = try Self.input(context)

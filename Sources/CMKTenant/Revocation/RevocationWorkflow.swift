@@ -9,6 +9,7 @@ public enum RevocationWorkflow {
     /// The activities `RevocationHandlers` registers; definitions are checked against them.
     public static let handlerNames: Set<String> = [
         "revocation-probe", "revocation-suspend", "revocation-reinstate", "revocation-close", "revocation-unconfirmed",
+        "revocation-notify", "revocation-notice-undelivered",
     ]
 
     /// Loads `revocation.asl.json` from `directory` against the revocation handlers.

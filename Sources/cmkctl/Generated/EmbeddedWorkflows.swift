@@ -91,7 +91,7 @@ enum EmbeddedWorkflows {
 """#),
         ("revocation.asl.json", #"""
 {
-  "Comment": "Confirmation of a possible revocation (a KMS event at `cmkctl serve`, a probe sweep, or an operator): probe every key of the tenant's current generation with its context. Only a revocation-class answer (disabled, pending deletion, not found, access denied) suspends the tenant; a KMS outage or throttling (KMS.Unavailable) and cmkctl's own setup (KMS.Misconfigured) are retried with backoff and never touch the tenant. A pass after a webhook is probed once more after the re-probe window (KMS changes take minutes to reach every endpoint) before the trigger is closed; a pass for a suspended tenant reinstates it. A probe that stays unconfirmed after its retries ends the execution failed (Revocation.Unconfirmed), an alert in `cmkctl executions list`.",
+  "Comment": "Confirmation of a possible revocation (a KMS event at `cmkctl serve`, a probe sweep, or an operator): probe every key of the tenant's current generation with its context. Only a revocation-class answer (disabled, pending deletion, not found, access denied) suspends the tenant; a KMS outage or throttling (KMS.Unavailable) and cmkctl's own setup (KMS.Misconfigured) are retried with backoff and never touch the tenant. A pass after a webhook is probed once more after the re-probe window (KMS changes take minutes to reach every endpoint) before the trigger is closed; a pass for a suspended tenant reinstates it. A suspension or reinstatement is then told to the operator's platform (a signed notice, retried with backoff; recorded as undelivered if it never arrives). A probe that stays unconfirmed after its retries ends the execution failed (Revocation.Unconfirmed), an alert in `cmkctl executions list`.",
   "StartAt": "Probe",
   "TimeoutSeconds": 604800,
   "States": {
@@ -125,12 +125,42 @@ enum EmbeddedWorkflows {
     "Suspend": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-suspend",
       "ResultPath": "$.outcome",
+      "Next": "NotifySuspension"
+    },
+    "NotifySuspension": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-notify",
+      "ResultPath": "$.notice",
+      "Retry": [{ "ErrorEquals": ["Notify.Failed", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["Notify.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "SuspensionNoticeUndelivered", "ResultPath": "$.noticeFailure" }],
+      "Next": "Suspended"
+    },
+    "SuspensionNoticeUndelivered": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-notice-undelivered",
+      "ResultPath": null,
       "Next": "Suspended"
     },
     "Suspended": { "Type": "Succeed" },
     "Reinstate": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-reinstate",
       "ResultPath": "$.outcome",
+      "Next": "NotifyReinstatement"
+    },
+    "NotifyReinstatement": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-notify",
+      "ResultPath": "$.notice",
+      "Retry": [{ "ErrorEquals": ["Notify.Failed", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["Notify.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "ReinstatementNoticeUndelivered", "ResultPath": "$.noticeFailure" }],
+      "Next": "Reinstated"
+    },
+    "ReinstatementNoticeUndelivered": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-notice-undelivered",
+      "ResultPath": null,
       "Next": "Reinstated"
     },
     "Reinstated": { "Type": "Succeed" },
