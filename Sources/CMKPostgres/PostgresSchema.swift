@@ -215,6 +215,31 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // Per-tenant API keys of the KMS event intake (only their SHA-256), and the events it recorded.
+            "tenant-v5-webhook-keys-and-events",
+            [
+                """
+                CREATE TABLE webhook_keys (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    revoked_at DOUBLE PRECISION
+                )
+                """,
+                "CREATE INDEX webhook_keys_by_tenant ON webhook_keys (tenant, created_at)",
+                """
+                CREATE TABLE received_events (
+                    key TEXT PRIMARY KEY,
+                    received_at DOUBLE PRECISION NOT NULL,
+                    summary TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    tenants TEXT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     /// Applies the pending migrations in one transaction, under the migration lock.

@@ -249,6 +249,66 @@ public struct PostgresTenantRepository: TenantRepository {
             .map(Self.auditRecord)
     }
 
+    // MARK: Webhook keys and received KMS events
+
+    public func insertWebhookKey(_ key: WebhookKey, in transaction: PostgresTransaction) async throws {
+        try await run(
+            transaction,
+            """
+            INSERT INTO webhook_keys (id, tenant, hash, created_at, revoked_at)
+            VALUES (\(key.id), \(key.tenant), \(key.hash), \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970))
+            """)
+    }
+
+    public func webhookKeys(tenant: String?, in transaction: PostgresTransaction) async throws -> [WebhookKey] {
+        let rows = if let tenant {
+            try await run(transaction, "SELECT * FROM webhook_keys WHERE tenant = \(tenant) ORDER BY created_at, id")
+        } else {
+            try await run(transaction, "SELECT * FROM webhook_keys ORDER BY tenant, created_at, id")
+        }
+        return try rows.map(Self.webhookKey)
+    }
+
+    public func webhookKey(hash: String, in transaction: PostgresTransaction) async throws -> WebhookKey? {
+        try await run(transaction, "SELECT * FROM webhook_keys WHERE hash = \(hash)").first.map(Self.webhookKey)
+    }
+
+    public func revokeWebhookKey(id: String, at date: Date, in transaction: PostgresTransaction) async throws -> Bool {
+        !(try await run(
+            transaction,
+            "UPDATE webhook_keys SET revoked_at = \(date.timeIntervalSince1970) WHERE id = \(id) AND revoked_at IS NULL RETURNING id")
+        ).isEmpty
+    }
+
+    public func insertReceivedEvent(_ event: ReceivedEvent, in transaction: PostgresTransaction) async throws -> Bool {
+        !(try await run(
+            transaction,
+            """
+            INSERT INTO received_events (key, received_at, summary, outcome, tenants)
+            VALUES (\(event.key), \(event.receivedAt.timeIntervalSince1970), \(event.summary), \(event.outcome),
+                \(event.tenants.joined(separator: ",")))
+            ON CONFLICT (key) DO NOTHING RETURNING key
+            """)
+        ).isEmpty
+    }
+
+    public func receivedEvent(key: String, in transaction: PostgresTransaction) async throws -> ReceivedEvent? {
+        try await run(transaction, "SELECT * FROM received_events WHERE key = \(key)").first.map { row in
+            let columns = Columns(row)
+            let tenants: String = try columns["tenants"]
+            return ReceivedEvent(key: try columns["key"], receivedAt: Date(timeIntervalSince1970: try columns["received_at"]),
+                                 summary: try columns["summary"], outcome: try columns["outcome"],
+                                 tenants: tenants.isEmpty ? [] : tenants.split(separator: ",").map(String.init))
+        }
+    }
+
+    static func webhookKey(_ row: PostgresRow) throws -> WebhookKey {
+        let columns = Columns(row)
+        let revoked: Double? = try columns["revoked_at"]
+        return WebhookKey(id: try columns["id"], tenant: try columns["tenant"], hash: try columns["hash"],
+                          createdAt: Date(timeIntervalSince1970: try columns["created_at"]), revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+    }
+
     // MARK: Change feed
 
     public func latestTenantChange(in transaction: PostgresTransaction) async throws -> Int64 {

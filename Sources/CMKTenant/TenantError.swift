@@ -47,6 +47,8 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         /// key the tenant does not have. One opaque error for every cause, so a caller cannot probe
         /// whose a message is; the reason goes to the debug log.
         public static let decryptFailed = Code("decrypt-failed")
+        /// A KMS event came without a valid API key or signature (the intake answers 401).
+        public static let unauthorized = Code("unauthorized")
     }
 
     public let code: Code

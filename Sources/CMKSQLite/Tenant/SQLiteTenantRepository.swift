@@ -240,6 +240,65 @@ public struct SQLiteTenantRepository: TenantRepository {
         }
     }
 
+    // MARK: Webhook keys and received KMS events
+
+    public func insertWebhookKey(_ key: WebhookKey, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(sql: "INSERT INTO webhook_keys (id, tenant, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key.id, key.tenant, key.hash, key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970])
+        }
+    }
+
+    public func webhookKeys(tenant: String?, in transaction: SQLiteTransaction) async throws -> [WebhookKey] {
+        try await transaction.execute { db in
+            let rows = if let tenant {
+                try Row.fetchAll(db, sql: "SELECT * FROM webhook_keys WHERE tenant = ? ORDER BY created_at, id", arguments: [tenant])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM webhook_keys ORDER BY tenant, created_at, id")
+            }
+            return rows.map(Self.webhookKey)
+        }
+    }
+
+    public func webhookKey(hash: String, in transaction: SQLiteTransaction) async throws -> WebhookKey? {
+        try await transaction.execute { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM webhook_keys WHERE hash = ?", arguments: [hash]).map(Self.webhookKey)
+        }
+    }
+
+    public func revokeWebhookKey(id: String, at date: Date, in transaction: SQLiteTransaction) async throws -> Bool {
+        try await transaction.execute { db in
+            try db.execute(sql: "UPDATE webhook_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                           arguments: [date.timeIntervalSince1970, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func insertReceivedEvent(_ event: ReceivedEvent, in transaction: SQLiteTransaction) async throws -> Bool {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO received_events (key, received_at, summary, outcome, tenants) VALUES (?, ?, ?, ?, ?)",
+                arguments: [event.key, event.receivedAt.timeIntervalSince1970, event.summary, event.outcome, event.tenants.joined(separator: ",")])
+            return db.changesCount > 0
+        }
+    }
+
+    public func receivedEvent(key: String, in transaction: SQLiteTransaction) async throws -> ReceivedEvent? {
+        try await transaction.execute { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM received_events WHERE key = ?", arguments: [key]).map { row in
+                let tenants: String = row["tenants"]
+                return ReceivedEvent(key: row["key"], receivedAt: Date(timeIntervalSince1970: row["received_at"]), summary: row["summary"],
+                                     outcome: row["outcome"], tenants: tenants.isEmpty ? [] : tenants.split(separator: ",").map(String.init))
+            }
+        }
+    }
+
+    static func webhookKey(_ row: Row) -> WebhookKey {
+        let revoked: Double? = row["revoked_at"]
+        return WebhookKey(id: row["id"], tenant: row["tenant"], hash: row["hash"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                          revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+    }
+
     // MARK: Change feed
 
     public func latestTenantChange(in transaction: SQLiteTransaction) async throws -> Int64 {

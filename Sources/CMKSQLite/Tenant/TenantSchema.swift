@@ -127,6 +127,26 @@ enum TenantSchema {
             }
             try db.execute(sql: sql)
         }
+        migrator.registerMigration("tenant-v5-webhook-keys-and-events") { db in
+            // Per-tenant API keys of the KMS event intake (only their SHA-256), and the events it recorded.
+            try db.execute(sql: """
+                CREATE TABLE webhook_keys (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    tenant TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE,
+                    created_at REAL NOT NULL,
+                    revoked_at REAL
+                );
+                CREATE INDEX webhook_keys_by_tenant ON webhook_keys(tenant, created_at);
+                CREATE TABLE received_events (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    received_at REAL NOT NULL,
+                    summary TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    tenants TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -74,6 +74,18 @@ public protocol TenantRepository: Sendable {
     /// At most `limit` entries numbered `fromSeq` or above, in order: one page of the whole trail.
     func auditRecords(fromSeq: Int, limit: Int, in transaction: Transaction) async throws -> [AuditRecord]
 
+    // MARK: Webhook keys and received KMS events
+
+    func insertWebhookKey(_ key: WebhookKey, in transaction: Transaction) async throws
+    /// Every key, or one tenant's, oldest first (revoked ones included).
+    func webhookKeys(tenant: String?, in transaction: Transaction) async throws -> [WebhookKey]
+    func webhookKey(hash: String, in transaction: Transaction) async throws -> WebhookKey?
+    /// Marks a key revoked; false when there is no such key or it was revoked already.
+    func revokeWebhookKey(id: String, at date: Date, in transaction: Transaction) async throws -> Bool
+    /// Records an event unless its key is there already (then false: a repeat).
+    func insertReceivedEvent(_ event: ReceivedEvent, in transaction: Transaction) async throws -> Bool
+    func receivedEvent(key: String, in transaction: Transaction) async throws -> ReceivedEvent?
+
     // MARK: Change feed
 
     /// The newest change's number (0 while there is none): where a process that starts following begins.

@@ -93,7 +93,7 @@ enum ErrorPresenter {
 
     static func status(_ code: TenantError.Code) -> CLIExit {
         switch code {
-        case .invalidInput: .usage
+        case .invalidInput, .unauthorized: .usage
         case .malformedPolicy, .decryptFailed: .dataError
         case .tenantSuspended: .suspended
         case .conflict, .illegalTransition: .conflict
