@@ -125,7 +125,7 @@ public enum AuditLog {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
