@@ -230,6 +230,15 @@ enum PostgresSchema {
                 """,
                 "CREATE INDEX webhook_keys_by_tenant ON webhook_keys (tenant, created_at)",
                 """
+                CREATE TABLE purge_acknowledgements (
+                    tenant TEXT NOT NULL,
+                    process TEXT NOT NULL,
+                    suspended_at DOUBLE PRECISION NOT NULL,
+                    purged_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (tenant, suspended_at, process)
+                )
+                """,
+                """
                 CREATE TABLE received_events (
                     key TEXT PRIMARY KEY,
                     received_at DOUBLE PRECISION NOT NULL,

@@ -302,6 +302,27 @@ public struct PostgresTenantRepository: TenantRepository {
         }
     }
 
+    public func recordPurge(_ acknowledgement: PurgeAcknowledgement, in transaction: PostgresTransaction) async throws {
+        // Not under the tenant write lock: a purge record is each process's own row, and taking the lock
+        // would make every sidecar's acknowledgement wait for the others.
+        try await transaction.query(
+            """
+            INSERT INTO purge_acknowledgements (tenant, process, suspended_at, purged_at)
+            VALUES (\(acknowledgement.tenant), \(acknowledgement.process), \(acknowledgement.suspendedAt.timeIntervalSince1970),
+                \(acknowledgement.purgedAt.timeIntervalSince1970))
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    public func purges(of tenant: String, in transaction: PostgresTransaction) async throws -> [PurgeAcknowledgement] {
+        try await transaction.query("SELECT * FROM purge_acknowledgements WHERE tenant = \(tenant) ORDER BY purged_at").map { row in
+            let columns = Columns(row)
+            return PurgeAcknowledgement(tenant: try columns["tenant"], process: try columns["process"],
+                                        suspendedAt: Date(timeIntervalSince1970: try columns["suspended_at"]),
+                                        purgedAt: Date(timeIntervalSince1970: try columns["purged_at"]))
+        }
+    }
+
     static func webhookKey(_ row: PostgresRow) throws -> WebhookKey {
         let columns = Columns(row)
         let revoked: Double? = try columns["revoked_at"]

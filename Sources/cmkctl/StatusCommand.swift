@@ -45,6 +45,18 @@ enum StatusTable {
         } else {
             lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
         }
+        if let bound = status.lastRevocation {
+            var line = "  revocation  suspended \(bound.suspendedAt)"
+            if let trigger = bound.trigger { line += " by \(trigger)" }
+            if let eventTime = bound.eventTime { line += ", event \(eventTime)" }
+            if let probedAt = bound.probedAt { line += ", probed \(probedAt)" }
+            if let last = bound.lastPurgeAt, let milliseconds = bound.boundMilliseconds {
+                line += "; \(bound.processes) process(es) stopped serving it, the last at \(last): bound \(Int(milliseconds)) ms"
+            } else {
+                line += "; no long-lived process has acknowledged it (one-shot commands read the store on every call)"
+            }
+            lines.append(line)
+        }
         return lines.map(\.escapingControlCharacters).joined(separator: "\n")
     }
 }

@@ -55,7 +55,7 @@ import Testing
         let clock = ManualClock()
         let crypto = try TenantCrypto(repository: repository, operatorConfiguration: harness.configuration, kms: harness.kms,
                                       clock: clock.continuous, feedClock: clock)
-        let follower = crypto.changeFollower(pollInterval: .milliseconds(100))
+        let follower = crypto.changeFollower(pollInterval: .milliseconds(100), processName: "sidecar-1")
         let following = Task { await follower.run() }
         defer { following.cancel() }
         try await eventually("the follower's first poll") { follower.isCurrent }
@@ -76,11 +76,19 @@ import Testing
         case .postgres:
             break
         }
-        try await eventually("acme forgotten") { crypto.directory.count == 0 }
-        #expect(await crypto.metrics().cache.entries == 0)
+        try await eventually("acme forgotten") { crypto.directory.count == 0 && follower.snapshot.changesSeen >= 1 }
+        try await eventually("acme's data keys dropped") { await crypto.metrics().cache.entries == 0 }
         let refused = await #expect(throws: TenantError.self) { try await crypto.decrypt(tenant: "acme", ciphertext: message) }
         #expect(refused?.code == .tenantSuspended)
         #expect(follower.snapshot.changesSeen >= 1)
+
+        // This process's word that it stopped serving acme: the end of the revocation bound.
+        try await eventually("the purge acknowledgement") {
+            try await repository.read { try await repository.purges(of: "acme", in: $0) }.map(\.process) == ["sidecar-1"]
+        }
+        let status = try #require(try await harness.overview.status(tenant: "acme").first)
+        let bound = try #require(status.lastRevocation)
+        #expect(bound.processes == 1 && bound.lastPurgeAt != nil && (bound.boundMilliseconds ?? -1) >= 0)
     }
 
     @Test func aSnapshotIsTrustedOnlyWhileVouchedAndNeverKeptAcrossAChange() async throws {

@@ -293,6 +293,24 @@ public struct SQLiteTenantRepository: TenantRepository {
         }
     }
 
+    public func recordPurge(_ acknowledgement: PurgeAcknowledgement, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO purge_acknowledgements (tenant, process, suspended_at, purged_at) VALUES (?, ?, ?, ?)",
+                arguments: [acknowledgement.tenant, acknowledgement.process, acknowledgement.suspendedAt.timeIntervalSince1970,
+                            acknowledgement.purgedAt.timeIntervalSince1970])
+        }
+    }
+
+    public func purges(of tenant: String, in transaction: SQLiteTransaction) async throws -> [PurgeAcknowledgement] {
+        try await transaction.execute { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM purge_acknowledgements WHERE tenant = ? ORDER BY purged_at", arguments: [tenant]).map { row in
+                PurgeAcknowledgement(tenant: row["tenant"], process: row["process"], suspendedAt: Date(timeIntervalSince1970: row["suspended_at"]),
+                                     purgedAt: Date(timeIntervalSince1970: row["purged_at"]))
+            }
+        }
+    }
+
     static func webhookKey(_ row: Row) -> WebhookKey {
         let revoked: Double? = row["revoked_at"]
         return WebhookKey(id: row["id"], tenant: row["tenant"], hash: row["hash"], createdAt: Date(timeIntervalSince1970: row["created_at"]),

@@ -138,6 +138,13 @@ enum TenantSchema {
                     revoked_at REAL
                 );
                 CREATE INDEX webhook_keys_by_tenant ON webhook_keys(tenant, created_at);
+                CREATE TABLE purge_acknowledgements (
+                    tenant TEXT NOT NULL,
+                    process TEXT NOT NULL,
+                    suspended_at REAL NOT NULL,
+                    purged_at REAL NOT NULL,
+                    PRIMARY KEY (tenant, suspended_at, process)
+                );
                 CREATE TABLE received_events (
                     key TEXT PRIMARY KEY NOT NULL,
                     received_at REAL NOT NULL,

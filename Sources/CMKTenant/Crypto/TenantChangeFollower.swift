@@ -19,6 +19,9 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
     let forgetAll: @Sendable () async -> Void
     let clock: any WorkflowClock
     let logger: Logger
+    /// When set, a forgotten tenant that turns out suspended or offboarded is acknowledged in the store
+    /// under this name: the end of its revocation bound.
+    let processName: String?
     private let progress = Mutex(Progress())
 
     /// Where the follower is, for readiness and metrics.
@@ -36,7 +39,8 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
     }
 
     init(repository: Repository, directory: TenantDirectory, pollInterval: Duration, clock: any WorkflowClock, logger: Logger,
-         forget: @escaping @Sendable (String) async -> Void, forgetAll: @escaping @Sendable () async -> Void) {
+         processName: String?, forget: @escaping @Sendable (String) async -> Void, forgetAll: @escaping @Sendable () async -> Void) {
+        self.processName = processName
         self.repository = repository
         self.directory = directory
         self.pollInterval = pollInterval
@@ -94,6 +98,28 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
         }
     }
 
+    /// Records, for each tenant just forgotten that is now suspended or offboarded, that this process
+    /// stopped serving it (once per suspension).
+    private func acknowledgeSuspensions(_ tenants: [String], process: String, at date: Date) async throws {
+        let repository = repository
+        let refused = try await repository.read { transaction in
+            var refused: [TenantRecord] = []
+            for tenant in tenants {
+                if let record = try await repository.tenant(tenant, in: transaction), !record.lifecycle.allows(.decrypt) {
+                    refused.append(record)
+                }
+            }
+            return refused
+        }
+        guard !refused.isEmpty else { return }
+        _ = try await repository.write { transaction in
+            for record in refused {
+                try await repository.recordPurge(
+                    PurgeAcknowledgement(tenant: record.id, process: process, suspendedAt: record.updatedAt, purgedAt: date), in: transaction)
+            }
+        }
+    }
+
     /// Reads every change after `seq`, forgetting each tenant named; returns the newest number read.
     private func drain(after seq: Int64, observe: (@Sendable (TenantChange, Date) -> Void)?) async throws -> Int64 {
         var position = seq
@@ -122,6 +148,14 @@ public final class TenantChangeFollower<Repository: TenantRepository>: Sendable 
             if let last = changes.last {
                 position = last.seq
                 progress.withLock { $0.seq = last.seq }
+            }
+            if let processName, !forgotten.isEmpty {
+                // The purge already happened; a record that cannot be written only leaves the bound unmeasured.
+                do {
+                    try await acknowledgeSuspensions(Array(forgotten), process: processName, at: now)
+                } catch {
+                    logger.warning("cannot record this process's purge of a suspended tenant", metadata: ["error": "\(error)"])
+                }
             }
             if changes.count < batch { return position }
         }

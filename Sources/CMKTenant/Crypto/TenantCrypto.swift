@@ -122,10 +122,13 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
     /// A follower of the store's change feed for this instance: run it (a long-lived process such as
     /// `serve` does) and tenants are read from the store once per change instead of once per call, while
     /// a suspension, rotation or retirement made by any process purges them here within one poll.
-    public func changeFollower(pollInterval: Duration = .milliseconds(100)) -> TenantChangeFollower<Repository> {
+    ///
+    /// - Parameter processName: when set, the follower records in the store when this process stopped
+    ///   serving a suspended tenant (`cmkctl status` shows the revocation bound from it).
+    public func changeFollower(pollInterval: Duration = .milliseconds(100), processName: String? = nil) -> TenantChangeFollower<Repository> {
         let cache = self.cache
         return TenantChangeFollower(repository: repository, directory: directory, pollInterval: pollInterval, clock: directory.clock,
-                                    logger: logger, forget: { tenant in await cache.purge(owner: tenant) },
+                                    logger: logger, processName: processName, forget: { tenant in await cache.purge(owner: tenant) },
                                     forgetAll: { [directory] in
                                         directory.forgetAll()
                                         await cache.purgeAll()

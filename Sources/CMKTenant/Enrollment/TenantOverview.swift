@@ -69,7 +69,13 @@ public struct TenantOverview<Repository: TenantRepository>: Sendable {
                                     waitingFor: waitingFor, execution: execution,
                                     executionStatus: executionStatus, updatedAt: AuditLog.timestamp(record.updatedAt)))
             }
-            return (claimed + unclaimed).sorted { $0.tenant < $1.tenant }
+            var statuses = (claimed + unclaimed).sorted { $0.tenant < $1.tenant }
+            for index in statuses.indices {
+                let id = statuses[index].tenant
+                let entries = try await repository.auditRecords(tenant: id, in: transaction).map(AuditLog.entry)
+                statuses[index].lastRevocation = RevocationBound.latest(entries: entries, purges: try await repository.purges(of: id, in: transaction))
+            }
+            return statuses
         }
     }
 

@@ -13,4 +13,6 @@ public struct TenantStatus: Sendable, Codable, Equatable {
     public let execution: String
     public let executionStatus: String
     public let updatedAt: String
+    /// The tenant's latest suspension and how long it took to reach every process (nil: never suspended).
+    public var lastRevocation: RevocationBound? = nil
 }

@@ -58,3 +58,22 @@ public struct ReceivedEvent: Sendable, Equatable {
         self.tenants = tenants
     }
 }
+
+/// One process's word that it stopped serving a suspended (or offboarded) tenant: the last of them is
+/// the end of the revocation bound.
+public struct PurgeAcknowledgement: Sendable, Equatable {
+    public let tenant: String
+    /// The process (`serve` on a host, with its pid).
+    public let process: String
+    /// When the suspension it saw was written (the tenant's `updatedAt`).
+    public let suspendedAt: Date
+    /// When this process dropped the tenant's snapshot and data keys.
+    public let purgedAt: Date
+
+    public init(tenant: String, process: String, suspendedAt: Date, purgedAt: Date) {
+        self.tenant = tenant
+        self.process = process
+        self.suspendedAt = suspendedAt
+        self.purgedAt = purgedAt
+    }
+}

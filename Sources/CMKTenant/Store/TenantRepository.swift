@@ -85,6 +85,10 @@ public protocol TenantRepository: Sendable {
     /// Records an event unless its key is there already (then false: a repeat).
     func insertReceivedEvent(_ event: ReceivedEvent, in transaction: Transaction) async throws -> Bool
     func receivedEvent(key: String, in transaction: Transaction) async throws -> ReceivedEvent?
+    /// Records a process's purge of a suspended tenant (a repeat for the same suspension is ignored).
+    func recordPurge(_ acknowledgement: PurgeAcknowledgement, in transaction: Transaction) async throws
+    /// A tenant's purge acknowledgements, oldest first.
+    func purges(of tenant: String, in transaction: Transaction) async throws -> [PurgeAcknowledgement]
 
     // MARK: Change feed
 
