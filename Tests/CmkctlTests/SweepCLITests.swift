@@ -59,3 +59,30 @@ import Testing
         #expect(notices.first.flatMap { String(data: $0.body, encoding: .utf8) }?.contains("\"verdict\":\"disabled\"") == true)
     }
 }
+
+/// `cmkctl revoke --dry-run`: the blast radius of a key, without touching anything.
+@Suite struct RevokeDryRunCLITests {
+    @Test func showsWhoWouldBeSuspendedAndChangesNothing() throws {
+        let scratch = try Scratch()
+        var keys: [String: String] = [:]
+        for tenant in ["acme", "globex"] {
+            let created = try JSONSerialization.jsonObject(with: try CLIRunner.run(["kms", "create-key", "--json"], in: scratch.url).stdout) as? [String: Any]
+            keys[tenant] = try #require(created?["arn"] as? String)
+            #expect(try CLIRunner.run(["enroll", "--ticket", "T-\(tenant)", "--tenant", tenant, "--tag", tenant, "--key", keys[tenant]!],
+                                      in: scratch.url).status == 0)
+        }
+        let preview = try CLIRunner.run(["revoke", "--dry-run", "--key", keys["acme"]!, "--json"], in: scratch.url)
+        #expect(preview.status == 0, "\(preview.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: preview.stdout) as? [String: Any])
+        let tenants = try #require(document["tenants"] as? [[String: Any]])
+        #expect(tenants.map { $0["tenant"] as? String } == ["acme"])
+        #expect((tenants.first?["outcome"] as? String)?.hasPrefix("be suspended") == true)
+        #expect(try CLIRunner.run(["status", "--tenant", "acme", "--json"], in: scratch.url).stdoutText.contains("\"active\""))
+
+        let byTenant = try CLIRunner.run(["revoke", "--dry-run", "--tenant", "globex"], in: scratch.url)
+        #expect(byTenant.status == 0 && byTenant.stdoutText.contains("globex") && !byTenant.stdoutText.contains("acme"))
+        #expect(try CLIRunner.run(["revoke", "--key", keys["acme"]!], in: scratch.url).status == 64)
+        #expect(try CLIRunner.run(["revoke", "--dry-run", "--key", "arn:aws:kms:local:000000000000:key/00000000-0000-0000-0000-000000000000"],
+                                  in: scratch.url).status == 67)
+    }
+}
