@@ -47,6 +47,9 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         /// key the tenant does not have. One opaque error for every cause, so a caller cannot probe
         /// whose a message is; the reason goes to the debug log.
         public static let decryptFailed = Code("decrypt-failed")
+        /// A data source could not be opened, read or written (a database refused, a file is
+        /// unreadable, a table is not as configured).
+        public static let dataSourceFailure = Code("data-source-failure")
     }
 
     public let code: Code

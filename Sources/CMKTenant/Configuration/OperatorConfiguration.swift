@@ -25,6 +25,9 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     public var kmsEndpoints: [String: String]
     /// The local KMS file, for keys in region `local`.
     public var localKMSPath: String
+    /// Where applications keep tenant ciphertexts; relative paths were made absolute against the
+    /// configuration file's folder when it was loaded.
+    public var dataSources: [DataSourceConfiguration]
 
     public static let defaultPath = ".cmkctl/operator.json"
 
@@ -32,7 +35,8 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         servicePrincipal: String = "arn:aws:iam::000000000000:role/cmkctl-service", contextKey: String = "cmk-tenant",
         vpcEndpointIDs: [String] = [], providerKey: String = "arn:aws:kms:local:000000000000:alias/cmkctl-provider",
         tenants: [String]? = nil, recheckInitialSeconds: Double = 60, recheckMaxSeconds: Double = 6 * 3600,
-        kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json"
+        kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json",
+        dataSources: [DataSourceConfiguration] = []
     ) {
         self.servicePrincipal = servicePrincipal
         self.contextKey = contextKey
@@ -43,11 +47,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         self.recheckMaxSeconds = recheckMaxSeconds
         self.kmsEndpoints = kmsEndpoints
         self.localKMSPath = localKMSPath
+        self.dataSources = dataSources
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
-        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms"
+        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", dataSources
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -68,6 +73,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         recheckMaxSeconds = try container.decodeIfPresent(Double.self, forKey: .recheckMaxSeconds) ?? defaults.recheckMaxSeconds
         kmsEndpoints = try container.decodeIfPresent([String: String].self, forKey: .kmsEndpoints) ?? [:]
         localKMSPath = try container.decodeIfPresent(String.self, forKey: .localKMSPath) ?? defaults.localKMSPath
+        dataSources = try container.decodeIfPresent([DataSourceConfiguration].self, forKey: .dataSources) ?? []
     }
 
     /// Any field name, to find the ones `CodingKeys` does not know.
@@ -114,8 +120,11 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         } catch {
             throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(ErrorSentence.reason(error))")
         }
-        try configuration.validate(source: path)
-        return configuration
+        var resolved = configuration
+        try resolved.validate(source: path)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        resolved.dataSources = resolved.dataSources.map { $0.resolvingPaths(against: folder) }
+        return resolved
     }
 
     /// Checks every field, naming the first wrong one and the form it should have.
@@ -168,6 +177,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         guard !localKMSPath.isEmpty, Self.isPrintable(localKMSPath), localKMSPath.utf8.count <= 4096 else {
             throw refuse("localKms", "a file path without control characters", got: localKMSPath)
         }
+        for (index, dataSource) in dataSources.enumerated() {
+            try dataSource.validate(index: index, source: source)
+            if dataSources[..<index].contains(where: { $0.name == dataSource.name }) {
+                throw refuse("dataSources[\(index)].name", "unique among the data sources", got: dataSource.name)
+            }
+        }
     }
 
     static func isVPCEndpointID(_ text: String) -> Bool {
@@ -192,14 +207,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
 
     /// A JSON decoding failure as a person reads it: the field and the JSON type expected there.
     static func describe(_ error: DecodingError) -> String {
-        func field(_ path: [any CodingKey]) -> String {
-            var text = ""
-            for key in path {
-                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+        func field(_ path: [any CodingKey]) -> String { fieldPath(path) }
+        func expected(_ type: Any.Type, at path: [any CodingKey]) -> String {
+            if path.first?.stringValue == CodingKeys.dataSources.stringValue {
+                if path.count == 1 { return "a list of data source objects" }
+                if path.count == 2 { return "an object with name, kind and the kind's fields" }
             }
-            return text
-        }
-        func expected(_ type: Any.Type) -> String {
             if type == Double.self { return "a number" }
             if type == String.self { return "a string" }
             // Every list and object in this file holds strings; the decoder reports them as [Any] or [String: Any].
@@ -210,7 +223,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         switch error {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             if context.codingPath.isEmpty { return "not a JSON object" }
-            return "\(field(context.codingPath)) must be \(expected(type))"
+            return "\(field(context.codingPath)) must be \(expected(type, at: context.codingPath))"
         case .keyNotFound(let key, let context):
             return "\(field(context.codingPath + [key])) is missing"
         case .dataCorrupted(let context):
@@ -218,6 +231,15 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         @unknown default:
             return "not a JSON object of the known fields"
         }
+    }
+
+    /// A coding path as the file spells it: `dataSources[1].columns`.
+    static func fieldPath(_ path: [any CodingKey]) -> String {
+        var text = ""
+        for key in path {
+            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+        }
+        return text
     }
 
     /// The wait before re-check `round` (1 for the first), doubling up to the maximum.
