@@ -146,7 +146,8 @@ import Testing
             pages += 1
         }
         #expect(seen == expected)
-        #expect(pages >= 5)
+        // 15 rows of acme (10 files in the directory, which has no file for a row without a body), 3 a page.
+        #expect(pages == (kind == .directory ? 4 : 5))
         #expect(try await source.batch(tenant: "initech", after: nil, limit: 10) == DataSourceBatch(items: [], last: nil))
     }
 
