@@ -112,6 +112,35 @@ public final class PostgresDataSource: DataSource {
         }
     }
 
+    /// All in one transaction: one commit for a page. A failure rolls the page back whole.
+    public func compareAndSwap(_ swaps: [DataSourceSwap]) async throws -> [Bool] {
+        var queries: [PostgresQuery] = []
+        for swap in swaps {
+            let column = try checked(swap.column)
+            var binds = PostgresBindings()
+            binds.append(ByteBuffer(bytes: swap.new))
+            Self.bind(swap.id, into: &binds)
+            binds.append(ByteBuffer(bytes: swap.old))
+            queries.append(PostgresQuery(unsafeSQL: "UPDATE \(Self.quoted(layout.table)) SET \(Self.quoted(column)) = $1 WHERE \(Self.quoted(layout.idColumn)) = $2 AND \(Self.quoted(column)) = $3 RETURNING 1", binds: binds))
+        }
+        return try await access("write") {
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                var results: [Bool] = []
+                for query in queries {
+                    var updated = 0
+                    for try await _ in try await connection.query(query, logger: logger) { updated += 1 }
+                    results.append(updated == 1)
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return results
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
     public func check() async -> [DataSourceFinding] {
         do {
             return try await findings()

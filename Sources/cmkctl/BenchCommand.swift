@@ -9,5 +9,6 @@ struct BenchCommand: AsyncParsableCommand {
             BenchEnvelopeCommand.self,
             BenchKMSCommand.self,
             BenchWorkflowCommand.self,
+            BenchReencryptCommand.self,
         ])
 }

@@ -170,6 +170,16 @@ import Testing
         let missing = application.id(99, tenant: "acme")
         #expect(try await source.compareAndSwap(id: missing, column: column, old: rewritten, new: [9]) == false)
         #expect(try await source.item(id: missing, column: column) == nil)
+        // A batch: each swap judged on its own, in one transaction where the source has them.
+        try await application.insert(2, tenant: "acme", values: [Self.value(2, 0), nil])
+        let second = application.id(2, tenant: "acme")
+        let results = try await source.compareAndSwap([
+            DataSourceSwap(id: second, column: column, old: Self.value(2, 0), new: [7, 7]),
+            DataSourceSwap(id: id, column: column, old: Self.value(1, 0), new: [8, 8]),
+        ])
+        #expect(results == [true, false])
+        #expect(try await source.item(id: second, column: column) == [7, 7])
+        #expect(try await source.item(id: id, column: column) == rewritten)
         if kind != .directory {
             #expect(try await source.item(id: id, column: application.columns[1]) == Self.value(1, 1), "the other column is untouched")
             await #expect(throws: TenantError.self) { _ = try await source.item(id: id, column: "tenant_id") }

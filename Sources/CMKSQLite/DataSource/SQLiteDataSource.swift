@@ -88,6 +88,24 @@ public struct SQLiteDataSource: DataSource {
         }
     }
 
+    /// All in one write transaction: one commit (one fsync) for a page.
+    public func compareAndSwap(_ swaps: [DataSourceSwap]) async throws -> [Bool] {
+        let statements = try swaps.map { swap in
+            let column = try checked(swap.column)
+            return "UPDATE \(Self.quoted(layout.table)) SET \(Self.quoted(column)) = ? WHERE \(Self.quoted(layout.idColumn)) = ? AND \(Self.quoted(column)) = ?"
+        }
+        return try await access("write") {
+            try await queue.write { db in
+                var results: [Bool] = []
+                for (swap, sql) in zip(swaps, statements) {
+                    try db.execute(sql: sql, arguments: [Data(swap.new), Self.value(swap.id), Data(swap.old)])
+                    results.append(db.changesCount == 1)
+                }
+                return results
+            }
+        }
+    }
+
     public func check() async -> [DataSourceFinding] {
         do {
             return try await queue.read { db in try self.findings(db) }

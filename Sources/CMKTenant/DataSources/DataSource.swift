@@ -17,11 +17,41 @@ public protocol DataSource: Sendable {
     /// it in between (or removed it), so that write is never overwritten.
     func compareAndSwap(id: ItemID, column: String, old: [UInt8], new: [UInt8]) async throws -> Bool
 
+    /// Several compare-and-swaps in one transaction where the source has transactions (one commit
+    /// for a page instead of one per item); each result as `compareAndSwap` would give it.
+    func compareAndSwap(_ swaps: [DataSourceSwap]) async throws -> [Bool]
+
     /// What is wrong with the source, each finding with what to fix; an empty problem list is ready.
     func check() async -> [DataSourceFinding]
 
     /// Releases connections; the source is not used afterwards.
     func close() async
+}
+
+extension DataSource {
+    /// One after another: a source without transactions (a directory) has nothing to group.
+    public func compareAndSwap(_ swaps: [DataSourceSwap]) async throws -> [Bool] {
+        var results: [Bool] = []
+        for swap in swaps {
+            results.append(try await compareAndSwap(id: swap.id, column: swap.column, old: swap.old, new: swap.new))
+        }
+        return results
+    }
+}
+
+/// One compare-and-swap of a batch.
+public struct DataSourceSwap: Sendable, Equatable {
+    public let id: ItemID
+    public let column: String
+    public let old: [UInt8]
+    public let new: [UInt8]
+
+    public init(id: ItemID, column: String, old: [UInt8], new: [UInt8]) {
+        self.id = id
+        self.column = column
+        self.old = old
+        self.new = new
+    }
 }
 
 /// An item's row: an integer or text primary key, or a directory item's path below the tenant folder.

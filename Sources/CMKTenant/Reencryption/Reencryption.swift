@@ -46,9 +46,35 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
         let reader = GenerationReader(generations: keys.generations, resolvedAliases: try await resolveAliases(keys.generations))
         let batch = try await source.batch(tenant: tenant, after: cursor, limit: limit)
         var page = ReencryptionPage(cursor: batch.last ?? cursor, finished: batch.last == nil)
+        page.scanned = batch.items.count
         var memo = WrapMemo()
-        for item in batch.items {
-            try await handle(item, tenant: tenant, keys: keys, reader: reader, source: source, memo: &memo, page: &page)
+        // Each round moves what is behind and writes it in one compare-and-swap batch; the items an
+        // application changed in between are re-read and go round again.
+        var pending = batch.items
+        for _ in 0...Self.maxRaces where !pending.isEmpty {
+            var swaps: [(swap: DataSourceSwap, how: Mode)] = []
+            for item in pending {
+                if let move = try await move(item, tenant: tenant, keys: keys, reader: reader, memo: &memo, page: &page) {
+                    swaps.append((DataSourceSwap(id: item.id, column: item.column, old: item.ciphertext, new: move.bytes), move.how))
+                }
+            }
+            let results = try await source.compareAndSwap(swaps.map(\.swap))
+            pending = []
+            for (entry, swapped) in zip(swaps, results) {
+                if swapped {
+                    if entry.how == .rewrap { page.rewrapped += 1 } else { page.reencrypted += 1 }
+                    continue
+                }
+                page.lostRaces += 1
+                guard let now = try await source.item(id: entry.swap.id, column: entry.swap.column) else {
+                    page.vanished += 1
+                    continue
+                }
+                pending.append(DataSourceItem(id: entry.swap.id, column: entry.swap.column, ciphertext: now))
+            }
+        }
+        for item in pending {
+            page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .keptChanging))
         }
         return page
     }
@@ -65,53 +91,34 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
         return resolved
     }
 
-    /// One item, again after each lost race (at most `maxRaces` times).
-    private func handle(_ item: DataSourceItem, tenant: String, keys: TenantCrypto<Repository>.TenantKeys, reader: GenerationReader,
-                        source: some DataSource, memo: inout WrapMemo, page: inout ReencryptionPage) async throws {
-        var ciphertext = item.ciphertext
-        for attempt in 0...Self.maxRaces {
-            page.scanned += attempt == 0 ? 1 : 0
-            let moved: [UInt8]
-            let how: Mode
-            switch reader.read(message: ciphertext) {
-            case .unreadable:
-                page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .notAMessage))
-                return
-            case .unknown(let named, _):
-                page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .unknownKeys(named)))
-                return
-            case .generation(let number, _) where number == keys.current.number:
-                page.current += 1
-                return
-            case .generation(_, let suite):
-                do {
-                    if mode == .rewrap, suite.messageFormatVersion == 2, suite.isCommitting, !suite.isSigned {
-                        moved = try await rewrap(ciphertext, keys: keys, memo: &memo)
-                        how = .rewrap
-                    } else {
-                        moved = try await reencrypt(ciphertext, tenant: tenant)
-                        how = .reencrypt
-                    }
-                } catch let error as EnvelopeError where error.code == .authenticationFailed {
-                    page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .undecryptable))
-                    return
-                } catch let error as TenantError where error.code == .decryptFailed {
-                    page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .undecryptable))
-                    return
+    /// The item's new bytes when it is behind; nil when it is current or cannot be moved (counted
+    /// or recorded in `page`).
+    private func move(_ item: DataSourceItem, tenant: String, keys: TenantCrypto<Repository>.TenantKeys, reader: GenerationReader,
+                      memo: inout WrapMemo, page: inout ReencryptionPage) async throws -> (bytes: [UInt8], how: Mode)? {
+        switch reader.read(message: item.ciphertext) {
+        case .unreadable:
+            page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .notAMessage))
+            return nil
+        case .unknown(let named, _):
+            page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .unknownKeys(named)))
+            return nil
+        case .generation(let number, _) where number == keys.current.number:
+            page.current += 1
+            return nil
+        case .generation(_, let suite):
+            do {
+                if mode == .rewrap, suite.messageFormatVersion == 2, suite.isCommitting, !suite.isSigned {
+                    return (try await rewrap(item.ciphertext, keys: keys, memo: &memo), .rewrap)
                 }
+                return (try await reencrypt(item.ciphertext, tenant: tenant), .reencrypt)
+            } catch let error as EnvelopeError where error.code == .authenticationFailed {
+                page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .undecryptable))
+                return nil
+            } catch let error as TenantError where error.code == .decryptFailed {
+                page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .undecryptable))
+                return nil
             }
-            if try await source.compareAndSwap(id: item.id, column: item.column, old: ciphertext, new: moved) {
-                if how == .rewrap { page.rewrapped += 1 } else { page.reencrypted += 1 }
-                return
-            }
-            page.lostRaces += 1
-            guard let current = try await source.item(id: item.id, column: item.column) else {
-                page.vanished += 1
-                return
-            }
-            ciphertext = current
         }
-        page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .keptChanging))
     }
 
     /// An application that rewrites one item faster than the sweep can is reported, not chased forever.
