@@ -117,6 +117,57 @@ import Testing
         #expect(again.current == 14 && again.rewrapped == 0 && again.reencrypted == 0 && again.failures.count == 3)
     }
 
+    /// A revoked key (the old generation's or the new one's) stops the page with the KMS's verdict
+    /// before anything is written, never as "undecryptable" items; with the key back it completes.
+    @Test(arguments: Kind.allCases)
+    func aRevokedKeyStopsThePageWithNothingWritten(kind: Kind) async throws {
+        let world = try await Self.world(kind)
+        defer { world.harness.remove(); world.application.remove() }
+        try await Self.revoke(world.harness.fresh.store.repository, harness: world.harness, application: world.application,
+                              providerKey: world.providerKey)
+    }
+
+    static func revoke<Repository: TenantRepository>(_ repository: Repository, harness: TenantHarness,
+                                                     application: DataSourceTests.Application, providerKey: String) async throws {
+        let crypto = try TenantCrypto(repository: repository, operatorConfiguration: harness.configuration, kms: harness.kms)
+        let signed = try TenantCrypto(repository: repository, operatorConfiguration: harness.configuration, kms: harness.kms,
+                                      configuration: TenantCryptoConfiguration(envelope: EnvelopeConfiguration(suite: .aes256GCMHKDFSHA512CommitKeyECDSAP384)))
+        var before: [[UInt8]] = []
+        for number in 1...4 {
+            let message = try await (number.isMultiple(of: 2) ? signed : crypto).encrypt(tenant: "acme", plaintext: Self.plaintext(number)).ciphertext
+            try await application.insert(number, tenant: "acme", values: [message, nil])
+            before.append(message)
+        }
+        let tenantKey = try await harness.localKey("acme-root")
+        try await harness.enroll("acme", keys: [tenantKey], tag: "acmeprod")
+        let source = try await application.open()
+        defer { Task { await source.close() } }
+        func stored() async throws -> [[UInt8]] {
+            var result: [[UInt8]] = []
+            for number in 1...4 { result.append(try #require(try await source.item(id: application.id(number, tenant: "acme"), column: application.columns[0]))) }
+            return result
+        }
+
+        for key in [providerKey, tenantKey] {
+            // A fresh sweep and cache each time, as after a restart: nothing cached hides the revocation.
+            try await harness.localKMS.disableKey(keyID: key)
+            let fresh = try TenantCrypto(repository: repository, operatorConfiguration: harness.configuration, kms: harness.kms)
+            for mode in Reencryption<Repository>.Mode.allCases {
+                let error = await #expect(throws: KMSError.self) {
+                    _ = try await Reencryption(crypto: fresh, kms: harness.kms, mode: mode).sweep(tenant: "acme", source: source, after: nil, limit: 10)
+                }
+                #expect(error?.code.failureClass == .revocation, "\(String(describing: error))")
+                #expect(try await stored() == before, "an item was written while a key was disabled")
+            }
+            try await harness.localKMS.enableKey(keyID: key)
+        }
+        let page = try await Reencryption(crypto: crypto, kms: harness.kms).sweep(tenant: "acme", source: source, after: nil, limit: 10)
+        #expect(page.rewrapped == 2 && page.reencrypted == 2 && page.failures.isEmpty)
+        for (index, message) in try await stored().enumerated() {
+            #expect(try await crypto.decrypt(tenant: "acme", ciphertext: message).plaintext == Self.plaintext(index + 1))
+        }
+    }
+
     /// An application write between the sweep's read and its compare-and-swap is kept: the swap
     /// fails, the sweep re-reads the item and moves the new value.
     @Test(arguments: Kind.allCases)
