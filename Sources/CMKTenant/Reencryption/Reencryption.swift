@@ -8,11 +8,11 @@ import Logging
 /// Each item's generation is read from its header; items already current are left alone. An
 /// unsigned message (0x0478) is rewrapped (its data key unwrapped once and wrapped under the current
 /// generation; the body is copied), a signed one (0x0578) is decrypted and encrypted again through
-/// `TenantCrypto`. The new bytes replace the old only by compare-and-swap, so an application write in
-/// between is never overwritten: the item is re-read and handled again. An item that cannot be read
-/// or decrypted is recorded with its reason, never skipped silently. A KMS refusal or outage is
-/// thrown as the `KMSError` it is, before anything of the item is written, so the caller can pause
-/// (a revoked key) or retry (an outage) from the same cursor.
+/// `TenantCrypto`. The page's new bytes replace the old in one batch of compare-and-swaps, so an
+/// application write in between is never overwritten: that item is re-read and handled again. An
+/// item that cannot be read or decrypted is recorded with its reason, never skipped silently. A KMS
+/// refusal or outage is thrown as the `KMSError` it is, before anything of the page is written, so
+/// the caller can pause (a revoked key) or retry (an outage) from the same cursor.
 public struct Reencryption<Repository: TenantRepository>: Sendable {
     /// How an older item is moved.
     public enum Mode: String, Sendable, Codable, CaseIterable {
@@ -75,6 +75,12 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
         }
         for item in pending {
             page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .keptChanging))
+        }
+        for failure in page.failures {
+            logger.debug("item not re-encrypted", metadata: [
+                "tenant": "\(tenant.escapingControlCharacters)", "source": "\(source.configuration.name)",
+                "item": "\(failure.id.description.escapingControlCharacters)", "column": "\(failure.column)", "reason": "\(failure.reason)",
+            ])
         }
         return page
     }
