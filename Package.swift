@@ -150,6 +150,7 @@ let package = Package(
                 "CMKSQLite",
                 "CMKPostgres",
                 "CMKPeers",
+                "CMKTenant",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -190,11 +191,13 @@ let package = Package(
             dependencies: [
                 "CMKTenant", "CMKKMS", "CMKWorkflow", "CMKEnvelope", "CMKSQLite", "CMKPostgres", "CMKTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output); CMKTesting for the
         // PostgreSQL server and the network namespaces of the scale-out test.
-        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTenant", "CMKSQLite", "CMKTesting"]),
+        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTenant", "CMKSQLite", "CMKTesting",
+                                                    .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,9 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
         public static let unsupported = Code("unsupported")
         /// The caller used the API out of order (for example fed bytes after finishing).
         public static let misuse = Code("misuse")
+        /// The message cannot be rewrapped (a signed suite, a legacy v1 message): its footer signs
+        /// the header with a key that was discarded, so it must be re-encrypted in full.
+        public static let notRewrappable = Code("not-rewrappable")
 
         public var description: String { name }
     }

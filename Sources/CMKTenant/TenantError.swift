@@ -49,6 +49,9 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let decryptFailed = Code("decrypt-failed")
         /// A KMS event came without a valid API key or signature (the intake answers 401).
         public static let unauthorized = Code("unauthorized")
+        /// A data source could not be opened, read or written (a database refused, a file is
+        /// unreadable, a table is not as configured).
+        public static let dataSourceFailure = Code("data-source-failure")
     }
 
     public let code: Code

@@ -10,5 +10,6 @@ struct BenchCommand: AsyncParsableCommand {
             BenchKMSCommand.self,
             BenchFeedCommand.self,
             BenchWorkflowCommand.self,
+            BenchReencryptCommand.self,
         ])
 }

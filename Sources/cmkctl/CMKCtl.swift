@@ -27,6 +27,7 @@ struct CMKCtl: AsyncParsableCommand {
             WebhooksCommand.self,
             EncryptCommand.self,
             DecryptCommand.self,
+            SourcesCommand.self,
             KMSCommand.self,
             ProbeCommand.self,
             WorkflowsCommand.self,

@@ -27,6 +27,9 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     public var localKMSPath: String
     /// Where tenant notices go (suspended, reinstated, ...), signed in the Standard Webhooks scheme.
     public var notifications: NotificationSettings?
+    /// Where applications keep tenant ciphertexts; relative paths were made absolute against the
+    /// configuration file's folder when it was loaded.
+    public var dataSources: [DataSourceConfiguration]
 
     public static let defaultPath = ".cmkctl/operator.json"
 
@@ -35,7 +38,8 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         vpcEndpointIDs: [String] = [], providerKey: String = "arn:aws:kms:local:000000000000:alias/cmkctl-provider",
         tenants: [String]? = nil, recheckInitialSeconds: Double = 60, recheckMaxSeconds: Double = 6 * 3600,
         kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json",
-        notifications: NotificationSettings? = nil
+        notifications: NotificationSettings? = nil,
+        dataSources: [DataSourceConfiguration] = []
     ) {
         self.servicePrincipal = servicePrincipal
         self.contextKey = contextKey
@@ -47,11 +51,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         self.kmsEndpoints = kmsEndpoints
         self.localKMSPath = localKMSPath
         self.notifications = notifications
+        self.dataSources = dataSources
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
-        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications
+        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications, dataSources
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -73,6 +78,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         kmsEndpoints = try container.decodeIfPresent([String: String].self, forKey: .kmsEndpoints) ?? [:]
         localKMSPath = try container.decodeIfPresent(String.self, forKey: .localKMSPath) ?? defaults.localKMSPath
         notifications = try container.decodeIfPresent(NotificationSettings.self, forKey: .notifications)
+        dataSources = try container.decodeIfPresent([DataSourceConfiguration].self, forKey: .dataSources) ?? []
     }
 
     /// Any field name, to find the ones `CodingKeys` does not know.
@@ -119,10 +125,11 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         } catch {
             throw TenantError(.configuration, "\(path) is not a valid operator configuration: \(ErrorSentence.reason(error))")
         }
-        try configuration.validate(source: path)
         var resolved = configuration
+        try resolved.validate(source: path)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        resolved.dataSources = resolved.dataSources.map { $0.resolvingPaths(against: folder) }
         if let secretFile = configuration.notifications?.secretFile, !secretFile.hasPrefix("/") {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
             resolved.notifications?.secretFile = folder + "/" + secretFile
         }
         return resolved
@@ -186,6 +193,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
                 throw refuse("notifications.secretFile", "a file path without control characters", got: notifications.secretFile)
             }
         }
+        for (index, dataSource) in dataSources.enumerated() {
+            try dataSource.validate(index: index, source: source)
+            if dataSources[..<index].contains(where: { $0.name == dataSource.name }) {
+                throw refuse("dataSources[\(index)].name", "unique among the data sources", got: dataSource.name)
+            }
+        }
     }
 
     static func isVPCEndpointID(_ text: String) -> Bool {
@@ -210,14 +223,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
 
     /// A JSON decoding failure as a person reads it: the field and the JSON type expected there.
     static func describe(_ error: DecodingError) -> String {
-        func field(_ path: [any CodingKey]) -> String {
-            var text = ""
-            for key in path {
-                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+        func field(_ path: [any CodingKey]) -> String { fieldPath(path) }
+        func expected(_ type: Any.Type, at path: [any CodingKey]) -> String {
+            if path.first?.stringValue == CodingKeys.dataSources.stringValue {
+                if path.count == 1 { return "a list of data source objects" }
+                if path.count == 2 { return "an object with name, kind and the kind's fields" }
             }
-            return text
-        }
-        func expected(_ type: Any.Type) -> String {
             if type == Double.self { return "a number" }
             if type == String.self { return "a string" }
             // Every list and object in this file holds strings; the decoder reports them as [Any] or [String: Any].
@@ -228,7 +239,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         switch error {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             if context.codingPath.isEmpty { return "not a JSON object" }
-            return "\(field(context.codingPath)) must be \(expected(type))"
+            return "\(field(context.codingPath)) must be \(expected(type, at: context.codingPath))"
         case .keyNotFound(let key, let context):
             return "\(field(context.codingPath + [key])) is missing"
         case .dataCorrupted(let context):
@@ -236,6 +247,15 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         @unknown default:
             return "not a JSON object of the known fields"
         }
+    }
+
+    /// A coding path as the file spells it: `dataSources[1].columns`.
+    static func fieldPath(_ path: [any CodingKey]) -> String {
+        var text = ""
+        for key in path {
+            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+        }
+        return text
     }
 
     /// The wait before re-check `round` (1 for the first), doubling up to the maximum.

@@ -36,7 +36,7 @@ enum CLIExit: Int32, CaseIterable {
     case internalError = 70
     /// The output could not be written (or exists and may not be replaced).
     case cannotCreate = 73
-    /// The store could not be opened, read or written.
+    /// The store, or a data source a command reads or writes, could not be opened, read or written.
     case storeFailure = 74
     /// Not finished: another live process holds the work, or it waits for a retry a worker will run.
     case stillRunning = 75
@@ -100,7 +100,7 @@ enum ErrorPresenter {
         case .unknownTenant: .unknown
         case .auditChainBroken: .auditBroken
         case .configuration: .configuration
-        case .storeFailure: .storeFailure
+        case .storeFailure, .dataSourceFailure: .storeFailure
         default: .internalError
         }
     }
