@@ -24,6 +24,7 @@ struct CMKCtl: AsyncParsableCommand {
             WorkerCommand.self,
             EncryptCommand.self,
             DecryptCommand.self,
+            ServeCommand.self,
             KMSCommand.self,
             ProbeCommand.self,
             WorkflowsCommand.self,
