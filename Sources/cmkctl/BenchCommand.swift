@@ -8,6 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchEnvelopeCommand.self,
             BenchKMSCommand.self,
+            BenchServeCommand.self,
             BenchWorkflowCommand.self,
         ])
 }

@@ -86,8 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
                                       configuration: cryptoConfiguration)
         let server = SidecarServer(crypto: crypto, configuration: configuration, metrics: metrics, logger: logger)
         let services = server.services { name, address in
-            print("cmkctl serve: \(name) listening on http://\(address)")
-            fflush(stdout)
+            FileHandle.standardOutput.write(Data("cmkctl serve: \(name) listening on http://\(address)\n".utf8))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                                           logger: logger))

@@ -2,6 +2,7 @@ import CMKServer
 import CMKTesting
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import Testing
 
 /// The OpenAPI document and the router hold each other true, and the document is valid OpenAPI 3.1.
@@ -58,7 +59,7 @@ import Testing
     @Test func theDocumentIsServed() async throws {
         let harness = try await ServerHarness()
         defer { harness.remove() }
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let served = try await client.get("/openapi.json", token: nil)
             #expect(served.status == .ok)
             #expect(served.headers[.contentType] == "application/json")

@@ -9,7 +9,7 @@ import Testing
     @Test func healthAndReadinessOnALoopbackListener() async throws {
         let harness = try await ServerHarness()
         defer { harness.remove() }
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let live = try await client.get("/health/live", token: nil)
             #expect(live.status == .ok)
             let ready = try await client.get("/health/ready", token: nil)
@@ -24,7 +24,7 @@ import Testing
         defer { harness.remove() }
         // The store closed under the server: its check fails; the others are still reported.
         await harness.store.close()
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let ready = try await client.get("/health/ready", token: nil)
             #expect(ready.status == .serviceUnavailable)
             #expect(try ready.object["status"] as? String == "not-ready")
@@ -36,7 +36,7 @@ import Testing
     @Test func operatorRoutesLeaveAPublicListenerForTheAdminOne() async throws {
         let harness = try await ServerHarness(listen: ListenAddress(host: "0.0.0.0", port: 8765))
         defer { harness.remove() }
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             for path in ["/health/live", "/health/ready", "/metrics"] {
                 #expect(try await client.get(path, token: nil).status == .notFound, "\(path)")
             }
@@ -44,10 +44,10 @@ import Testing
         }
         let withAdmin = try await ServerHarness(adminListen: ListenAddress(host: "127.0.0.1", port: 9000))
         defer { withAdmin.remove() }
-        try await withAdmin.withClient { client in
+        try await withAdmin.withClient { (client: any TestClientProtocol) async throws in
             #expect(try await client.get("/metrics", token: nil).status == .notFound)
         }
-        try await withAdmin.withAdminClient { client in
+        try await withAdmin.withAdminClient { (client: any TestClientProtocol) async throws in
             #expect(try await client.get("/health/ready", token: nil).status == .ok)
             #expect(try await client.get("/metrics", token: nil).status == .ok)
             #expect(try await client.get("/v1/tenants/acme", token: nil).status == .notFound)
@@ -58,7 +58,7 @@ import Testing
         let harness = try await ServerHarness()
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             for _ in 0..<3 {
                 _ = try await client.post("/v1/tenants/acme/encrypt", json: #"{"plaintext": "AAAA"}"#)
             }

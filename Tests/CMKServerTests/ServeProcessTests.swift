@@ -97,8 +97,7 @@ import Testing
 
     @Test func aGibibyteRoundTripsInFlatMemoryAndTheTokenIsRequired() async throws {
         let serve = try ServeProcess()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { try? client.syncShutdown() }
+        let client = HTTPClient.shared
 
         var refused = request("\(serve.url)/v1/tenants/acme/encrypt", token: nil)
         refused.body = .bytes(ByteBuffer(string: "hello"))
@@ -154,8 +153,7 @@ import Testing
 
     @Test func sigtermLetsTheRequestInFlightFinish() async throws {
         let serve = try ServeProcess()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { try? client.syncShutdown() }
+        let client = HTTPClient.shared
         let (body, feed) = AsyncStream<ByteBuffer>.makeStream()
         var encrypt = request("\(serve.url)/v1/tenants/acme/encrypt")
         encrypt.body = .stream(body, length: .known(Int64(4 << 20)))

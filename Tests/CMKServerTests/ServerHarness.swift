@@ -4,6 +4,7 @@ import CMKServer
 import CMKSQLite
 import CMKTenant
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Prometheus
@@ -60,6 +61,11 @@ struct ServerHarness {
 
     /// Runs `body` with a client of the main listener's router.
     func withClient(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        try await Application(router: server.mainRouter()).test(.router, body)
+    }
+
+    /// What `body` returns from a client of the main listener's router.
+    func value<Value: Sendable>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         try await Application(router: server.mainRouter()).test(.router, body)
     }
 

@@ -1,6 +1,8 @@
+import CMKKMS
 import CMKServer
 import CMKTenant
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -14,7 +16,7 @@ import Testing
         let harness = try await ServerHarness()
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let encrypted = try await client.post("/v1/tenants/acme/encrypt",
                                                   json: #"{"plaintext": "\#(base64(Self.plaintext))", "context": {"purpose": "report"}}"#)
             #expect(encrypted.status == .ok)
@@ -40,7 +42,7 @@ import Testing
         try await harness.add("acme", tag: "acmeprod")
         var generator = SystemRandomNumberGenerator()
         let plaintext = (0..<(3 << 20) + 17).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let encrypted = try await client.post("/v1/tenants/acme/encrypt", bytes: plaintext, context: #"{"purpose":"backup"}"#)
             #expect(encrypted.status == .ok)
             #expect(encrypted.headers[.contentType] == "application/octet-stream")
@@ -63,7 +65,7 @@ import Testing
         let harness = try await ServerHarness()
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let body = #"{"plaintext": "\#(base64(Self.plaintext))"}"#
             for token in [nil, "not-a-token-of-this-server", ServerHarness.tokens[0] + "x", String(ServerHarness.tokens[0].dropLast())] {
                 let refused = try await client.post("/v1/tenants/acme/encrypt", json: body, token: token)
@@ -88,12 +90,11 @@ import Testing
         try await harness.add("acme", tag: "acmeprod")
         try await harness.add("initech", tag: "initech")
         let body = #"{"plaintext": "\#(base64(Self.plaintext))"}"#
-        var message = ""
-        try await harness.withClient { client in
-            message = try #require(try await client.post("/v1/tenants/initech/encrypt", json: body).object["ciphertext"] as? String)
+        let message = try await harness.value { client in
+            try #require(try await client.post("/v1/tenants/initech/encrypt", json: body).object["ciphertext"] as? String)
         }
         try await harness.set("initech", state: .suspended)
-        try await harness.withClient { [message] client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let unknown = try await client.post("/v1/tenants/nobody/encrypt", json: body)
             #expect(unknown.status == .notFound)
             #expect(unknown.problemCode == "tenant-unknown")
@@ -116,7 +117,7 @@ import Testing
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
         try await harness.add("globex", tag: "globex")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let json = try await client.post("/v1/tenants/acme/encrypt", json: #"{"plaintext": "\#(base64(Self.plaintext))"}"#)
             let ciphertext = try #require(try json.object["ciphertext"] as? String)
             let crossJSON = try await client.post("/v1/tenants/globex/decrypt", json: #"{"ciphertext": "\#(ciphertext)"}"#)
@@ -137,7 +138,7 @@ import Testing
         let harness = try await ServerHarness()
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             for body in ["not json", "{}", #"{"plaintext": 5}"#, #"{"plaintext": "***"}"#,
                          #"{"plaintext": "AAAA", "context": {"cmk-tenant": "acme-123"}}"#,
                          #"{"plaintext": "AAAA", "context": {"aws-crypto-public-key": "x"}}"#] {
@@ -155,7 +156,7 @@ import Testing
         let harness = try await ServerHarness(maxBodyBytes: 4096)
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let large = Array(repeating: UInt8(0x61), count: 8192)
             let refused = try await client.post("/v1/tenants/acme/encrypt", json: #"{"plaintext": "\#(base64(large))"}"#)
             #expect(refused.status == .contentTooLarge)
@@ -171,7 +172,7 @@ import Testing
         let transient = try await ServerHarness()
         defer { transient.remove() }
         try await transient.add("hooli", tag: "hooli", onAWS: true)
-        try await transient.withClient { client in
+        try await transient.withClient { (client: any TestClientProtocol) async throws in
             let refused = try await client.post("/v1/tenants/hooli/encrypt", json: #"{"plaintext": "AAAA"}"#)
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.problemCode == "kms-unavailable")
@@ -180,7 +181,7 @@ import Testing
         let misconfigured = try await ServerHarness(awsFailure: KMSError(.misconfigured, "secret-internal-detail arn:aws:kms:us-east-1:111122223333:key/x"))
         defer { misconfigured.remove() }
         try await misconfigured.add("hooli", tag: "hooli", onAWS: true)
-        try await misconfigured.withClient { client in
+        try await misconfigured.withClient { (client: any TestClientProtocol) async throws in
             let failed = try await client.post("/v1/tenants/hooli/encrypt", json: #"{"plaintext": "AAAA"}"#)
             #expect(failed.status == .internalServerError)
             #expect(failed.problemCode == "internal")
@@ -193,7 +194,7 @@ import Testing
         defer { harness.remove() }
         try await harness.add("acme", tag: "acmeprod")
         try await harness.add("globex", tag: "globex")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let encrypted = try await client.post("/v1/tenants/acme/batch/encrypt", json: """
                 {"items": {"one": {"plaintext": "\(base64(Self.plaintext))", "context": {"row": "1"}},
                            "two": {"plaintext": "\(base64([1, 2, 3]))"},
@@ -232,7 +233,7 @@ import Testing
         let harness = try await ServerHarness()
         defer { harness.remove() }
         let record = try await harness.add("acme", tag: "acmeprod")
-        try await harness.withClient { client in
+        try await harness.withClient { (client: any TestClientProtocol) async throws in
             let encrypted = try await client.post("/v1/tenants/acme/encrypt",
                                                   json: #"{"plaintext": "\#(base64(Self.plaintext))", "context": {"purpose": "report"}}"#)
             let ciphertext = try #require(try encrypted.object["ciphertext"] as? String)

@@ -2,6 +2,7 @@ import CMKEnvelope
 import CMKKMS
 import CMKTenant
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// An RFC 9457 problem document (`application/problem+json`) with the sidecar's stable `code`.

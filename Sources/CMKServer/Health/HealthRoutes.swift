@@ -1,5 +1,6 @@
 import CMKTenant
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 

@@ -1,6 +1,7 @@
 import CMKEnvelope
 import CMKTenant
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
