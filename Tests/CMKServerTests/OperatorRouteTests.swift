@@ -19,16 +19,18 @@ import Testing
         }
     }
 
+    /// A check added through the configuration (where the change-feed listener's goes) that fails makes
+    /// the sidecar not ready; every check is reported by name, and liveness is unaffected.
     @Test func aFailingCheckMakesTheSidecarNotReady() async throws {
-        let harness = try await ServerHarness()
+        let behind = ReadinessCheck(name: "change-feed") { throw ServerError(.configuration, "the listener is behind") }
+        let harness = try await ServerHarness(readinessChecks: [behind])
         defer { harness.remove() }
-        // The store closed under the server: its check fails; the others are still reported.
-        await harness.store.close()
         try await harness.withClient { (client: any TestClientProtocol) async throws in
             let ready = try await client.get("/health/ready", token: nil)
             #expect(ready.status == .serviceUnavailable)
             #expect(try ready.object["status"] as? String == "not-ready")
-            #expect(try ready.object["checks"] as? [String: String] == ["store": "failed"])
+            #expect(try ready.object["checks"] as? [String: String] == ["store": "ok", "change-feed": "failed"])
+            #expect(!ready.text.contains("behind"))
             #expect(try await client.get("/health/live", token: nil).status == .ok)
         }
     }

@@ -24,7 +24,7 @@ struct ServerHarness {
 
     /// - Parameter awsFailure: what every AWS KMS client fails with (tenants on `awsARN`).
     init(maxBodyBytes: Int = SidecarConfiguration.defaultMaxBodyBytes, listen: ListenAddress = SidecarConfiguration.defaultListen,
-         adminListen: ListenAddress? = nil, awsFailure: KMSError = KMSError(.unreachable, "no AWS KMS in this test")) async throws {
+         adminListen: ListenAddress? = nil, readinessChecks: [ReadinessCheck] = [], awsFailure: KMSError = KMSError(.unreachable, "no AWS KMS in this test")) async throws {
         directory = NSTemporaryDirectory() + "cmkserver-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = OperatorConfiguration()
@@ -38,7 +38,7 @@ struct ServerHarness {
         let crypto = try TenantCrypto(repository: store.repository, operatorConfiguration: configuration, kms: kms)
         registry = PrometheusCollectorRegistry()
         let sidecar = SidecarConfiguration(listen: listen, adminListen: adminListen, tokens: try BearerTokens(tokens: Self.tokens),
-                                           maxBodyBytes: maxBodyBytes)
+                                           maxBodyBytes: maxBodyBytes, readinessChecks: readinessChecks)
         server = SidecarServer(crypto: crypto, configuration: sidecar, metrics: SidecarMetrics(registry: registry))
     }
 
