@@ -20,6 +20,7 @@ import Testing
         init() throws {
             scratch = try Scratch()
             let localKMS = scratch.path(".cmkctl/local-kms.json")
+            try FileManager.default.createDirectory(atPath: scratch.path(".cmkctl"), withIntermediateDirectories: true)
             _ = try scratch.write(".cmkctl/operator.json", Array(#"{"localKms": "\#(localKMS)"}"#.utf8))
             for arguments in [["kms", "create-key", "--alias", "cmkctl-provider", "--description", "provider"],
                               ["tenants", "add", "--tenant", "acme", "--tag", "acmeprod"]] {
