@@ -152,6 +152,30 @@ import Testing
         #expect(serve.waitForExit() == 0)
     }
 
+    /// What the command refuses before it opens the store or binds a port, with the exit-code table's codes.
+    @Test func refusalsBeforeServingExitWithTheirCodes() throws {
+        let scratch = try Scratch()
+        let short = try scratch.write("short-tokens", Array("too-short\n".utf8))
+        let empty = try scratch.write("empty-tokens", Array("# nothing\n\n".utf8))
+        let good = try scratch.write("tokens", Array("\(Self.token)\n".utf8))
+        let cases: [([String], Int32, String)] = [
+            (["serve"], 64, "--token-file"),
+            (["serve", "--token-file", good, "--listen", "localhost"], 64, "HOST:PORT"),
+            (["serve", "--token-file", good, "--admin-listen", "127.0.0.1:70000"], 64, "HOST:PORT"),
+            (["serve", "--token-file", good, "--max-body-bytes", "10"], 64, "--max-body-bytes"),
+            (["serve", "--token-file", scratch.path("missing")], 78, "cannot read the token file"),
+            (["serve", "--token-file", short], 78, "at least 16 characters"),
+            (["serve", "--token-file", empty], 78, "holds no token"),
+            (["serve", "--token-file", good, "--store", scratch.path("none.sqlite")], 74, "no store"),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try CLIRunner.run(arguments, in: scratch.url)
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains(Self.token))
+        }
+    }
+
     @Test func sigtermLetsTheRequestInFlightFinish() async throws {
         let serve = try ServeProcess()
         let client = HTTPClient.shared
