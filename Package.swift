@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CMKTenant", targets: ["CMKTenant"]),
         .library(name: "CMKSQLite", targets: ["CMKSQLite"]),
         .library(name: "CMKPostgres", targets: ["CMKPostgres"]),
+        .library(name: "CMKServer", targets: ["CMKServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -21,6 +22,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // The one JSON value type, its strict reader and its writers; depends on nothing, so the
@@ -87,6 +94,25 @@ let package = Package(
                 "CMKTenant",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `cmkctl serve`: the sidecar API over TenantCrypto, auth, problem+json errors, metrics, health, the
+        // OpenAPI document, one ServiceGroup. Generic over the store: no database library here.
+        .target(
+            name: "CMKServer",
+            dependencies: [
+                "CMKJSON",
+                "CMKEnvelope",
+                "CMKKMS",
+                "CMKTenant",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // The peers the tests and the benchmarks start: moto and IAM launchers, the silent listener, child
@@ -167,9 +193,16 @@ let package = Package(
                 "CMKSQLite",
                 "CMKPostgres",
                 "CMKBenchmarks",
+                "CMKServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(name: "CMKJSONTests", dependencies: ["CMKJSON"]),
@@ -198,6 +231,20 @@ let package = Package(
         // PostgreSQL server and the network namespaces of the scale-out test.
         .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTenant", "CMKSQLite", "CMKTesting",
                                                     .product(name: "GRDB", package: "GRDB.swift")]),
+        // The sidecar in-process (HummingbirdTesting over a real SQLite store and the local KMS), the OpenAPI
+        // document against the routes, and one live `cmkctl serve` process.
+        .testTarget(
+            name: "CMKServerTests",
+            dependencies: [
+                "CMKServer", "CMKTenant", "CMKKMS", "CMKEnvelope", "CMKJSON", "CMKSQLite", "CMKTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

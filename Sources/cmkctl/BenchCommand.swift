@@ -9,6 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchEnvelopeCommand.self,
             BenchKMSCommand.self,
             BenchFeedCommand.self,
+            BenchServeCommand.self,
             BenchWorkflowCommand.self,
             BenchReencryptCommand.self,
         ])

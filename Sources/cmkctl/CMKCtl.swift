@@ -28,6 +28,7 @@ struct CMKCtl: AsyncParsableCommand {
             EncryptCommand.self,
             DecryptCommand.self,
             SourcesCommand.self,
+            ServeCommand.self,
             KMSCommand.self,
             ProbeCommand.self,
             WorkflowsCommand.self,

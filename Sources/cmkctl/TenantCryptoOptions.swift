@@ -11,10 +11,7 @@ struct TenantCryptoOptions: ParsableArguments {
     @Option(help: "Tenant id: encrypt under the tenant's current key generation, or decrypt a message of any generation it has, with its encryption-context identifier bound in. Keys come from the store: no --key.")
     var tenant: String?
 
-    @OptionGroup var storeOptions: StoreOptions
-
-    @Option(help: "With --tenant: the operator configuration (contextKey, kmsEndpoints, localKms, ...). Missing file: built-in defaults.")
-    var config: String = OperatorConfiguration.defaultPath
+    @OptionGroup var tenantStore: TenantStoreOptions
 
     /// Checks that `--tenant` and `--key` are not mixed, and that the KMS options a tenant takes from
     /// the operator configuration are not given on the command line.
@@ -37,14 +34,30 @@ struct TenantCryptoOptions: ParsableArguments {
 
     /// Opens the store and the KMS clients the operator configuration describes, and runs `body` with them.
     ///
-    /// The store is never created here. `ErrorPresenter` gives the exit codes: a store that cannot be
-    /// opened 74, an unknown tenant 67, a suspended one 77, a message that cannot be decrypted 65.
+    /// `ErrorPresenter` gives the exit codes: a store that cannot be opened 74, an unknown tenant 67, a
+    /// suspended one 77, a message that cannot be decrypted 65.
     func withTenantStore(profile: String?, timeoutSeconds: Double,
                          _ body: (OperatorConfiguration, TenantKMS, any StoreBackend) async throws -> Void) async throws {
+        try await tenantStore.withTenantStore(profile: profile, timeoutSeconds: timeoutSeconds, body)
+    }
+}
+
+/// The store and the operator configuration a tenant's crypto reads: `encrypt`/`decrypt --tenant`
+/// and `serve`.
+struct TenantStoreOptions: ParsableArguments {
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "The operator configuration (contextKey, kmsEndpoints, localKms, ...) for tenant keys. Missing file: built-in defaults.")
+    var config: String = OperatorConfiguration.defaultPath
+
+    /// Opens the store and the KMS clients the operator configuration describes, and runs `body` with them.
+    /// The store is never created here.
+    func withTenantStore<T>(profile: String?, timeoutSeconds: Double,
+                            _ body: (OperatorConfiguration, TenantKMS, any StoreBackend) async throws -> T) async throws -> T {
         let configuration = try OperatorConfiguration.load(path: config)
         // The options' validation bounded the timeout to 0.1...300 s, so the conversion cannot trap.
         let timeout = Duration.milliseconds(Int64((timeoutSeconds * 1000).rounded()))
-        try await TenantKMS.withClients(configuration: configuration, profile: profile, timeout: timeout) { kms in
+        return try await TenantKMS.withClients(configuration: configuration, profile: profile, timeout: timeout) { kms in
             try await storeOptions.withStore(create: false) { store in
                 try await body(configuration, kms, store)
             }

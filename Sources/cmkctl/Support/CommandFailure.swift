@@ -3,6 +3,7 @@ import CMKEnvelope
 import CMKJSON
 import CMKKMS
 import CMKPostgres
+import CMKServer
 import CMKTenant
 import CMKWorkflow
 import Foundation
@@ -73,6 +74,9 @@ enum ErrorPresenter {
             return (status(error.code).rawValue, error.message)
         case let error as JSONError:
             return (CLIExit.dataError.rawValue, "not valid JSON: \(error.message)")
+        case let error as ServerError:
+            // The sidecar's own setup: the token file, a listen address.
+            return (CLIExit.configuration.rawValue, error.message)
         case let error as PostgresStoreError:
             return ((error.code == .invalidLocation ? CLIExit.usage : .storeFailure).rawValue, error.message)
         case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):

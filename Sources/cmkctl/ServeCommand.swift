@@ -1,0 +1,95 @@
+import ArgumentParser
+import CMKKMS
+import CMKServer
+import CMKTenant
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `cmkctl serve`: the HTTP sidecar over the tenant store, until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve tenant encrypt, decrypt, batch and rewrap over HTTP (the sidecar), with health, metrics and OpenAPI.",
+        discussion: """
+        Routes: POST /v1/tenants/{tenant}/encrypt, /decrypt (JSON with base64, or application/octet-stream \
+        streamed with the context in the Cmk-Encryption-Context header), /batch/encrypt, /batch/decrypt, \
+        /rewrap; GET /v1/tenants/{tenant}. Every /v1 route needs Authorization: Bearer with a token of \
+        --token-file (one per line; several during a rotation). GET /health/live, /health/ready and /metrics \
+        are on --admin-listen when given, else on --listen only when it is loopback; GET /openapi.json on both. \
+        Errors are application/problem+json with a stable code. SIGTERM or SIGINT stops accepting connections, \
+        lets requests in flight finish, and exits 0. Each listener prints one line \
+        "cmkctl serve: NAME listening on http://HOST:PORT" on stdout once it is bound (--listen HOST:0 picks a port).
+        Exit status: 0 stopped by a signal, 64 bad arguments, 74 the store cannot be opened, 78 the token file or \
+        the operator configuration is wrong, 70 a listener could not start.
+        """)
+
+    @Option(help: ArgumentHelp("Where the sidecar API listens.", valueName: "host:port"))
+    var listen: String = SidecarConfiguration.defaultListen.description
+
+    @Option(name: .customLong("admin-listen"), help: ArgumentHelp("A second listener for /health/*, /metrics and /openapi.json, without a token.", valueName: "host:port"))
+    var adminListen: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Bearer tokens, one per line (at least 16 visible ASCII characters each).", valueName: "path"))
+    var tokenFile: String
+
+    @Option(name: .customLong("max-body-bytes"), help: "The largest JSON request body, 1 KiB to 1 GiB; application/octet-stream bodies stream without a limit.")
+    var maxBodyBytes: Int = SidecarConfiguration.defaultMaxBodyBytes
+
+    @Option(help: "Profile of the shared credentials file (default: AWS_PROFILE or default).")
+    var profile: String?
+
+    @Option(name: .customLong("kms-timeout"), help: "Seconds one KMS call may take, 0.1 to 300.")
+    var kmsTimeout: Double = 10
+
+    @Option(name: .customLong("min-regions"), help: "Fail an encrypt unless this many regions of a multi-region tenant wrapped its data key (1 to 64).")
+    var minimumRegions: Int = 1
+
+    @OptionGroup var tenantStore: TenantStoreOptions
+
+    func validate() throws {
+        for (flag, value) in [("--listen", listen), ("--admin-listen", adminListen)] {
+            guard let value else { continue }
+            do { _ = try ListenAddress(parsing: value) } catch let error as ServerError { throw ValidationError("\(flag) \(error.message)") }
+        }
+        try OptionRange("--max-body-bytes", 1024...(1 << 30), "bytes").check(maxBodyBytes)
+        try OptionLimits.kmsTimeout.check(kmsTimeout)
+        try OptionLimits.minimumRegions.check(minimumRegions)
+    }
+
+    func run() async throws {
+        // Everything the user gave is read before the store is opened or a port bound.
+        let configuration = SidecarConfiguration(
+            listen: try ListenAddress(parsing: listen), adminListen: try adminListen.map { try ListenAddress(parsing: $0) },
+            tokens: try BearerTokens(contentsOf: tokenFile), maxBodyBytes: maxBodyBytes)
+        // The one bootstrap of swift-metrics in the process: libraries that report through it land in
+        // the same registry /metrics exposes.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let metrics = SidecarMetrics(registry: registry)
+        let timeout = Duration.milliseconds(Int64((kmsTimeout * 1000).rounded()))
+        let cryptoConfiguration = TenantCryptoConfiguration(multiRegion: MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: timeout))
+        try await tenantStore.withTenantStore(profile: profile, timeoutSeconds: kmsTimeout) { operatorConfiguration, kms, store in
+            try await Self.serve(store: store, operatorConfiguration: operatorConfiguration, kms: kms, cryptoConfiguration: cryptoConfiguration,
+                                 configuration: configuration, metrics: metrics)
+        }
+    }
+
+    /// Runs the server on the store's own repository type until a signal; generic so TenantCrypto is too.
+    private static func serve<Store: StoreBackend>(store: Store, operatorConfiguration: OperatorConfiguration, kms: TenantKMS,
+                                                   cryptoConfiguration: TenantCryptoConfiguration,
+                                                   configuration: SidecarConfiguration, metrics: SidecarMetrics) async throws {
+        let logger = Logger(label: "cmk.server")
+        let crypto = try TenantCrypto(repository: store.repository, operatorConfiguration: operatorConfiguration, kms: kms,
+                                      configuration: cryptoConfiguration)
+        let server = SidecarServer(crypto: crypto, configuration: configuration, metrics: metrics, logger: logger)
+        let services = server.services { name, address in
+            FileHandle.standardOutput.write(Data("cmkctl serve: \(name) listening on http://\(address)\n".utf8))
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                                          logger: logger))
+        try await group.run()
+    }
+}
