@@ -506,6 +506,73 @@ public enum OpenAPIDocument {
         }
       }
     },
+    "/v1/events/kms": {
+      "post": {
+        "operationId": "receiveKMSEvent",
+        "summary": "A KMS event (EventBridge API destination or Standard Webhooks sender): recorded, then a probe of the tenants whose keys it names. A hint only: only cmkctl's own probe can suspend a tenant.",
+        "security": [
+          {
+            "apiKey": []
+          },
+          {
+            "standardWebhooks": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KMSEvent"
+              }
+            }
+          }
+        },
+        "responses": {
+          "202": {
+            "description": "Accepted (checks started), ignored (the event cannot revoke or names no key in scope) or repeated (received before).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "outcome"
+                  ],
+                  "properties": {
+                    "outcome": {
+                      "type": "string",
+                      "enum": [
+                        "accepted",
+                        "ignored",
+                        "repeated"
+                      ]
+                    },
+                    "tenants": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    },
+                    "reason": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/InvalidRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/StoreUnavailable"
+          }
+        }
+      }
+    },
     "/health/live": {
       "get": {
         "operationId": "live",
@@ -599,9 +666,65 @@ public enum OpenAPIDocument {
         "type": "http",
         "scheme": "bearer",
         "description": "A token from the server's --token-file."
+      },
+      "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Cmk-Api-Key",
+        "description": "A per-tenant key from cmkctl webhooks issue-key: events sent with it can only make cmkctl probe that tenant's keys."
+      },
+      "standardWebhooks": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "webhook-signature",
+        "description": "Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 over id.timestamp.body) with a secret of the server's --webhook-secret-file."
       }
     },
     "schemas": {
+      "KMSEvent": {
+        "type": "object",
+        "description": "An EventBridge event as API destinations send it.",
+        "required": [
+          "id",
+          "detail-type",
+          "source",
+          "account",
+          "region",
+          "detail"
+        ],
+        "properties": {
+          "version": {
+            "type": "string"
+          },
+          "id": {
+            "type": "string"
+          },
+          "detail-type": {
+            "type": "string"
+          },
+          "source": {
+            "type": "string"
+          },
+          "account": {
+            "type": "string"
+          },
+          "time": {
+            "type": "string"
+          },
+          "region": {
+            "type": "string"
+          },
+          "resources": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "detail": {
+            "type": "object"
+          }
+        }
+      },
       "Context": {
         "type": "object",
         "additionalProperties": {
@@ -849,6 +972,23 @@ public enum OpenAPIDocument {
       },
       "Internal": {
         "description": "internal: an unexpected failure; the server's log has the details.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "StoreUnavailable": {
+        "description": "store-unavailable: the event could not be recorded; retry after Retry-After seconds.",
+        "headers": {
+          "Retry-After": {
+            "schema": {
+              "type": "integer"
+            }
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {

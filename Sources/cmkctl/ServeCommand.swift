@@ -47,6 +47,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("min-regions"), help: "Fail an encrypt unless this many regions of a multi-region tenant wrapped its data key (1 to 64).")
     var minimumRegions: Int = 1
 
+    @Option(name: .customLong("change-poll-ms"), help: "How often the tenant change feed is read, in milliseconds (1 to 60000); on PostgreSQL a NOTIFY wakes it at once.")
+    var changePollMilliseconds: Int = 100
+
+    @Option(name: .customLong("webhook-secret-file"), help: ArgumentHelp("Standard Webhooks secrets (whsec_…, one per line) that KMS event senders may sign with; without it, POST /v1/events/kms takes only per-tenant API keys (cmkctl webhooks issue-key).", valueName: "path"))
+    var webhookSecretFile: String?
+
+    @Option(help: "Directory of workflow definitions to run instead of the built-in ones.")
+    var workflows: String?
+
+    @Option(help: "Seconds the worker's claim on an execution lasts without renewal (1 to 86400).")
+    var leaseSeconds: Double = 10
+
     @OptionGroup var tenantStore: TenantStoreOptions
 
     func validate() throws {
@@ -57,6 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
         try OptionRange("--max-body-bytes", 1024...(1 << 30), "bytes").check(maxBodyBytes)
         try OptionLimits.kmsTimeout.check(kmsTimeout)
         try OptionLimits.minimumRegions.check(minimumRegions)
+        try OptionRange("--change-poll-ms", 1...60_000, "milliseconds").check(changePollMilliseconds)
+        try OptionLimits.leaseSeconds.check(leaseSeconds)
     }
 
     func run() async throws {
@@ -64,6 +78,19 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = SidecarConfiguration(
             listen: try ListenAddress(parsing: listen), adminListen: try adminListen.map { try ListenAddress(parsing: $0) },
             tokens: try BearerTokens(contentsOf: tokenFile), maxBodyBytes: maxBodyBytes)
+        let signatures = try webhookSecretFile.map { path in
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ServerError(.configuration, "cannot read the webhook secret file \(path)")
+            }
+            let secrets = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            do { return try StandardWebhook(secrets: secrets) } catch let error as TenantError {
+                throw ServerError(.configuration, "\(path): \(error.message)")
+            }
+        }
+        let process = "serve-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let options = ServeRuntimeOptions(signatures: signatures, changePoll: .milliseconds(Int64(changePollMilliseconds)), process: process,
+                                          workflows: WorkflowDefinitions(directory: workflows), leaseSeconds: leaseSeconds)
         // The one bootstrap of swift-metrics in the process: libraries that report through it land in
         // the same registry /metrics exposes.
         let registry = PrometheusCollectorRegistry()
@@ -73,23 +100,60 @@ struct ServeCommand: AsyncParsableCommand {
         let cryptoConfiguration = TenantCryptoConfiguration(multiRegion: MultiRegionKeyring.Configuration(minimumRegions: minimumRegions, wrapTimeout: timeout))
         try await tenantStore.withTenantStore(profile: profile, timeoutSeconds: kmsTimeout) { operatorConfiguration, kms, store in
             try await Self.serve(store: store, operatorConfiguration: operatorConfiguration, kms: kms, cryptoConfiguration: cryptoConfiguration,
-                                 configuration: configuration, metrics: metrics)
+                                 configuration: configuration, metrics: metrics, options: options)
         }
     }
 
     /// Runs the server on the store's own repository type until a signal; generic so TenantCrypto is too.
     private static func serve<Store: StoreBackend>(store: Store, operatorConfiguration: OperatorConfiguration, kms: TenantKMS,
                                                    cryptoConfiguration: TenantCryptoConfiguration,
-                                                   configuration: SidecarConfiguration, metrics: SidecarMetrics) async throws {
+                                                   configuration: SidecarConfiguration, metrics: SidecarMetrics,
+                                                   options: ServeRuntimeOptions) async throws {
         let logger = Logger(label: "cmk.server")
         let crypto = try TenantCrypto(repository: store.repository, operatorConfiguration: operatorConfiguration, kms: kms,
                                       configuration: cryptoConfiguration)
-        let server = SidecarServer(crypto: crypto, configuration: configuration, metrics: metrics, logger: logger)
-        let services = server.services { name, address in
+        // Tenant state from every other process: snapshots and data keys dropped on each change, and this
+        // process's purge of a suspended tenant recorded (the end of its revocation bound).
+        let follower = crypto.changeFollower(pollInterval: options.changePoll, processName: options.process)
+        var configuration = configuration
+        configuration.readinessChecks.append(ReadinessCheck(name: "change-feed") {
+            guard follower.isCurrent else { throw ServerError(.configuration, "the tenant change feed has not been read recently") }
+        })
+        // The engine's worker: revocation checks started by KMS events (and any other work) run here.
+        let runtime = TenantRuntime(store: store, configuration: operatorConfiguration, workflows: options.workflows,
+                                    leaseSeconds: options.leaseSeconds)
+        let worker = try runtime.worker(kms: kms, owner: options.process)
+        let events = KMSEventIntake(repository: store.repository, revocations: try runtime.revocationService(), signatures: options.signatures)
+        let server = SidecarServer(crypto: crypto, configuration: configuration, metrics: metrics, events: events, logger: logger)
+        var services = server.services { name, address in
             FileHandle.standardOutput.write(Data("cmkctl serve: \(name) listening on http://\(address)\n".utf8))
         }
+        services.append(BackgroundService(name: "change-feed") { await follower.run() })
+        services.append(BackgroundService(name: "worker") { try? await worker.run() })
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                                           logger: logger))
         try await group.run()
+    }
+}
+
+/// What `serve` runs beside the HTTP listeners.
+struct ServeRuntimeOptions {
+    let signatures: StandardWebhook?
+    let changePoll: Duration
+    let process: String
+    let workflows: WorkflowDefinitions
+    let leaseSeconds: Double
+}
+
+/// A long-running task as a `Service`: cancelled when the group shuts down gracefully (a step cut short
+/// is taken up again from the journal).
+struct BackgroundService: Service {
+    let name: String
+    let body: @Sendable () async -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await body()
+        }
     }
 }

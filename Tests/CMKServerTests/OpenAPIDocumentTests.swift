@@ -36,7 +36,7 @@ import Testing
         let routed = Self.routedOperations(harness)
         #expect(routed.subtracting(documented).isEmpty, "routed but not documented: \(routed.subtracting(documented).sorted())")
         #expect(documented.subtracting(routed).isEmpty, "documented but not routed: \(documented.subtracting(routed).sorted())")
-        #expect(routed.count == 10)
+        #expect(routed.count == 11)
     }
 
     @Test func theDocumentIsValidOpenAPI31() throws {

@@ -3,6 +3,7 @@ import CMKKMS
 import CMKServer
 import CMKSQLite
 import CMKTenant
+import CMKTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -21,6 +22,8 @@ struct ServerHarness {
     let configuration: OperatorConfiguration
     let server: SidecarServer<SQLiteTenantRepository>
     let registry: PrometheusCollectorRegistry
+    let events: KMSEventIntake<SQLiteTenantRepository>
+    static let webhookSecret = StandardWebhook.generateSecret()
 
     /// - Parameter awsFailure: what every AWS KMS client fails with (tenants on `awsARN`).
     init(maxBodyBytes: Int = SidecarConfiguration.defaultMaxBodyBytes, listen: ListenAddress = SidecarConfiguration.defaultListen,
@@ -39,7 +42,10 @@ struct ServerHarness {
         registry = PrometheusCollectorRegistry()
         let sidecar = SidecarConfiguration(listen: listen, adminListen: adminListen, tokens: try BearerTokens(tokens: Self.tokens),
                                            maxBodyBytes: maxBodyBytes, readinessChecks: readinessChecks)
-        server = SidecarServer(crypto: crypto, configuration: sidecar, metrics: SidecarMetrics(registry: registry))
+        let definition = try RevocationWorkflow.loadDefinition(directory: CLIRunner.packageRoot.appendingPathComponent("Workflows"))
+        let revocations = RevocationService(journal: store.journal, repository: store.repository, definition: definition, reprobeSeconds: 0)
+        events = KMSEventIntake(repository: store.repository, revocations: revocations, signatures: try StandardWebhook(secrets: [Self.webhookSecret]))
+        server = SidecarServer(crypto: crypto, configuration: sidecar, metrics: SidecarMetrics(registry: registry), events: events)
     }
 
     /// Adds `tenant` on the provider's key (the local KMS's, or an AWS one that fails).

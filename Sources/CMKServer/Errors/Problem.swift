@@ -58,6 +58,11 @@ public struct Problem: HTTPResponseError, Sendable, Equatable {
                 self.init(status: .forbidden, code: error.code.name, title: "Tenant suspended", detail: error.message)
             case .decryptFailed:
                 self.init(status: .unprocessableContent, code: error.code.name, title: "Decrypt failed", detail: error.message)
+            case .unauthorized:
+                self.init(status: .unauthorized, code: error.code.name, title: "Unauthorized", detail: error.message)
+            case .storeFailure:
+                self.init(status: .serviceUnavailable, code: "store-unavailable", title: "Store unavailable",
+                          detail: "the tenant store did not answer; retry later", retryAfter: Self.retryAfterSeconds)
             default:
                 self = .internal
             }

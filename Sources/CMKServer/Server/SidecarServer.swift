@@ -13,11 +13,14 @@ public struct SidecarServer<Repository: TenantRepository>: Sendable {
     public let crypto: TenantCrypto<Repository>
     public let configuration: SidecarConfiguration
     public let metrics: SidecarMetrics
+    /// The KMS event intake at `POST /v1/events/kms`; nil leaves the route out.
+    public let events: KMSEventIntake<Repository>?
     public let logger: Logger
 
     public init(crypto: TenantCrypto<Repository>, configuration: SidecarConfiguration, metrics: SidecarMetrics,
-                logger: Logger = Logger(label: "cmk.server")) {
+                events: KMSEventIntake<Repository>? = nil, logger: Logger = Logger(label: "cmk.server")) {
         self.crypto = crypto
+        self.events = events
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -37,6 +40,8 @@ public struct SidecarServer<Repository: TenantRepository>: Sendable {
         router.add(middleware: ProblemMiddleware())
         OperatorRoutes.addDocument(to: router)
         if configuration.operatorRoutesOnMain { operatorRoutes.addHealth(to: router) }
+        // Its sender proves itself with an API key or a signature, not the applications' bearer token.
+        if let events { EventRoutes(intake: events).add(to: router) }
         let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
         SidecarRoutes(crypto: crypto, maxBodyBytes: configuration.maxBodyBytes).add(to: v1)
         return router
