@@ -7,7 +7,7 @@ import Foundation
 /// The event is a hint only: all it can do is schedule a probe, and the probe decides. An API key
 /// (`WebhookKey`) lets its tenant's keys be probed and no other tenant's; a Standard Webhooks signature
 /// (the operator's own relay) may name any tenant's key. The same event (by sender scope and id) again
-/// is acknowledged and starts nothing; a tenant with a check already running is not checked twice.
+/// is acknowledged and starts nothing; at most five checks of one tenant run at once.
 public struct KMSEventIntake<Repository: TenantRepository>: Sendable {
     /// How the sender proved who it is.
     public enum Credential: Sendable {
@@ -70,9 +70,11 @@ public struct KMSEventIntake<Repository: TenantRepository>: Sendable {
         }
         let running = try await revocations.journal.executions(status: .running).map(\.name)
         for tenant in tenants {
-            // One check per tenant at a time: a burst of events about one key is one probe.
+            // Each event gets its own check (one still waiting to re-probe an earlier pass must not hold a
+            // new revocation back), but a burst is bounded: past `maximumChecksPerTenant` running checks
+            // of one tenant, a further event only joins them.
             let prefix = "revocation-\(tenant)-"
-            if running.contains(where: { $0.hasPrefix(prefix) }) { continue }
+            if running.filter({ $0.hasPrefix(prefix) }).count >= Self.maximumChecksPerTenant { continue }
             let trigger = RevocationTrigger(kind: .event, id: String(event.id.prefix(128)), eventTime: event.time, summary: event.summary,
                                             key: event.keys.first?.description)
             try await revocations.check(tenant: tenant, trigger: trigger)
@@ -104,6 +106,9 @@ public struct KMSEventIntake<Repository: TenantRepository>: Sendable {
             return nil
         }
     }
+
+    /// The most checks of one tenant running at once that events start.
+    public static var maximumChecksPerTenant: Int { 5 }
 
     private static var unauthorized: TenantError {
         TenantError(.unauthorized, "the request has no valid API key or Standard Webhooks signature")
