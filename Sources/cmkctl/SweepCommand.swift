@@ -52,7 +52,7 @@ struct SweepProbeCommand: AsyncParsableCommand {
                             results.map { [$0.tenant, $0.before, $0.outcome, $0.after, $0.detail] }))
         }
         if !pending.isEmpty {
-            throw CommandFailure(status: .stillRunning, message: "\(pending.count) check(s) wait for a retry (KMS or cmkctl's own setup failing); no tenant was touched by them: cmkctl worker continues them")
+            throw CommandFailure(status: .stillRunning, message: "\(pending.count) check(s) wait for a retry of their probe (KMS or cmkctl's own setup failing); no tenant was touched by them: cmkctl worker continues them")
         }
     }
 
@@ -105,7 +105,11 @@ struct SweepProbeCommand: AsyncParsableCommand {
             }
         case .running:
             let failure = history.last { $0.kind == .taskFailed }
-            return ("retrying", failure?.detail["error"]?.stringValue ?? "waiting for a retry")
+            let error = failure?.detail["error"]?.stringValue ?? "waiting for a retry"
+            // The tenant already moved; only the operator's notice waits for its retry.
+            if entered.contains("NotifySuspension") { return ("suspended", "notice pending (\(error))") }
+            if entered.contains("NotifyReinstatement") { return ("reinstated", "notice pending (\(error))") }
+            return ("retrying", error)
         default:
             return ("unconfirmed", snapshot.error ?? snapshot.status.rawValue)
         }

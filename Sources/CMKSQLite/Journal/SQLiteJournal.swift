@@ -16,6 +16,9 @@ public final class SQLiteJournal: WorkflowJournal {
     package let pool: DatabasePool
     public let path: String
     public let durability: JournalDurability
+    /// Bumped by this process's `start`, `signal` and `cancel`, so a worker in the same process (`serve`)
+    /// takes new work at once; other processes find it at their next poll.
+    private let hints = WakeHints()
 
     /// Opens (creating if needed) the journal at `path` and applies pending migrations.
     public init(path: String, durability: JournalDurability = .full) throws {
@@ -117,7 +120,7 @@ public final class SQLiteJournal: WorkflowJournal {
     public func start(name: String, input: JSONValue, definition: StateMachineDefinition, now: Date) async throws -> (
         snapshot: ExecutionSnapshot, created: Bool
     ) {
-        try await journalWrite { db in
+        let result = try await journalWrite { db in
             if let existing = try Self.load(db, name) {
                 return (existing, false)
             }
@@ -125,6 +128,20 @@ public final class SQLiteJournal: WorkflowJournal {
             try Self.insert(db, step.snapshot)
             try Self.append(db, step.events)
             return (step.snapshot, true)
+        }
+        hints.bump()
+        return result
+    }
+
+    /// Sleeps until `deadline`, or until this process starts, signals or cancels an execution.
+    public func waitForWork(until deadline: Date, clock: any WorkflowClock) async throws {
+        let seen = hints.generation
+        let hints = self.hints
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await clock.sleep(until: deadline) }
+            group.addTask { await hints.wait(after: seen) }
+            defer { group.cancelAll() }
+            try await group.next()
         }
     }
 
@@ -265,7 +282,7 @@ public final class SQLiteJournal: WorkflowJournal {
     }
 
     public func signal(execution: String, payload: JSONValue, now: Date) async throws -> ExecutionSnapshot {
-        try await journalWrite { db in
+        let result = try await journalWrite { db in
             guard let snapshot = try Self.load(db, execution) else {
                 throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
             }
@@ -274,10 +291,12 @@ public final class SQLiteJournal: WorkflowJournal {
             try Self.update(db, step.snapshot)
             return step.snapshot
         }
+        hints.bump()
+        return result
     }
 
     public func cancel(execution: String, now: Date) async throws -> ExecutionSnapshot {
-        try await journalWrite { db in
+        let result = try await journalWrite { db in
             guard let snapshot = try Self.load(db, execution) else {
                 throw WorkflowError(.executionNotFound, "no execution named \"\(execution)\"")
             }
@@ -289,6 +308,8 @@ public final class SQLiteJournal: WorkflowJournal {
                 arguments: [execution])
             return step.snapshot
         }
+        hints.bump()
+        return result
     }
 
     public func execution(named name: String) async throws -> ExecutionSnapshot? {
@@ -463,3 +484,4 @@ public final class SQLiteJournal: WorkflowJournal {
         }
     }
 }
+

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Counts wake-up notifications and wakes the tasks waiting for the next one.
-final class WakeHints: Sendable {
+/// Counts wake-up hints and wakes the tasks waiting for the next one: how a journal tells idle
+/// workers that there is new work (PostgreSQL's NOTIFY; SQLite's own starts in this process).
+public final class WakeHints: Sendable {
     private struct State {
         var generation = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -10,9 +11,11 @@ final class WakeHints: Sendable {
 
     private let state = Mutex(State())
 
-    var generation: Int { state.withLock { $0.generation } }
+    public init() {}
 
-    func bump() {
+    public var generation: Int { state.withLock { $0.generation } }
+
+    public func bump() {
         let woken = state.withLock { state in
             state.generation += 1
             defer { state.waiters = [:] }
@@ -22,7 +25,7 @@ final class WakeHints: Sendable {
     }
 
     /// Returns once a notification arrived after `seen` was read, or when the task is cancelled.
-    func wait(after seen: Int) async {
+    public func wait(after seen: Int) async {
         let id = state.withLock { state in
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
@@ -40,23 +43,5 @@ final class WakeHints: Sendable {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume()
         }
-    }
-}
-
-/// A background task started at most once and cancelled on request.
-final class ListenerTask: Sendable {
-    private let task = Mutex<Task<Void, Never>?>(nil)
-    private let cancelled = Mutex(false)
-
-    func startOnce(_ body: @escaping @Sendable () async -> Void) {
-        task.withLock { task in
-            guard task == nil, !cancelled.withLock({ $0 }) else { return }
-            task = Task(operation: body)
-        }
-    }
-
-    func cancel() {
-        cancelled.withLock { $0 = true }
-        task.withLock { $0 }?.cancel()
     }
 }
