@@ -147,6 +147,7 @@ let package = Package(
                 "CMKEnvelope",
                 "CMKKMS",
                 "CMKWorkflow",
+                "CMKTenant",
                 "CMKSQLite",
                 "CMKPostgres",
                 "CMKPeers",

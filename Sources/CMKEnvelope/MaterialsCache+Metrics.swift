@@ -16,6 +16,9 @@ extension MaterialsCache {
         public var refreshFailures = 0
         /// Calls to the provider under the cache (keyring calls): misses that fetched, refreshes and bypasses.
         public var providerCalls = 0
+        /// Decryption entries stored from new encryption materials (reading back this process's own
+        /// messages needs no KMS call).
+        public var seededDecryptions = 0
         /// `purge` calls, and the entries they dropped.
         public var purges = 0
         public var purgedEntries = 0

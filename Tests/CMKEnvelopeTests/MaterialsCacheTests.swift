@@ -182,6 +182,37 @@ import Testing
         #expect(rig.provider.decryptCalls == 6)
     }
 
+    @Test func seededMessagesWrittenThroughTheCacheReadBackWithoutAKeyringCallUntilTheHardAge() async throws {
+        let rig = try Rig(limits: .init(softAge: .seconds(60), hardAge: .seconds(120), seedsDecryption: true))
+        let materials = rig.caching()
+        let message = try await Envelope().encrypt(Array("mine".utf8), context: Self.context, materials: materials)
+        rig.clock.advance(by: .seconds(30))
+        #expect(try await Envelope().decrypt(message, materials: materials).plaintext == Array("mine".utf8))
+        #expect(rig.provider.decryptCalls == 0)
+        var metrics = await rig.cache.metrics
+        #expect(metrics.seededDecryptions == 1 && metrics.entries == 2 && metrics.hits == 1 && metrics.providerCalls == 1)
+        // The seeded entry ages from the data key's creation, not from the read: at 120 s it is gone.
+        rig.clock.advance(by: .seconds(90))
+        #expect(try await Envelope().decrypt(message, materials: materials).plaintext == Array("mine".utf8))
+        #expect(rig.provider.decryptCalls == 1)
+        // Another owner's partition never sees it, and a purge drops it with the owner's other entries.
+        _ = try await Envelope().decrypt(message, materials: rig.caching(.init(owner: "globex", scope: "generation 1")))
+        #expect(rig.provider.decryptCalls == 2)
+        let fresh = try await Envelope().encrypt(Array("again".utf8), context: Self.context, materials: materials)
+        await rig.cache.purge(owner: "acme")
+        _ = try await Envelope().decrypt(fresh, materials: materials)
+        #expect(rig.provider.decryptCalls == 3)
+        metrics = await rig.cache.metrics
+        #expect(metrics.seededDecryptions == 2)
+
+        // Off (the default), the first read of one's own message asks the keyring.
+        let plain = try Rig(limits: .init(softAge: .seconds(60), hardAge: .seconds(120)))
+        let written = try await Envelope().encrypt(Array("mine".utf8), context: Self.context, materials: plain.caching())
+        _ = try await Envelope().decrypt(written, materials: plain.caching())
+        let plainMetrics = await plain.cache.metrics
+        #expect(plain.provider.decryptCalls == 1 && plainMetrics.seededDecryptions == 0)
+    }
+
     // MARK: Usage limits
 
     @Test func messageLimitsRefreshAtTheSoftOneAndStopAtTheHardOne() async throws {
