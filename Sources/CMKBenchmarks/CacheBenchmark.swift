@@ -110,6 +110,8 @@ public struct CacheBenchmark: Sendable {
         /// Refreshes that failed once finished (none should: with one region required, a refresh
         /// wraps without the hanging one after the wrap timeout).
         public let refreshFailures: Int
+        /// Stale serves that started no refresh because the cap on refreshes in flight was reached.
+        public let refreshesDeferred: Int
 
         /// Hanging p99 over fresh p99: near 1 when no refresh blocks an encrypt.
         public var p99Ratio: Double { fresh.p99 > 0 ? hanging.p99 / fresh.p99 : 0 }
@@ -345,6 +347,7 @@ public struct CacheBenchmark: Sendable {
                 cache.evictions -= before.evictions
                 cache.expirations -= before.expirations
                 cache.seededDecryptions -= before.seededDecryptions
+                cache.refreshesDeferred -= before.refreshesDeferred
             }
             let seconds = clock.elapsed.seconds - (start?.seconds ?? 0)
             return Window(operations: encrypts + decrypts, encrypts: encrypts, decrypts: decrypts,
@@ -420,7 +423,8 @@ public struct CacheBenchmark: Sendable {
         return HangResult(fresh: LatencySummary(fresh), hanging: LatencySummary(hanging),
                           refreshesStarted: during.refreshes - before.refreshes, staleServes: during.staleServes - before.staleServes,
                           misses: during.misses - before.misses,
-                          refreshFailures: after.refreshFailures - before.refreshFailures)
+                          refreshFailures: after.refreshFailures - before.refreshFailures,
+                          refreshesDeferred: during.refreshesDeferred - before.refreshesDeferred)
     }
 }
 

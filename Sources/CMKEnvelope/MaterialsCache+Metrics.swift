@@ -12,6 +12,8 @@ extension MaterialsCache {
         public var bypasses = 0
         /// Background refreshes started.
         public var refreshes = 0
+        /// Stale serves that started no refresh because `maxRefreshesInFlight` were running.
+        public var refreshesDeferred = 0
         /// Background refreshes that failed (the old entry kept serving until its hard limits).
         public var refreshFailures = 0
         /// Calls to the provider under the cache (keyring calls): misses that fetched, refreshes and bypasses.

@@ -83,6 +83,8 @@ public actor MaterialsCache {
     private var order = LRUOrder<EntryKey>()
     private var flights: [EntryKey: Flight] = [:]
     private var nextFlightID: UInt64 = 0
+    /// The flights that are background refreshes, until their fetch ends (a purge does not end them).
+    private var refreshing: Set<UInt64> = []
     /// Bumped by each purge of an owner, so a fetch that started before the purge is not stored.
     private var purgeEpochs: [String: UInt64] = [:]
     /// The scope each owner's latest request named.
@@ -182,8 +184,13 @@ public actor MaterialsCache {
                     }
                     // One refresh per entry at a time; the request that found it due does not wait for it.
                     if assessment == .stale && flights[key] == nil && now >= entry.refreshNotBefore {
-                        counters.refreshes += 1
-                        startFlight(key, fetch: fetch, initialUsage: .none)
+                        if refreshing.count < limits.maxRefreshesInFlight {
+                            counters.refreshes += 1
+                            let flight = startFlight(key, fetch: fetch, initialUsage: .none)
+                            refreshing.insert(flight.id)
+                        } else {
+                            counters.refreshesDeferred += 1
+                        }
                     }
                     return entry.materials
                 }
@@ -236,6 +243,7 @@ public actor MaterialsCache {
     }
 
     private func finishFlight(_ key: EntryKey, id: UInt64, epoch: UInt64, storing materials: Materials, usage: Usage) {
+        refreshing.remove(id)
         guard flights[key]?.id == id else { return }
         flights[key] = nil
         guard purgeEpochs[key.owner, default: 0] == epoch, materials.isStorable else { return }
@@ -270,6 +278,7 @@ public actor MaterialsCache {
     /// A failed fetch: a stale entry keeps serving (until its hard limits) and is not refreshed
     /// again before the retry interval.
     private func failFlight(_ key: EntryKey, id: UInt64) {
+        refreshing.remove(id)
         guard flights[key]?.id == id else { return }
         flights[key] = nil
         if var entry = entries[key] {

@@ -111,6 +111,28 @@ import Testing
         #expect(await rig.cache.metrics.refreshes == 1)
     }
 
+    @Test func refreshesInFlightAreCappedAndTheRestServeStaleUntilASlotFrees() async throws {
+        let rig = try Rig(limits: .init(softAge: .seconds(60), hardAge: .seconds(120), maxRefreshesInFlight: 20))
+        let owners = (0..<30).map { MaterialsCache.Partition(owner: "tenant\($0)", scope: "generation 1") }
+        let request = Self.request(length: 10)
+        for owner in owners { _ = try await rig.caching(owner).encryptionMaterials(for: request) }
+        rig.clock.advance(by: .seconds(61))
+        rig.provider.gate.close()
+        // Thirty entries cross the soft age together: twenty refreshes start, ten requests are served
+        // stale without one, and none waits.
+        for owner in owners { _ = try await rig.caching(owner).encryptionMaterials(for: request) }
+        try await until { rig.provider.gate.waiting == 20 }
+        var metrics = await rig.cache.metrics
+        #expect(metrics.staleServes == 30 && metrics.refreshes == 20 && metrics.refreshesDeferred == 10 && metrics.misses == 30)
+        rig.provider.gate.open()
+        await rig.cache.waitForFetches()
+        // Slots free: the ten deferred entries refresh on their next request; the twenty are fresh.
+        for owner in owners { _ = try await rig.caching(owner).encryptionMaterials(for: request) }
+        await rig.cache.waitForFetches()
+        metrics = await rig.cache.metrics
+        #expect(metrics.refreshes == 30 && metrics.refreshesDeferred == 10 && metrics.hits == 20 && rig.provider.encryptCalls == 60)
+    }
+
     @Test func pastTheHardAgeTheEntryIsNeverServed() async throws {
         let rig = try Rig(limits: .init(softAge: .seconds(120), hardAge: .seconds(120)))
         let materials = rig.caching()
@@ -339,6 +361,7 @@ import Testing
         MaterialsCache.Limits(softMessages: 10, maxMessages: 5),
         MaterialsCache.Limits(softBytes: 0),
         MaterialsCache.Limits(maxEntries: 0),
+        MaterialsCache.Limits(maxRefreshesInFlight: 0),
     ])
     func contradictoryLimitsAreRefused(limits: MaterialsCache.Limits) {
         #expect(throws: EnvelopeError.self) { try MaterialsCache(limits: limits) }

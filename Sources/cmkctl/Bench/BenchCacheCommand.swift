@@ -37,6 +37,8 @@ struct BenchCacheCommand: AsyncParsableCommand {
     @Option(name: .customLong("hard-age"), help: "Cache hard age in seconds (never served after); default 1/100 of the product's 300 s.")
     var hardAge: Double = 3
     @Option(name: .customLong("max-entries"), help: "Cache entry cap (LRU).") var maxEntries: Int = 100_000
+    @Option(name: .customLong("max-refreshes"), help: "Background refreshes in flight at once (1 to 1000000; the product's default is 20).")
+    var maxRefreshes: Int = 20
     @Flag(name: .customLong("seed-decryption"), help: "New encryption materials also seed the decryption entry of the messages they write.")
     var seedDecryption = false
     @Option(help: "Operations in flight (1 to 256).") var concurrency: Int = 4
@@ -59,6 +61,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
         guard hardAge >= softAge else { throw ValidationError("--hard-age must be at least --soft-age") }
         try OptionRange("--max-entries", 1...100_000_000, "entries").check(maxEntries)
         try OptionRange("--concurrency", 1...256, "operations").check(concurrency)
+        try OptionRange("--max-refreshes", 1...1_000_000, "refreshes").check(maxRefreshes)
         try OptionRange("--hang-encrypts", 0...1_000_000, "encrypts").check(hangEncrypts)
         try OptionRange("--hang-tenants", 1...100_000, "tenants").check(hangTenants)
         try OptionRange("--wrap-timeout-ms", 1...60_000, "milliseconds").check(wrapTimeoutMs)
@@ -70,6 +73,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
         limits.hardAge = .milliseconds(Int64((hardAge * 1000).rounded()))
         limits.maxEntries = maxEntries
         limits.seedsDecryption = seedDecryption
+        limits.maxRefreshesInFlight = maxRefreshes
         let options = CacheBenchmark.Options(
             kms: kms, motoExecutable: motoServer ?? MotoServer.locateExecutable(packageRoot: FileManager.default.currentDirectoryPath),
             tenants: tenants, operations: operations, opsPerSecond: opsPerSecond, zipfExponent: zipf, decryptShare: decryptShare,
@@ -149,6 +153,8 @@ struct BenchCacheCommand: AsyncParsableCommand {
                 "staleServes": .number(Double(hang.staleServes)),
                 "misses": .number(Double(hang.misses)),
                 "refreshFailures": .number(Double(hang.refreshFailures)),
+                "refreshesDeferred": .number(Double(hang.refreshesDeferred)),
+                "maxRefreshesInFlight": .number(Double(maxRefreshes)),
                 "wrapTimeoutMs": .number(Double(wrapTimeoutMs)),
             ]
         }
@@ -182,8 +188,8 @@ struct BenchCacheCommand: AsyncParsableCommand {
             print("encrypt latency, second region hanging (wrap timeout \(wrapTimeoutMs) ms, \(hangTenants) tenants):")
             print(String(format: "  within soft age      p50 %.3f ms  p99 %.3f ms  max %.3f ms", hang.fresh.p50, hang.fresh.p99, hang.fresh.max))
             print(String(format: "  past soft age        p50 %.3f ms  p99 %.3f ms  max %.3f ms", hang.hanging.p50, hang.hanging.p99, hang.hanging.max))
-            print(String(format: "  p99 ratio %.2f (target: about 1, a refresh must not show); refreshes started %d, stale serves %d, misses %d, refresh failures %d",
-                         hang.p99Ratio, hang.refreshesStarted, hang.staleServes, hang.misses, hang.refreshFailures))
+            print(String(format: "  p99 ratio %.2f (target: about 1, a refresh must not show); refreshes started %d (at most %d at once), deferred %d, stale serves %d, misses %d, refresh failures %d",
+                         hang.p99Ratio, hang.refreshesStarted, maxRefreshes, hang.refreshesDeferred, hang.staleServes, hang.misses, hang.refreshFailures))
         }
     }
 
