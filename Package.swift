@@ -173,6 +173,7 @@ let package = Package(
                 "CMKEnvelope",
                 "CMKKMS",
                 "CMKWorkflow",
+                "CMKTenant",
                 "CMKSQLite",
                 "CMKPostgres",
                 "CMKPeers",

@@ -24,13 +24,22 @@ extension MaterialsCache {
         /// After a refresh failed, the entry waits this long before another refresh is tried, so a KMS
         /// outage does not turn every request into a KMS call.
         public var refreshRetryInterval: Duration
+        /// New encryption materials also store the decryption entry of the messages they write (aged
+        /// from the same creation), so a process reading back its own writes makes no KMS call.
+        public var seedsDecryption: Bool
+        /// Background refreshes running at once; past it a stale entry is served without starting one
+        /// (a later request retries), so a burst of entries crossing their soft age together (a KMS
+        /// outage ending, a cold start ageing) does not become a burst of KMS calls and CPU
+        /// (the ESDK StormTracking cache's fan-out, 20 there too).
+        public var maxRefreshesInFlight: Int
 
         /// Defaults: refresh after 4 minutes, never serve after 5 (the cache's share of the revocation
         /// bound), 2^32 messages per data key (the SDK's default), 2^31 before a refresh.
         public init(softAge: Duration = .seconds(240), hardAge: Duration = .seconds(300),
                     softMessages: UInt64 = 1 << 31, maxMessages: UInt64 = 1 << 32,
                     softBytes: UInt64 = 1 << 50, maxBytes: UInt64 = 1 << 52,
-                    maxEntries: Int = 10_000, refreshRetryInterval: Duration = .seconds(1)) {
+                    maxEntries: Int = 10_000, refreshRetryInterval: Duration = .seconds(1), seedsDecryption: Bool = false,
+                    maxRefreshesInFlight: Int = 20) {
             self.softAge = softAge
             self.hardAge = hardAge
             self.softMessages = softMessages
@@ -39,6 +48,8 @@ extension MaterialsCache {
             self.maxBytes = maxBytes
             self.maxEntries = maxEntries
             self.refreshRetryInterval = refreshRetryInterval
+            self.seedsDecryption = seedsDecryption
+            self.maxRefreshesInFlight = maxRefreshesInFlight
         }
 
         /// Refuses limits that contradict each other, naming the first.
@@ -54,6 +65,9 @@ extension MaterialsCache {
             }
             guard maxEntries >= 1 else {
                 throw EnvelopeError(.invalidArgument, "the cache must hold at least one entry")
+            }
+            guard maxRefreshesInFlight >= 1 else {
+                throw EnvelopeError(.invalidArgument, "at least one background refresh must be allowed in flight")
             }
             guard refreshRetryInterval >= .zero else {
                 throw EnvelopeError(.invalidArgument, "the refresh retry interval must not be negative")

@@ -12,10 +12,15 @@ extension MaterialsCache {
         public var bypasses = 0
         /// Background refreshes started.
         public var refreshes = 0
+        /// Stale serves that started no refresh because `maxRefreshesInFlight` were running.
+        public var refreshesDeferred = 0
         /// Background refreshes that failed (the old entry kept serving until its hard limits).
         public var refreshFailures = 0
         /// Calls to the provider under the cache (keyring calls): misses that fetched, refreshes and bypasses.
         public var providerCalls = 0
+        /// Decryption entries stored from new encryption materials (reading back this process's own
+        /// messages needs no KMS call).
+        public var seededDecryptions = 0
         /// `purge` calls, and the entries they dropped.
         public var purges = 0
         public var purgedEntries = 0

@@ -9,7 +9,9 @@ import Crypto
 /// hard limit is never served. Concurrent requests for an entry that is missing share one provider
 /// call (single flight). Entries belong to a partition owner (a tenant), and `purge(owner:)` drops
 /// them all, including any refresh in flight, whose result is then discarded. A request naming a
-/// new scope for an owner (its next key generation) purges the owner's older entries too.
+/// new scope for an owner (its next key generation) purges the owner's older entries too. With
+/// `Limits.seedsDecryption`, new encryption materials also seed the decryption entry of the messages
+/// they write, aged from the same creation, so reading back one's own writes costs no KMS call.
 ///
 /// Time comes from an injected clock, so every limit is tested without sleeping.
 public actor MaterialsCache {
@@ -81,6 +83,8 @@ public actor MaterialsCache {
     private var order = LRUOrder<EntryKey>()
     private var flights: [EntryKey: Flight] = [:]
     private var nextFlightID: UInt64 = 0
+    /// The flights that are background refreshes, until their fetch ends (a purge does not end them).
+    private var refreshing: Set<UInt64> = []
     /// Bumped by each purge of an owner, so a fetch that started before the purge is not stored.
     private var purgeEpochs: [String: UInt64] = [:]
     /// The scope each owner's latest request named.
@@ -196,8 +200,13 @@ public actor MaterialsCache {
                     }
                     // One refresh per entry at a time; the request that found it due does not wait for it.
                     if assessment == .stale && flights[key] == nil && now >= entry.refreshNotBefore {
-                        counters.refreshes += 1
-                        startFlight(key, fetch: fetch, initialUsage: .none)
+                        if refreshing.count < limits.maxRefreshesInFlight {
+                            counters.refreshes += 1
+                            let flight = startFlight(key, fetch: fetch, initialUsage: .none)
+                            refreshing.insert(flight.id)
+                        } else {
+                            counters.refreshesDeferred += 1
+                        }
                     }
                     return entry.materials
                 }
@@ -250,20 +259,42 @@ public actor MaterialsCache {
     }
 
     private func finishFlight(_ key: EntryKey, id: UInt64, epoch: UInt64, storing materials: Materials, usage: Usage) {
+        refreshing.remove(id)
         guard flights[key]?.id == id else { return }
         flights[key] = nil
         guard purgeEpochs[key.owner, default: 0] == epoch, materials.isStorable else { return }
-        entries[key] = Entry(materials: materials, createdAt: elapsed(), messages: usage.messages, bytes: usage.bytes)
+        let createdAt = elapsed()
+        entries[key] = Entry(materials: materials, createdAt: createdAt, messages: usage.messages, bytes: usage.bytes)
         order.touch(key)
+        if limits.seedsDecryption, case .encryption(let encryption) = materials {
+            seedDecryption(of: encryption, partition: key.partition, createdAt: createdAt)
+        }
         while entries.count > limits.maxEntries, let oldest = order.removeOldest() {
             entries[oldest] = nil
             counters.evictions += 1
         }
     }
 
+    /// Stores the decryption materials of messages that fresh encryption materials will write: the
+    /// data key came from the keyring a moment ago, so reading back what this process wrote needs no
+    /// second KMS call. The entry carries the encryption entry's creation time (never a later one),
+    /// so it expires with it and the revocation bound is unchanged.
+    private func seedDecryption(of encryption: EncryptionMaterials, partition: Partition, createdAt: Duration) {
+        guard let dataKey = encryption.plaintextDataKey, !encryption.encryptedDataKeys.isEmpty,
+              let key = try? EntryKey.decryption(partition, suite: encryption.suite, encryptedDataKeys: encryption.encryptedDataKeys,
+                                                 context: encryption.encryptionContext),
+              entries[key] == nil else { return }
+        var decryption = DecryptionMaterials(suite: encryption.suite, encryptionContext: encryption.encryptionContext)
+        guard (try? decryption.setPlaintextDataKey(dataKey)) != nil else { return }
+        entries[key] = Entry(materials: .decryption(decryption), createdAt: createdAt, messages: 0, bytes: 0)
+        order.touch(key)
+        counters.seededDecryptions += 1
+    }
+
     /// A failed fetch: a stale entry keeps serving (until its hard limits) and is not refreshed
     /// again before the retry interval.
     private func failFlight(_ key: EntryKey, id: UInt64) {
+        refreshing.remove(id)
         guard flights[key]?.id == id else { return }
         flights[key] = nil
         if var entry = entries[key] {

@@ -7,6 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure throughput on this machine and compare it with its limits (build with -c release).",
         subcommands: [
             BenchEnvelopeCommand.self,
+            BenchCacheCommand.self,
             BenchKMSCommand.self,
             BenchFeedCommand.self,
             BenchServeCommand.self,

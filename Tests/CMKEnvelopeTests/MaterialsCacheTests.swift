@@ -111,6 +111,28 @@ import Testing
         #expect(await rig.cache.metrics.refreshes == 1)
     }
 
+    @Test func refreshesInFlightAreCappedAndTheRestServeStaleUntilASlotFrees() async throws {
+        let rig = try Rig(limits: .init(softAge: .seconds(60), hardAge: .seconds(120), maxRefreshesInFlight: 20))
+        let owners = (0..<30).map { MaterialsCache.Partition(owner: "tenant\($0)", scope: "generation 1") }
+        let request = Self.request(length: 10)
+        for owner in owners { _ = try await rig.caching(owner).encryptionMaterials(for: request) }
+        rig.clock.advance(by: .seconds(61))
+        rig.provider.gate.close()
+        // Thirty entries cross the soft age together: twenty refreshes start, ten requests are served
+        // stale without one, and none waits.
+        for owner in owners { _ = try await rig.caching(owner).encryptionMaterials(for: request) }
+        try await until { rig.provider.gate.waiting == 20 }
+        var metrics = await rig.cache.metrics
+        #expect(metrics.staleServes == 30 && metrics.refreshes == 20 && metrics.refreshesDeferred == 10 && metrics.misses == 30)
+        rig.provider.gate.open()
+        await rig.cache.waitForFetches()
+        // Slots free: the ten deferred entries refresh on their next request; the twenty are fresh.
+        for owner in owners { _ = try await rig.caching(owner).encryptionMaterials(for: request) }
+        await rig.cache.waitForFetches()
+        metrics = await rig.cache.metrics
+        #expect(metrics.refreshes == 30 && metrics.refreshesDeferred == 10 && metrics.hits == 20 && rig.provider.encryptCalls == 60)
+    }
+
     @Test func pastTheHardAgeTheEntryIsNeverServed() async throws {
         let rig = try Rig(limits: .init(softAge: .seconds(120), hardAge: .seconds(120)))
         let materials = rig.caching()
@@ -180,6 +202,37 @@ import Testing
             await #expect(throws: EnvelopeError.self) { try await Envelope().decrypt(stranger, materials: materials) }
         }
         #expect(rig.provider.decryptCalls == 6)
+    }
+
+    @Test func seededMessagesWrittenThroughTheCacheReadBackWithoutAKeyringCallUntilTheHardAge() async throws {
+        let rig = try Rig(limits: .init(softAge: .seconds(60), hardAge: .seconds(120), seedsDecryption: true))
+        let materials = rig.caching()
+        let message = try await Envelope().encrypt(Array("mine".utf8), context: Self.context, materials: materials)
+        rig.clock.advance(by: .seconds(30))
+        #expect(try await Envelope().decrypt(message, materials: materials).plaintext == Array("mine".utf8))
+        #expect(rig.provider.decryptCalls == 0)
+        var metrics = await rig.cache.metrics
+        #expect(metrics.seededDecryptions == 1 && metrics.entries == 2 && metrics.hits == 1 && metrics.providerCalls == 1)
+        // The seeded entry ages from the data key's creation, not from the read: at 120 s it is gone.
+        rig.clock.advance(by: .seconds(90))
+        #expect(try await Envelope().decrypt(message, materials: materials).plaintext == Array("mine".utf8))
+        #expect(rig.provider.decryptCalls == 1)
+        // Another owner's partition never sees it, and a purge drops it with the owner's other entries.
+        _ = try await Envelope().decrypt(message, materials: rig.caching(.init(owner: "globex", scope: "generation 1")))
+        #expect(rig.provider.decryptCalls == 2)
+        let fresh = try await Envelope().encrypt(Array("again".utf8), context: Self.context, materials: materials)
+        await rig.cache.purge(owner: "acme")
+        _ = try await Envelope().decrypt(fresh, materials: materials)
+        #expect(rig.provider.decryptCalls == 3)
+        metrics = await rig.cache.metrics
+        #expect(metrics.seededDecryptions == 2)
+
+        // Off (the default), the first read of one's own message asks the keyring.
+        let plain = try Rig(limits: .init(softAge: .seconds(60), hardAge: .seconds(120)))
+        let written = try await Envelope().encrypt(Array("mine".utf8), context: Self.context, materials: plain.caching())
+        _ = try await Envelope().decrypt(written, materials: plain.caching())
+        let plainMetrics = await plain.cache.metrics
+        #expect(plain.provider.decryptCalls == 1 && plainMetrics.seededDecryptions == 0)
     }
 
     // MARK: Usage limits
@@ -308,6 +361,7 @@ import Testing
         MaterialsCache.Limits(softMessages: 10, maxMessages: 5),
         MaterialsCache.Limits(softBytes: 0),
         MaterialsCache.Limits(maxEntries: 0),
+        MaterialsCache.Limits(maxRefreshesInFlight: 0),
     ])
     func contradictoryLimitsAreRefused(limits: MaterialsCache.Limits) {
         #expect(throws: EnvelopeError.self) { try MaterialsCache(limits: limits) }

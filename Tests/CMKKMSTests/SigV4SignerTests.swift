@@ -53,6 +53,26 @@ import Testing
 
     @Test func amzDateFormat() {
         #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 1_440_938_160)) == "20150830T123600Z")
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 0)) == "19700101T000000Z")
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 951_782_399.9)) == "20000228T235959Z")
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 951_782_400)) == "20000229T000000Z")
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 4_107_542_399)) == "21000228T235959Z")
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 4_107_542_400)) == "21000301T000000Z")
+    }
+
+    /// The arithmetic agrees with Foundation's Gregorian calendar on instants across leap years and
+    /// month ends (a step of 7 days 1 hour 1 minute 1 second walks every weekday, hour and minute).
+    @Test func amzDateAgreesWithTheGregorianCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var instant: Int64 = 0
+        while instant < 4_200_000_000 {
+            let date = Date(timeIntervalSince1970: TimeInterval(instant))
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let expected = String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+            #expect(SigV4Signer.amzDate(date) == expected)
+            instant += 7 * 86_400 + 3661
+        }
     }
 
     @Test func credentialsNeverPrintTheSecret() {

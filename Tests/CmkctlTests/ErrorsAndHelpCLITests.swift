@@ -122,7 +122,7 @@ struct ErrorsAndHelpCLITests {
     @Test("every command's help prints", arguments: [
         ["enroll"], ["status"], ["history"], ["audit", "verify"], ["audit", "export"], ["policy", "check"], ["policy", "template"],
         ["worker"], ["encrypt"], ["decrypt"], ["kms", "create-key"], ["kms", "list"], ["probe"], ["workflows", "validate"],
-        ["executions", "list"], ["signal"], ["sources", "check"], ["bench", "envelope"], ["bench", "kms"], ["bench", "workflow"], ["bench", "reencrypt"], [],
+        ["executions", "list"], ["signal"], ["sources", "check"], ["bench", "envelope"], ["bench", "kms"], ["bench", "cache"], ["bench", "workflow"], ["bench", "reencrypt"], [],
     ])
     func everyHelp(command: [String]) throws {
         #expect(!(try help(command)).isEmpty)

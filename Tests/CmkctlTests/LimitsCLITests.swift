@@ -47,6 +47,9 @@ import Glibc
         (["bench", "envelope", "--seconds", "nan"], "--seconds"),
         (["bench", "envelope", "--message-mib", "0"], "--message-mib"),
         (["bench", "kms", "--round-trips", "0"], "--round-trips"),
+        (["bench", "cache", "--ops-per-second", "nan"], "--ops-per-second"),
+        (["bench", "cache", "--decrypt-share", "1.5"], "--decrypt-share"),
+        (["bench", "cache", "--tenants", "0"], "--tenants"),
         (["bench", "workflow", "--executions", "10000000"], "--executions"),
     ])
     func otherNumericOptionsAreRangeChecked(arguments: [String], option: String) throws {
