@@ -17,7 +17,7 @@ import Testing
         let url: String
     }
 
-    static func start(_ scratch: Scratch, name: String, extra: [String] = []) throws -> Server {
+    static func start(_ scratch: Scratch, name: String, extra: [String] = []) async throws -> Server {
         let output = scratch.path("\(name).log")
         let pid = try ChildProcess.spawn(CLIRunner.binary, arguments: [
             "serve", "--listen", "127.0.0.1:0", "--token-file", scratch.path("tokens"), "--change-poll-ms", "100",
@@ -29,7 +29,7 @@ import Testing
                let port = line.split(separator: ":").last {
                 return Server(pid: pid, url: "http://127.0.0.1:\(port)")
             }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
         ChildProcess.stop(pid)
         throw CLIFailure("cmkctl serve did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
@@ -89,7 +89,7 @@ import Testing
         let issued = try JSONSerialization.jsonObject(with: try cli(["webhooks", "issue-key", "--tenant", "acme", "--json"]).stdout) as? [String: String]
         let apiKey = try #require(issued?["key"])
 
-        let a = try Self.start(scratch, name: "serve-a"), b = try Self.start(scratch, name: "serve-b")
+        let a = try await Self.start(scratch, name: "serve-a"), b = try await Self.start(scratch, name: "serve-b")
         defer { ChildProcess.stop(a.pid); ChildProcess.stop(b.pid) }
         let (encryptedStatus, encrypted) = try await post(b.url + "/v1/tenants/acme/encrypt", json: Array(#"{"plaintext": "c2VjcmV0"}"#.utf8),
                                                           headers: [("Authorization", "Bearer \(Self.token)")])

@@ -320,7 +320,7 @@ struct JournalConformanceTests {
         // Let the worker find nothing and go to sleep, and its LISTEN connection start: a NOTIFY sent before
         // that would be lost (polling, once a minute here, would catch it), which is not what this tests.
         if let postgres = store as? PostgresStore {
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 let rows = try await postgres.autocommit(
                     "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%cmkctl_work%'")
@@ -332,8 +332,8 @@ struct JournalConformanceTests {
         let started = ContinuousClock.now
         _ = try await store.journal.start(name: "woken", input: [:], definition: definition, now: Date())
         while try await store.journal.execution(named: "woken")?.status != .succeeded {
-            #expect(ContinuousClock.now - started < .seconds(20), "the worker slept through the notification")
-            if ContinuousClock.now - started >= .seconds(20) { return }
+            #expect(ContinuousClock.now - started < .seconds(45), "the worker slept through the notification")
+            if ContinuousClock.now - started >= .seconds(45) { return }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
