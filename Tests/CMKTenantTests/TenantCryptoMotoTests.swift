@@ -63,6 +63,82 @@ import Testing
         }
     }
 
+    /// The same through a real `cmkctl serve` process signing for the service user: Python reads what
+    /// the sidecar wrote (with the eu-west-1 key alone) and the sidecar reads what Python wrote.
+    @Test func theSidecarAndThePythonSDKReadEachOther() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try await EnrollmentMotoTests().harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let policy = EnrollmentMotoTests.policy(principal: principal, cryptoActions: EnrollmentMotoTests.allCrypto)
+            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
+                .createKey(description: "acme us-east-1", policy: policy)
+            let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
+                                          configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
+            let west = try await westClient.createKey(description: "acme eu-west-1", policy: policy)
+            #expect(try await harness.enroll("acme", keys: [east.arn, west.arn], tag: "acmeprod").state == "active")
+            let identifier = try await harness.contextIdentifier("acme")
+
+            // The sidecar: the harness's store and configuration, the service user's credentials.
+            let directory = harness.directory
+            let encoder = JSONEncoder()
+            try encoder.encode(harness.configuration).write(to: URL(fileURLWithPath: directory + "/operator.json"))
+            let token = "moto-sidecar-token-0123456789"
+            try Data("\(token)\n".utf8).write(to: URL(fileURLWithPath: directory + "/tokens"))
+            var environment = ProcessInfo.processInfo.environment
+            environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
+            environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
+            environment.removeValue(forKey: "AWS_PROFILE")
+            environment.removeValue(forKey: "AWS_SESSION_TOKEN")
+            let log = directory + "/serve.log"
+            let pid = try ChildProcess.spawn(CLIRunner.binary, arguments: [
+                "serve", "--listen", "127.0.0.1:0", "--token-file", directory + "/tokens", "--store", harness.fresh.location,
+                "--config", directory + "/operator.json", "--min-regions", "2",
+            ], environment: environment, outputPath: log)
+            defer { ChildProcess.stop(pid) }
+            var url: String?
+            for _ in 0..<1200 where url == nil {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cmkctl serve: main listening on http://") }),
+                   let port = line.split(separator: ":").last {
+                    url = "http://127.0.0.1:\(port)"
+                } else {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            let base = try #require(url, "cmkctl serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            func post(_ route: String, _ body: String) async throws -> [String: Any] {
+                var request = HTTPClientRequest(url: base + route)
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(Array(body.utf8))
+                let response = try await http.execute(request, timeout: .seconds(60))
+                let bytes = try await response.body.collect(upTo: 1 << 20)
+                let object = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any] ?? [:]
+                #expect(response.status.code == 200, "\(route): \(object)")
+                return object
+            }
+
+            let written = try await post("/v1/tenants/acme/encrypt",
+                                         #"{"plaintext": "\#(Data(Self.plaintext).base64EncodedString())", "context": {"purpose": "report"}}"#)
+            #expect(written["generation"] as? Int == 1)
+            let ciphertext = try #require(written["ciphertext"] as? String)
+            try Data(base64Encoded: ciphertext)!.write(to: URL(fileURLWithPath: directory + "/sidecar.msg"))
+            let printed = try Self.peer(["decrypt", west.arn, directory + "/sidecar.msg", directory + "/sidecar.out"], moto: moto,
+                                        credentials: credentials)
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/sidecar.out"))) == Self.plaintext)
+            #expect(printed.split(separator: "\n").contains("cmk-tenant=\(identifier)"))
+
+            try Data(Self.plaintext).write(to: URL(fileURLWithPath: directory + "/plain"))
+            _ = try Self.peer(["encrypt", east.arn, directory + "/plain", directory + "/python.msg", "cmk-tenant=\(identifier)", "purpose=report"],
+                              moto: moto, credentials: credentials)
+            let fromPython = try Data(contentsOf: URL(fileURLWithPath: directory + "/python.msg")).base64EncodedString()
+            let read = try await post("/v1/tenants/acme/decrypt", #"{"ciphertext": "\#(fromPython)", "context": {"purpose": "report"}}"#)
+            #expect(Data(base64Encoded: read["plaintext"] as? String ?? "") == Data(Self.plaintext))
+            kill(pid, SIGTERM)
+        }
+    }
+
     /// Runs Tests/Peers/kms_peer.py as the service user, with botocore pointed at moto.
     static func peer(_ arguments: [String], moto: MotoServer, credentials: AWSCredentials) throws -> String {
         let process = Process()
