@@ -177,7 +177,6 @@ let package = Package(
                 "CMKSQLite",
                 "CMKPostgres",
                 "CMKPeers",
-                "CMKTenant",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

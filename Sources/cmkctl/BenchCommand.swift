@@ -10,6 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchCacheCommand.self,
             BenchKMSCommand.self,
             BenchFeedCommand.self,
+            BenchRevocationCommand.self,
             BenchServeCommand.self,
             BenchWorkflowCommand.self,
             BenchReencryptCommand.self,

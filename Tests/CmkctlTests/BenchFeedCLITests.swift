@@ -21,3 +21,16 @@ import Testing
         #expect(p50 >= 0 && max >= p50)
     }
 }
+
+/// `cmkctl bench revocation` with one tenant: two real servers, a real event, both refuse.
+@Suite struct BenchRevocationCLITests {
+    @Test func oneTenantIsRefusedByBothServers() throws {
+        let scratch = try Scratch()
+        let result = try CLIRunner.run(["bench", "revocation", "--tenants", "1", "--json"], in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+        let every = try #require(report?["every_process_p99_ms"] as? Double)
+        let first = try #require(report?["first_refusal_p99_ms"] as? Double)
+        #expect(every >= first && first > 0)
+    }
+}
