@@ -23,6 +23,7 @@ struct CMKCtl: AsyncParsableCommand {
             PolicyCommand.self,
             WorkerCommand.self,
             SweepCommand.self,
+            SweepsCommand.self,
             RevokeCommand.self,
             WebhooksCommand.self,
             EncryptCommand.self,

@@ -123,13 +123,16 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime = TenantRuntime(store: store, configuration: operatorConfiguration, workflows: options.workflows,
                                     leaseSeconds: options.leaseSeconds)
         let worker = try runtime.worker(kms: kms, owner: options.process)
-        let events = KMSEventIntake(repository: store.repository, revocations: try runtime.revocationService(), signatures: options.signatures)
+        let revocations = try runtime.revocationService()
+        let events = KMSEventIntake(repository: store.repository, revocations: revocations, signatures: options.signatures)
+        let schedule = ProbeSchedule(revocations: revocations, period: operatorConfiguration.schedules.probeSeconds)
         let server = SidecarServer(crypto: crypto, configuration: configuration, metrics: metrics, events: events, logger: logger)
         var services = server.services { name, address in
             FileHandle.standardOutput.write(Data("cmkctl serve: \(name) listening on http://\(address)\n".utf8))
         }
         services.append(BackgroundService(name: "change-feed") { await follower.run() })
         services.append(BackgroundService(name: "worker") { try? await worker.run() })
+        services.append(BackgroundService(name: "probe-schedule") { await schedule.run() })
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                                           logger: logger))
         try await group.run()

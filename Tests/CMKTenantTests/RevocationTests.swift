@@ -150,3 +150,42 @@ import Testing
         #expect(try await OperatorNotifier.disabled.deliver(.reinstated, id: "x", tenant: "acme", data: [:], at: Date()) == .notConfigured)
     }
 }
+
+/// The probe schedule of `serve`, on a manual clock: one sweep per period however many servers start
+/// it, suspended tenants included (a pass reinstates them), tenants on the provider's key left out.
+@Suite struct ProbeScheduleTests {
+    @Test(arguments: TestBackend.allCases)
+    func onePeriodOneCheckPerTenantWhateverTheServers(backend: TestBackend) async throws {
+        let harness = try await TenantHarness(backend)
+        defer { harness.remove() }
+        try await Self.scenario(harness, repository: harness.store)
+    }
+
+    static func scenario<Repository: TenantRepository>(_ harness: TenantHarness, repository: Repository) async throws {
+        let key = try await harness.localKey("acme-root")
+        try await harness.enroll("acme", keys: [key], tag: "acmeprod")
+        try await harness.providerKey()
+        try await harness.add("globex", tag: "globexprod")
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let revocations = RevocationService(journal: harness.journal, repository: repository, definition: harness.revocationDefinition,
+                                            reprobeSeconds: 0, now: { clock.now() })
+        let first = ProbeSchedule(revocations: revocations, period: 3600, clock: clock)
+        let second = ProbeSchedule(revocations: revocations, period: 3600, clock: clock)
+        #expect(try await first.sweep(at: clock.now()) == 1)
+        #expect(try await second.sweep(at: clock.now()) == 0)
+        try await harness.localKMS.disableKey(keyID: key)
+        try await harness.worker().runUntilIdle()
+        // The checks were started before the key was disabled; their probes run in the worker, after it.
+        #expect(try await harness.store.tenant("acme")?.state == .suspended)
+
+        // The next period probes the suspended tenant again; its key back, it is reinstated.
+        try await harness.localKMS.enableKey(keyID: key)
+        clock.advance(by: .seconds(3600))
+        #expect(try await second.sweep(at: clock.now()) == 1)
+        try await harness.worker().runUntilIdle()
+        #expect(try await harness.store.tenant("acme")?.state == .active)
+        #expect(first.run(at: clock.now()) == "sweep-1800003600")
+        let names = try await harness.journal.executions(status: nil).map(\.name).filter { $0.hasPrefix("revocation-") }.sorted()
+        #expect(names == ["revocation-acme-sweep-sweep-1800000000", "revocation-acme-sweep-sweep-1800003600"])
+    }
+}

@@ -86,3 +86,21 @@ import Testing
                                   in: scratch.url).status == 67)
     }
 }
+
+/// `cmkctl sweeps`: the sweep runs read back from the journal.
+@Suite struct SweepsCLITests {
+    @Test func aSweepRunIsListedWithWhatItFound() throws {
+        let scratch = try Scratch()
+        let created = try JSONSerialization.jsonObject(with: try CLIRunner.run(["kms", "create-key", "--json"], in: scratch.url).stdout) as? [String: Any]
+        let key = try #require(created?["arn"] as? String)
+        #expect(try CLIRunner.run(["enroll", "--ticket", "T-1", "--tenant", "acme", "--tag", "acme", "--key", key], in: scratch.url).status == 0)
+        #expect(try CLIRunner.run(["sweeps"], in: scratch.url).stdoutText.contains("no probe sweeps yet"))
+        #expect(try CLIRunner.run(["kms", "disable", key], in: scratch.url).status == 0)
+        #expect(try CLIRunner.run(["sweep", "probe"], in: scratch.url).status == 0)
+        let listed = try CLIRunner.run(["sweeps", "--json"], in: scratch.url)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let runs = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [[String: Any]])
+        #expect(runs.count == 1 && runs.first?["tenants"] as? Int == 1)
+        #expect((runs.first?["affected"] as? [String]) == ["acme suspended"])
+    }
+}

@@ -27,6 +27,8 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     public var localKMSPath: String
     /// Where tenant notices go (suspended, reinstated, ...), signed in the Standard Webhooks scheme.
     public var notifications: NotificationSettings?
+    /// How often `serve` runs the scheduled jobs.
+    public var schedules: ScheduleSettings
     /// Where applications keep tenant ciphertexts; relative paths were made absolute against the
     /// configuration file's folder when it was loaded.
     public var dataSources: [DataSourceConfiguration]
@@ -38,7 +40,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         vpcEndpointIDs: [String] = [], providerKey: String = "arn:aws:kms:local:000000000000:alias/cmkctl-provider",
         tenants: [String]? = nil, recheckInitialSeconds: Double = 60, recheckMaxSeconds: Double = 6 * 3600,
         kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json",
-        notifications: NotificationSettings? = nil,
+        notifications: NotificationSettings? = nil, schedules: ScheduleSettings = ScheduleSettings(),
         dataSources: [DataSourceConfiguration] = []
     ) {
         self.servicePrincipal = servicePrincipal
@@ -51,12 +53,13 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         self.kmsEndpoints = kmsEndpoints
         self.localKMSPath = localKMSPath
         self.notifications = notifications
+        self.schedules = schedules
         self.dataSources = dataSources
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
-        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications, dataSources
+        case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications, schedules, dataSources
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -78,6 +81,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         kmsEndpoints = try container.decodeIfPresent([String: String].self, forKey: .kmsEndpoints) ?? [:]
         localKMSPath = try container.decodeIfPresent(String.self, forKey: .localKMSPath) ?? defaults.localKMSPath
         notifications = try container.decodeIfPresent(NotificationSettings.self, forKey: .notifications)
+        schedules = try container.decodeIfPresent(ScheduleSettings.self, forKey: .schedules) ?? ScheduleSettings()
         dataSources = try container.decodeIfPresent([DataSourceConfiguration].self, forKey: .dataSources) ?? []
     }
 
@@ -184,6 +188,9 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         }
         guard !localKMSPath.isEmpty, Self.isPrintable(localKMSPath), localKMSPath.utf8.count <= 4096 else {
             throw refuse("localKms", "a file path without control characters", got: localKMSPath)
+        }
+        guard ScheduleSettings.probeSecondsRange.contains(schedules.probeSeconds) else {
+            throw refuse("schedules.probeSeconds", "a number of seconds from 60 to 86400", got: "\(schedules.probeSeconds)")
         }
         if let notifications {
             guard Self.isEndpointURL(notifications.url), notifications.url.utf8.count <= 2048 else {

@@ -1,0 +1,22 @@
+import Foundation
+
+/// How often `cmkctl serve` runs the scheduled jobs (`schedules` in the operator configuration).
+public struct ScheduleSettings: Sendable, Equatable, Codable {
+    /// Seconds between probe sweeps of every tenant's keys (60 to 86400; default 3600). Every server
+    /// starts the same sweep for the same period (the checks are named after it), so a fleet probes each
+    /// tenant once per period, not once per server.
+    public var probeSeconds: Double
+
+    public static let probeSecondsRange: ClosedRange<Double> = 60...86_400
+
+    public init(probeSeconds: Double = 3600) {
+        self.probeSeconds = probeSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case probeSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        probeSeconds = try container.decodeIfPresent(Double.self, forKey: .probeSeconds) ?? 3600
+    }
+}
