@@ -145,8 +145,55 @@ import Testing
         }
         #expect(back)
         let notices = receiver.received().filter { !$0.failed }
-        #expect(notices.map(\.type) == ["tenant.suspended", "tenant.reinstated"] && notices.allSatisfy(\.verified))
+        #expect(notices.map(\.type) == ["tenant.suspended", "tenant.reinstated"])
+        #expect(notices.filter(\.verified).count == 2)
         kill(a.pid, SIGTERM)
         kill(b.pid, SIGTERM)
+    }
+}
+
+/// `cmkctl serve` killed (SIGKILL) right after it acknowledged a KMS event: a second server, started
+/// on the same store, finishes the check once the dead one's lease expires; the suspension happens once
+/// and the operator's platform gets the notice under one idempotency key.
+@Suite(.serialized) struct ServeKilledMidRevocationTests {
+    @Test(arguments: [0, 50, 150, 400])
+    func theSuspensionCompletesOnceAfterARestart(killAfterMilliseconds: Int) async throws {
+        let scratch = try Scratch()
+        let receiver = try await WebhookReceiver(directory: scratch.url.path, secret: "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())
+        defer { receiver.stop() }
+        try FileManager.default.createDirectory(atPath: scratch.path(".cmkctl"), withIntermediateDirectories: true)
+        _ = try scratch.write(".cmkctl/operator.json", Array(#"{"localKms": "\#(scratch.path(".cmkctl/local-kms.json"))", "notifications": {"url": "\#(receiver.url)", "secretFile": "\#(receiver.secretFile)"}}"#.utf8))
+        _ = try scratch.write("tokens", Array("\(ServeRevocationTests.token)\n".utf8))
+        let created = try JSONSerialization.jsonObject(with: try CLIRunner.run(["kms", "create-key", "--json"], in: scratch.url).stdout) as? [String: Any]
+        let key = try #require(created?["arn"] as? String)
+        #expect(try CLIRunner.run(["enroll", "--ticket", "SUP-9", "--tenant", "acme", "--tag", "acmeprod", "--key", key], in: scratch.url).status == 0)
+        let issued = try JSONSerialization.jsonObject(with: try CLIRunner.run(["webhooks", "issue-key", "--tenant", "acme", "--json"], in: scratch.url).stdout) as? [String: String]
+        let apiKey = try #require(issued?["key"])
+        #expect(try CLIRunner.run(["kms", "disable", key], in: scratch.url).status == 0)
+
+        // A short lease, so the second server takes over the dead one's check within a few seconds.
+        let first = try await ServeRevocationTests.start(scratch, name: "serve-1", extra: ["--lease-seconds", "2"])
+        let event = try ServeRevocationTests.event("cloudtrail-disable-key.json", key: key, id: "evt-killed")
+        let (status, _) = try await ServeRevocationTests().post(first.url + "/v1/events/kms", json: event, headers: [("X-Cmk-Api-Key", apiKey)])
+        #expect(status == 202)
+        try await Task.sleep(for: .milliseconds(killAfterMilliseconds))
+        kill(first.pid, SIGKILL)
+        var reaped: Int32 = 0
+        waitpid(first.pid, &reaped, 0)
+
+        let second = try await ServeRevocationTests.start(scratch, name: "serve-2", extra: ["--lease-seconds", "2"])
+        defer { ChildProcess.stop(second.pid) }
+        var done = false
+        for _ in 0..<600 where !done {
+            let result = try CLIRunner.run(["executions", "show", "revocation-acme-event-evt-killed", "--json"], in: scratch.url)
+            done = result.stdoutText.contains("\"succeeded\"")
+            if !done { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(done, "the check never finished after the restart")
+        let audit = try CLIRunner.run(["audit", "export", "--tenant", "acme"], in: scratch.url).stdoutText
+        #expect(audit.components(separatedBy: "active -> suspended").count - 1 == 1, "exactly one suspension")
+        let notices = receiver.received().filter { !$0.failed && $0.type == "tenant.suspended" }
+        #expect(!notices.isEmpty && Set(notices.compactMap(\.id)).count == 1, "one idempotency key however often it was delivered: \(notices.map { ($0.id ?? "nil", $0.type ?? "nil") })")
+        #expect(notices.filter(\.verified).count == notices.count)
     }
 }

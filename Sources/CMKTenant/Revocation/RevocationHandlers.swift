@@ -58,6 +58,10 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
             guard let record = try await repository.tenant(tenant, in: transaction), record.lifecycle.accepts(.revocationConfirmed) else {
                 return .succeeded(["suspended": false, "reason": "the tenant is no longer in a state a revocation applies to"])
             }
+            // Another check (a sweep, an earlier event) suspended it already, and told the operator.
+            guard record.state != .suspended else {
+                return .succeeded(["suspended": false, "reason": "the tenant was suspended already"])
+            }
             var detail: [String: String] = ["trigger": "\(trigger.kind.rawValue) \(trigger.id)"]
             if case .object(let evidence)? = context.input["probe"]?["evidence"] {
                 for (key, value) in evidence {
