@@ -45,6 +45,7 @@ enum StatusTable {
         } else {
             lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
         }
+        for alert in status.alerts { lines.append("  alert       \(alert)") }
         if let bound = status.lastRevocation {
             var line = "  revocation  suspended \(bound.suspendedAt)"
             if let trigger = bound.trigger { line += " by \(trigger)" }

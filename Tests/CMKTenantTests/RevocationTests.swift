@@ -189,3 +189,28 @@ import Testing
         #expect(names == ["revocation-acme-sweep-sweep-1800000000", "revocation-acme-sweep-sweep-1800003600"])
     }
 }
+
+/// KMS itself away during a check (moto stopped after the tenant enrolled on it): the probe fails as
+/// transient, is retried with backoff, the tenant is never touched, and `status` raises an alert.
+@Suite(.serialized) struct RevocationOutageTests {
+    @Test func anUnreachableKMSNeverSuspendsAndRaisesAnAlert() async throws {
+        try await MotoSupport.withMoto { moto, http, principal, credentials in
+            let harness = try await EnrollmentMotoTests().harness(moto, http, principal: principal, credentials: credentials)
+            defer { harness.remove() }
+            let policy = EnrollmentMotoTests.policy(principal: principal, cryptoActions: EnrollmentMotoTests.allCrypto)
+            let key = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
+                .createKey(description: "acme", policy: policy)
+            #expect(try await harness.enroll("acme", keys: [key.arn], tag: "acmeprod").state == "active")
+
+            moto.stop()
+            let execution = try await harness.checkRevocation("acme", RevocationTrigger(kind: .event, id: "evt-outage", summary: "DisableKey"))
+            try await harness.worker().runUntilIdle()
+            #expect(try await harness.store.tenant("acme")?.state == .active)
+            let history = try await harness.journal.history(of: execution)
+            #expect(history.contains { $0.kind == .taskFailed && $0.detail["error"]?.stringValue == "KMS.Unavailable" })
+            #expect(history.contains { $0.kind == .retryScheduled })
+            let status = try #require(try await harness.overview.status(tenant: "acme").first)
+            #expect(status.alerts.count == 1 && status.alerts[0].contains("cannot probe (KMS.Unavailable"))
+        }
+    }
+}

@@ -28,6 +28,17 @@ public struct TenantOverview<Repository: TenantRepository>: Sendable {
             snapshots.append(try await journal.execution(named: claim.execution))
         }
         let claimsAndSnapshots = Array(zip(claims, snapshots))
+        // Revocation checks waiting for a retry of their probe: an alert, never a change to the tenant.
+        var alerts: [String: [String]] = [:]
+        for check in try await journal.executions(status: .running) where check.workflow == RevocationWorkflow.name {
+            guard check.stateName == "Probe", let failure = try await journal.history(of: check.name).last(where: { $0.kind == .taskFailed })
+            else { continue }
+            let tenant = check.input["tenant"]?.stringValue ?? ""
+            let error = failure.detail["error"]?.stringValue ?? "a failure"
+            let cause = failure.detail["cause"]?.stringValue.map { ": \($0.prefix(200))" } ?? ""
+            alerts[tenant, default: []].append("\(check.name) cannot probe (\(error)\(cause)); retrying, the tenant is untouched")
+        }
+        let pendingAlerts = alerts
         return try await repository.read { transaction in
             // Tenants added (`tenants add`) but never enrolled have no claim; they are listed too.
             var unclaimed: [TenantStatus] = []
@@ -74,6 +85,7 @@ public struct TenantOverview<Repository: TenantRepository>: Sendable {
                 let id = statuses[index].tenant
                 let entries = try await repository.auditRecords(tenant: id, in: transaction).map(AuditLog.entry)
                 statuses[index].lastRevocation = RevocationBound.latest(entries: entries, purges: try await repository.purges(of: id, in: transaction))
+                statuses[index].alerts = pendingAlerts[id] ?? []
             }
             return statuses
         }

@@ -15,4 +15,7 @@ public struct TenantStatus: Sendable, Codable, Equatable {
     public let updatedAt: String
     /// The tenant's latest suspension and how long it took to reach every process (nil: never suspended).
     public var lastRevocation: RevocationBound? = nil
+    /// What needs the operator's eye now: a revocation check that cannot probe (KMS away, throttled, or
+    /// cmkctl's own setup failing) and waits for a retry, with the tenant left as it was.
+    public var alerts: [String] = []
 }
