@@ -237,6 +237,7 @@ let package = Package(
             name: "CMKServerTests",
             dependencies: [
                 "CMKServer", "CMKTenant", "CMKKMS", "CMKEnvelope", "CMKJSON", "CMKSQLite", "CMKTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

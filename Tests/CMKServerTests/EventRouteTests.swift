@@ -2,6 +2,7 @@ import CMKServer
 import CMKTenant
 import CMKTesting
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -57,6 +58,22 @@ import Testing
             #expect(try again.object["outcome"] as? String == "repeated")
         }
         #expect(try await repository.tenant("acme")?.state == .registered)
+    }
+
+    /// When the event cannot be recorded (the store refuses the write), the sender is told to retry:
+    /// 503 with Retry-After, the one answer EventBridge retries.
+    @Test func anEventThatCannotBeRecordedIs503WithRetryAfter() async throws {
+        let harness = try await ServerHarness()
+        defer { harness.remove() }
+        try await harness.store.journal.pool.write { db in try db.execute(sql: "DROP TABLE received_events") }
+        let signer = try StandardWebhook(secrets: [ServerHarness.webhookSecret])
+        let rotation = Self.rotation
+        try await harness.withClient { client in
+            let headers = signer.headers(id: "m9", timestamp: Date(), body: Array(rotation.utf8))
+            let response = try await client.post("/v1/events/kms", json: rotation, token: nil, headers: Self.fields(headers))
+            #expect(response.status == .serviceUnavailable && response.problemCode == "store-unavailable")
+            #expect(response.headers[.retryAfter] == "5")
+        }
     }
 
     static func fields(_ headers: [(name: String, value: String)]) -> HTTPFields {
