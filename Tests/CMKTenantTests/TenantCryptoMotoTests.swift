@@ -16,14 +16,8 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try await EnrollmentMotoTests().harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let policy = EnrollmentMotoTests.policy(principal: principal, cryptoActions: EnrollmentMotoTests.allCrypto)
-            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
-                .createKey(description: "acme us-east-1", policy: policy)
-            let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
-                                          configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
-            let west = try await westClient.createKey(description: "acme eu-west-1", policy: policy)
-            #expect(try await harness.enroll("acme", keys: [east.arn, west.arn], tag: "acmeprod").state == "active")
-            let identifier = try await harness.contextIdentifier("acme")
+            let (east, west, identifier) = try await Self.enrollAcmeInTwoRegions(harness, moto: moto, http: http, principal: principal,
+                                                                                credentials: credentials)
 
             var configuration = TenantCryptoConfiguration()
             configuration.multiRegion.minimumRegions = 2
@@ -69,14 +63,8 @@ import Testing
         try await MotoSupport.withMoto { moto, http, principal, credentials in
             let harness = try await EnrollmentMotoTests().harness(moto, http, principal: principal, credentials: credentials)
             defer { harness.remove() }
-            let policy = EnrollmentMotoTests.policy(principal: principal, cryptoActions: EnrollmentMotoTests.allCrypto)
-            let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
-                .createKey(description: "acme us-east-1", policy: policy)
-            let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
-                                          configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
-            let west = try await westClient.createKey(description: "acme eu-west-1", policy: policy)
-            #expect(try await harness.enroll("acme", keys: [east.arn, west.arn], tag: "acmeprod").state == "active")
-            let identifier = try await harness.contextIdentifier("acme")
+            let (east, west, identifier) = try await Self.enrollAcmeInTwoRegions(harness, moto: moto, http: http, principal: principal,
+                                                                                credentials: credentials)
 
             // The sidecar: the harness's store and configuration, the service user's credentials.
             let directory = harness.directory
@@ -137,6 +125,20 @@ import Testing
             #expect(Data(base64Encoded: read["plaintext"] as? String ?? "") == Data(Self.plaintext))
             kill(pid, SIGTERM)
         }
+    }
+
+    /// acme enrolled on a key in us-east-1 and one in eu-west-1 (moto serves both regions), with a policy
+    /// that lets the service user use them; returns the keys and acme's context identifier.
+    static func enrollAcmeInTwoRegions(_ harness: TenantHarness, moto: MotoServer, http: HTTPClient, principal: String,
+                                       credentials: AWSCredentials) async throws -> (east: KeyMetadata, west: KeyMetadata, identifier: String) {
+        let policy = EnrollmentMotoTests.policy(principal: principal, cryptoActions: EnrollmentMotoTests.allCrypto)
+        let east = try await harness.kms.client(forKey: "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000")
+            .createKey(description: "acme us-east-1", policy: policy)
+        let westClient = AWSKMSClient(httpClient: http, credentials: credentials,
+                                      configuration: .init(defaultRegion: "eu-west-1", endpoints: ["eu-west-1": moto.url]))
+        let west = try await westClient.createKey(description: "acme eu-west-1", policy: policy)
+        #expect(try await harness.enroll("acme", keys: [east.arn, west.arn], tag: "acmeprod").state == "active")
+        return (east, west, try await harness.contextIdentifier("acme"))
     }
 
     /// Runs Tests/Peers/kms_peer.py as the service user, with botocore pointed at moto.

@@ -68,7 +68,7 @@ public struct SQLiteDataSource: DataSource {
     }
 
     public func item(id: ItemID, column: String) async throws -> [UInt8]? {
-        let column = try checked(column)
+        let column = try layout.ciphertextColumn(column, source: configuration.name)
         let sql = "SELECT \(Self.quoted(column)) FROM \(Self.quoted(layout.table)) WHERE \(Self.quoted(layout.idColumn)) = ?"
         return try await access("read") {
             try await queue.read { db in
@@ -78,7 +78,7 @@ public struct SQLiteDataSource: DataSource {
     }
 
     public func compareAndSwap(id: ItemID, column: String, old: [UInt8], new: [UInt8]) async throws -> Bool {
-        let column = try checked(column)
+        let column = try layout.ciphertextColumn(column, source: configuration.name)
         let sql = "UPDATE \(Self.quoted(layout.table)) SET \(Self.quoted(column)) = ? WHERE \(Self.quoted(layout.idColumn)) = ? AND \(Self.quoted(column)) = ?"
         return try await access("write") {
             try await queue.write { db in
@@ -91,7 +91,7 @@ public struct SQLiteDataSource: DataSource {
     /// All in one write transaction: one commit (one fsync) for a page.
     public func compareAndSwap(_ swaps: [DataSourceSwap]) async throws -> [Bool] {
         let statements = try swaps.map { swap in
-            let column = try checked(swap.column)
+            let column = try layout.ciphertextColumn(swap.column, source: configuration.name)
             return "UPDATE \(Self.quoted(layout.table)) SET \(Self.quoted(column)) = ? WHERE \(Self.quoted(layout.idColumn)) = ? AND \(Self.quoted(column)) = ?"
         }
         return try await access("write") {
@@ -184,14 +184,6 @@ public struct SQLiteDataSource: DataSource {
             if names.count >= 2, names[0] == layout.tenantColumn.lowercased(), names[1] == layout.idColumn.lowercased() { return true }
         }
         return false
-    }
-
-    /// Only configured ciphertext columns are ever named in a statement.
-    private func checked(_ column: String) throws -> String {
-        guard layout.columns.contains(column) else {
-            throw TenantError(.invalidInput, "data source \(configuration.name) has no ciphertext column \(column)")
-        }
-        return column
     }
 
     private func access<T>(_ what: String, _ body: () async throws -> T) async throws -> T {

@@ -29,6 +29,15 @@ public struct DataSourceConfiguration: Sendable, Equatable, Codable {
             self.tenantColumn = tenantColumn
             self.columns = columns
         }
+
+        /// `column` if it is one of the configured ciphertext columns: only those are ever named in a
+        /// statement, so no caller can steer SQL to another column.
+        public func ciphertextColumn(_ column: String, source: String) throws -> String {
+            guard columns.contains(column) else {
+                throw TenantError(.invalidInput, "data source \(source) has no ciphertext column \(column)")
+            }
+            return column
+        }
     }
 
     public enum Location: Sendable, Equatable {
