@@ -249,6 +249,37 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // Each tenant's re-encryptions (progress as JSON, saved with every page), the ledger of items
+            // per source and generation, and when a generation was retired.
+            "tenant-v6-reencryption-ledger",
+            [
+                """
+                CREATE TABLE reencryptions (
+                    tenant TEXT NOT NULL,
+                    target INTEGER NOT NULL,
+                    execution TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    progress TEXT NOT NULL,
+                    started_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (tenant, target)
+                )
+                """,
+                """
+                CREATE TABLE ledger (
+                    tenant TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    items BIGINT NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL,
+                    verified_at DOUBLE PRECISION,
+                    PRIMARY KEY (tenant, source, generation)
+                )
+                """,
+                "ALTER TABLE key_generations ADD COLUMN retired_at DOUBLE PRECISION",
+            ]
+        ),
     ]
 
     /// Applies the pending migrations in one transaction, under the migration lock.

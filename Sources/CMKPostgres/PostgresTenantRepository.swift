@@ -125,10 +125,12 @@ public struct PostgresTenantRepository: TenantRepository {
                     region: key.region, keyARN: key.keyARN, allowAlias: providerManaged, tenant: tenant, number: number)
             }
             let cause: String = try columns["cause"]
+            let retired: Double? = try columns["retired_at"]
             return KeyGeneration(
                 tenant: tenant, number: number, keys: keys, providerManaged: providerManaged,
                 createdAt: Date(timeIntervalSince1970: try columns["created_at"]),
-                cause: try decoder.decode(Cause.self, from: Data(cause.utf8)))
+                cause: try decoder.decode(Cause.self, from: Data(cause.utf8)),
+                retiredAt: retired.map(Date.init(timeIntervalSince1970:)))
         }
     }
 
@@ -328,6 +330,68 @@ public struct PostgresTenantRepository: TenantRepository {
         let revoked: Double? = try columns["revoked_at"]
         return WebhookKey(id: try columns["id"], tenant: try columns["tenant"], hash: try columns["hash"],
                           createdAt: Date(timeIntervalSince1970: try columns["created_at"]), revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+    }
+
+    // MARK: Re-encryption, ledger, retirement
+
+    public func saveReencryption(_ record: ReencryptionRecord, in transaction: PostgresTransaction) async throws {
+        let progress = String(decoding: try JSONEncoder().encode(record.progress), as: UTF8.self)
+        try await run(
+            transaction,
+            """
+            INSERT INTO reencryptions (tenant, target, execution, status, progress, started_at, updated_at)
+            VALUES (\(record.tenant), \(record.target), \(record.execution), \(record.status.rawValue), \(progress),
+                    \(record.startedAt.timeIntervalSince1970), \(record.updatedAt.timeIntervalSince1970))
+            ON CONFLICT (tenant, target) DO UPDATE SET execution = excluded.execution, status = excluded.status,
+                progress = excluded.progress, updated_at = excluded.updated_at
+            """)
+    }
+
+    public func reencryptions(tenant: String?, in transaction: PostgresTransaction) async throws -> [ReencryptionRecord] {
+        let rows = if let tenant {
+            try await run(transaction, "SELECT * FROM reencryptions WHERE tenant = \(tenant) ORDER BY started_at, target")
+        } else {
+            try await run(transaction, "SELECT * FROM reencryptions ORDER BY started_at, tenant, target")
+        }
+        return try rows.map { row in
+            let columns = Columns(row)
+            return try ReencryptionRecord.stored(
+                tenant: try columns["tenant"], target: try columns["target"], execution: try columns["execution"], status: try columns["status"],
+                progress: try columns["progress"], startedAt: try columns["started_at"], updatedAt: try columns["updated_at"])
+        }
+    }
+
+    public func replaceLedger(tenant: String, source: String, entries: [LedgerEntry], in transaction: PostgresTransaction) async throws {
+        try await run(transaction, "DELETE FROM ledger WHERE tenant = \(tenant) AND source = \(source)")
+        for entry in entries {
+            try await run(
+                transaction,
+                """
+                INSERT INTO ledger (tenant, source, generation, items, updated_at, verified_at)
+                VALUES (\(tenant), \(source), \(entry.generation), \(entry.items), \(entry.updatedAt.timeIntervalSince1970),
+                        \(entry.verifiedAt?.timeIntervalSince1970))
+                """)
+        }
+    }
+
+    public func ledger(tenant: String, in transaction: PostgresTransaction) async throws -> [LedgerEntry] {
+        try await run(transaction, "SELECT * FROM ledger WHERE tenant = \(tenant) ORDER BY source, generation").map { row in
+            let columns = Columns(row)
+            let verified: Double? = try columns["verified_at"]
+            return LedgerEntry(tenant: try columns["tenant"], source: try columns["source"], generation: try columns["generation"],
+                               items: try columns["items"], updatedAt: Date(timeIntervalSince1970: try columns["updated_at"]),
+                               verifiedAt: verified.map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
+    public func retireGeneration(tenant: String, number: Int, at date: Date, in transaction: PostgresTransaction) async throws -> Bool {
+        !(try await run(
+            transaction,
+            """
+            UPDATE key_generations SET retired_at = \(date.timeIntervalSince1970)
+            WHERE tenant = \(tenant) AND number = \(number) AND retired_at IS NULL RETURNING number
+            """)
+        ).isEmpty
     }
 
     // MARK: Change feed

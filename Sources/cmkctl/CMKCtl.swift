@@ -17,6 +17,10 @@ struct CMKCtl: AsyncParsableCommand {
             // Subcommands, one per line: the tenant lifecycle first, then the tools under it.
             TenantsCommand.self,
             EnrollCommand.self,
+            RotateCommand.self,
+            ReencryptCommand.self,
+            LedgerCommand.self,
+            GenerationsCommand.self,
             StatusCommand.self,
             HistoryCommand.self,
             AuditCommand.self,

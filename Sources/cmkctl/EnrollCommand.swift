@@ -12,7 +12,8 @@ struct EnrollCommand: AsyncParsableCommand {
             Validates the request, journals it, then runs the enrollment workflow (built in; see \
             cmkctl workflows export) \
             until it finishes or waits: register, assign the encryption-context identifier, verify every key \
-            policy, probe every key with the tenant's context, record the key generation, active. \
+            policy, probe every key with the tenant's context, record the key generation, then re-encrypt the \
+            tenant's existing items in every configured data source to it (cmkctl reencrypt), active. \
             Running the same command again reports the same enrollment and drives it on; if a process that \
             ran it was killed, the command first waits for that process's lease to expire (at most its \
             --lease-seconds) and then finishes the work. A different ticket for a tenant already enrolling or \
@@ -71,6 +72,10 @@ struct EnrollCommand: AsyncParsableCommand {
                             + "\(started.execution) to expire (a process that was stopped, or one still working)")
                 }
                 if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
+                // The hand-over started the tenant's re-encryption: drive it too, so the tenant ends active.
+                if heldBy == nil, let reencryption = try await ReencryptCommand.open(tenant: tenant, repository: runtime.repository) {
+                    _ = try await worker.drive(reencryption.execution) { _, _ in }
+                }
             }
         }
         guard let status = try await runtime.overview.status(tenant: tenant).first else {

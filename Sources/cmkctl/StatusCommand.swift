@@ -46,6 +46,16 @@ enum StatusTable {
             lines.append("  workflow    \(status.execution) (\(status.executionStatus)), updated \(status.updatedAt)")
         }
         for alert in status.alerts { lines.append("  alert       \(alert)") }
+        if let reencryption = status.reencryption {
+            lines.append("  re-encrypt  " + ReencryptionLines.summary(reencryption))
+            if reencryption.progress.failureCount > 0 {
+                lines.append("  not moved   \(reencryption.progress.failureCount) item(s); first: "
+                    + reencryption.progress.failures.prefix(3).map { "\($0.source) \($0.id) \($0.column): \($0.reason)" }.joined(separator: "; "))
+            }
+        }
+        if !status.ledger.isEmpty {
+            lines.append("  ledger      " + ReencryptionLines.ledger(status.ledger))
+        }
         if let bound = status.lastRevocation {
             var line = "  revocation  suspended \(bound.suspendedAt)"
             if let trigger = bound.trigger { line += " by \(trigger)" }

@@ -7,8 +7,8 @@ import Foundation
 struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a scheduled job now: probe every tenant's keys.",
-        subcommands: [SweepProbeCommand.self])
+        abstract: "Run a scheduled job now: probe every tenant's keys, or run pending re-encryptions.",
+        subcommands: [SweepProbeCommand.self, SweepReencryptCommand.self])
 }
 
 /// `cmkctl sweep probe`: a revocation check of every tenant that uses its own keys.
@@ -135,4 +135,74 @@ struct SweepProbeReport: Encodable {
     }
 
     let checks: [Check]
+}
+
+/// `cmkctl sweep reencrypt`: runs every pending re-encryption here.
+struct SweepReencryptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reencrypt",
+        abstract: "Run every pending re-encryption: tenants re-encrypting, or with an unfinished re-encryption.",
+        discussion: """
+            For every tenant that is re-encrypting (after an enrollment or rotation) or whose re-encryption to its \
+            current generation is unfinished, starts or joins it (Workflows/reencrypt.asl.json) and drives it here, \
+            one tenant after another. A suspended tenant's re-encryption stays paused until it is reinstated.
+
+            Exit codes: 0 every one completed, 75 some are not finished (paused because a key is refused, or \
+            waiting for a retry: see cmkctl status), 74 store failure.
+            """)
+
+    @OptionGroup var options: TenantOptions
+
+    @OptionGroup var output: OutputOptions
+
+    struct Row: Encodable {
+        let tenant: String
+        let execution: String
+        let status: String
+        let state: String
+        let summary: String
+    }
+
+    func run() async throws {
+        let rows = try await options.storeOptions.withStore(create: false) { store in try await sweep(store) }
+        if output.json {
+            try printJSON(rows)
+        } else if rows.isEmpty {
+            print("no re-encryption pending")
+        } else {
+            print(textTable(["TENANT", "STATUS", "STATE", "PROGRESS"], rows.map { [$0.tenant, $0.status, $0.state, $0.summary] }))
+        }
+        let unfinished = rows.filter { $0.status != ReencryptionRecord.Status.completed.rawValue }
+        if !unfinished.isEmpty {
+            throw CommandFailure(status: .stillRunning, message: "\(unfinished.count) re-encryption(s) not finished; cmkctl status says why")
+        }
+    }
+
+    private func sweep<Store: StoreBackend>(_ store: Store) async throws -> [Row] {
+        let runtime = try options.runtime(store)
+        let repository = runtime.repository
+        let service = try runtime.reencryptionService()
+        var pending: [String] = []
+        for record in try await repository.tenants() where record.state != .offboarded {
+            if record.state == .reencrypting {
+                pending.append(record.id)
+            } else if try await ReencryptCommand.open(tenant: record.id, repository: repository) != nil {
+                pending.append(record.id)
+            }
+        }
+        var rows: [Row] = []
+        try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
+            let worker = try runtime.worker(kms: kms, owner: "sweep-\(ProcessInfo.processInfo.processIdentifier)")
+            for tenant in pending {
+                let started = try await service.start(tenant: tenant, cause: Cause(operatorName: "cmkctl sweep reencrypt"))
+                _ = try await worker.drive(started.execution) { _, _ in }
+                let record = try await repository.read { try await repository.reencryptions(tenant: tenant, in: $0) }
+                    .first { $0.execution == started.execution }
+                let state = try await repository.tenant(tenant)?.state.rawValue ?? "?"
+                rows.append(Row(tenant: tenant, execution: started.execution, status: record?.status.rawValue ?? "running", state: state,
+                                summary: record.map(ReencryptionLines.summary) ?? "started"))
+            }
+        }
+        return rows
+    }
 }

@@ -55,13 +55,21 @@ struct TenantRuntime<Store: StoreBackend> {
         return RevocationService(journal: journal, repository: repository, definition: definition)
     }
 
+    func reencryptionService() throws -> ReencryptionService<Store.Repository> {
+        let definition = try workflows.load(named: ReencryptionWorkflow.name, handlerNames: ReencryptionWorkflow.handlerNames)
+        return ReencryptionService(journal: journal, repository: repository, definition: definition, settings: configuration.reencryption)
+    }
+
     /// A worker over the product's workflows and handlers (built in, or definitions from `--workflows`).
     func worker(kms: TenantKMS, owner: String) throws -> WorkflowWorker<Store.Journal> {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
-        EnrollmentHandlers(repository: repository, configuration: configuration, kms: kms).register(into: &handlers)
-        RevocationHandlers(repository: repository, configuration: configuration, kms: kms,
-                           notifier: OperatorNotifier(settings: configuration.notifications, transport: NotificationTransport.http))
-            .register(into: &handlers)
+        let notifier = OperatorNotifier(settings: configuration.notifications, transport: NotificationTransport.http)
+        EnrollmentHandlers(repository: repository, configuration: configuration, kms: kms, reencryption: try reencryptionService(),
+                           notifier: notifier).register(into: &handlers)
+        RevocationHandlers(repository: repository, configuration: configuration, kms: kms, notifier: notifier).register(into: &handlers)
+        let crypto = try TenantCrypto(repository: repository, operatorConfiguration: configuration, kms: kms)
+        ReencryptionHandlers(repository: repository, configuration: configuration, kms: kms, crypto: crypto,
+                             openSource: { try await DataSourceOpener.open($0) }, notifier: notifier).register(into: &handlers)
         let definitions = try workflows.loadAll(handlerNames: handlers.names)
         return WorkflowWorker(journal: journal, definitions: definitions, handlers: handlers, owner: owner, leaseSeconds: leaseSeconds)
     }

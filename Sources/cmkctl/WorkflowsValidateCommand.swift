@@ -19,7 +19,7 @@ struct WorkflowsValidateCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let outcomes = try WorkflowDefinitions(directory: directory).loadEach(handlerNames: EnrollmentWorkflow.handlerNames.union(RevocationWorkflow.handlerNames))
+        let outcomes = try WorkflowDefinitions(directory: directory).loadEach(handlerNames: EnrollmentWorkflow.handlerNames.union(RevocationWorkflow.handlerNames).union(ReencryptionWorkflow.handlerNames))
         let checked = outcomes.map { label, result in
             switch result {
             case .success(let definition): CheckedDefinition(file: label, valid: true, states: definition.states.count, error: nil)

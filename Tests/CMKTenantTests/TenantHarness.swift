@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import CMKKMS
+import CMKPostgres
+import CMKSQLite
 import CMKTenant
 import CMKTesting
 import CMKWorkflow
@@ -17,6 +19,7 @@ struct TenantHarness {
     let kms: TenantKMS
     let service: AnyEnrollmentService
     let revocationDefinition: StateMachineDefinition
+    let reencryptionDefinition: StateMachineDefinition
 
     init(_ backend: TestBackend = .sqlite, configuration: OperatorConfiguration? = nil,
          aws: (@Sendable () throws -> any KMSClient)? = nil) async throws {
@@ -32,6 +35,16 @@ struct TenantHarness {
         let definition = try EnrollmentWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
         service = AnyEnrollmentService(fresh.store, definition: definition)
         revocationDefinition = try RevocationWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
+        reencryptionDefinition = try ReencryptionWorkflow.loadDefinition(directory: URL(fileURLWithPath: Self.packageRoot + "/Workflows"))
+    }
+
+    /// Opens a configured data source the way `cmkctl` does.
+    static func openSource(_ configuration: DataSourceConfiguration) async throws -> any DataSource {
+        switch configuration.kind {
+        case .sqlite: try SQLiteDataSource(configuration: configuration)
+        case .postgres: try await PostgresDataSource.open(configuration)
+        case .directory: try DirectoryDataSource(configuration: configuration)
+        }
     }
 
     var backend: TestBackend { fresh.backend }
@@ -42,16 +55,23 @@ struct TenantHarness {
     var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
     func worker(owner: String = "test-worker") throws -> any IdleRunner {
-        try Self.worker(fresh.store, configuration: configuration, kms: kms, definitions: [service.definition, revocationDefinition],
-                        owner: owner)
+        try Self.worker(fresh.store, configuration: configuration, kms: kms,
+                        definitions: [service.definition, revocationDefinition, reencryptionDefinition], owner: owner)
     }
 
     private static func worker<Store: StoreBackend>(
         _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definitions: [StateMachineDefinition], owner: String
     ) throws -> any IdleRunner {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
-        EnrollmentHandlers(repository: store.repository, configuration: configuration, kms: kms).register(into: &handlers)
+        let reencryption = ReencryptionService(journal: store.journal, repository: store.repository,
+                                               definition: definitions.first { $0.name == ReencryptionWorkflow.name }!,
+                                               settings: configuration.reencryption)
+        EnrollmentHandlers(repository: store.repository, configuration: configuration, kms: kms, reencryption: reencryption)
+            .register(into: &handlers)
         RevocationHandlers(repository: store.repository, configuration: configuration, kms: kms).register(into: &handlers)
+        ReencryptionHandlers(repository: store.repository, configuration: configuration, kms: kms,
+                             crypto: try TenantCrypto(repository: store.repository, operatorConfiguration: configuration, kms: kms),
+                             openSource: { try await openSource($0) }, pace: { _ in }).register(into: &handlers)
         return WorkflowWorker(journal: store.journal, definitions: definitions, handlers: handlers, owner: owner)
     }
 

@@ -21,6 +21,8 @@ import Testing
                             .enrollmentFailed),
         .revocationConfirmed: ([.active, .reencrypting, .suspended], .suspended),
         .reinstated: ([.suspended, .active], .active),
+        .reinstatedToReencryption: ([.suspended, .reencrypting], .reencrypting),
+        .reencryptionStarted: ([.active, .reencrypting], .reencrypting),
         .offboarded: ([.registered, .active, .suspended, .enrollmentFailed, .offboarded], .offboarded),
     ]
 

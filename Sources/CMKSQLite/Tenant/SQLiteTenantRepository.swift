@@ -317,6 +317,67 @@ public struct SQLiteTenantRepository: TenantRepository {
                           revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
     }
 
+    // MARK: Re-encryption, ledger, retirement
+
+    public func saveReencryption(_ record: ReencryptionRecord, in transaction: SQLiteTransaction) async throws {
+        let progress = String(decoding: try JSONEncoder().encode(record.progress), as: UTF8.self)
+        try await transaction.execute { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO reencryptions (tenant, target, execution, status, progress, started_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (tenant, target) DO UPDATE SET execution = excluded.execution, status = excluded.status,
+                        progress = excluded.progress, updated_at = excluded.updated_at
+                    """,
+                arguments: [record.tenant, record.target, record.execution, record.status.rawValue, progress,
+                            record.startedAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970])
+        }
+    }
+
+    public func reencryptions(tenant: String?, in transaction: SQLiteTransaction) async throws -> [ReencryptionRecord] {
+        try await transaction.execute { db in
+            let rows = if let tenant {
+                try Row.fetchAll(db, sql: "SELECT * FROM reencryptions WHERE tenant = ? ORDER BY started_at, target", arguments: [tenant])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM reencryptions ORDER BY started_at, tenant, target")
+            }
+            return try rows.map { row in
+                try ReencryptionRecord.stored(tenant: row["tenant"], target: row["target"], execution: row["execution"], status: row["status"],
+                                              progress: row["progress"], startedAt: row["started_at"], updatedAt: row["updated_at"])
+            }
+        }
+    }
+
+    public func replaceLedger(tenant: String, source: String, entries: [LedgerEntry], in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(sql: "DELETE FROM ledger WHERE tenant = ? AND source = ?", arguments: [tenant, source])
+            for entry in entries {
+                try db.execute(
+                    sql: "INSERT INTO ledger (tenant, source, generation, items, updated_at, verified_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [tenant, source, entry.generation, entry.items, entry.updatedAt.timeIntervalSince1970,
+                                entry.verifiedAt?.timeIntervalSince1970])
+            }
+        }
+    }
+
+    public func ledger(tenant: String, in transaction: SQLiteTransaction) async throws -> [LedgerEntry] {
+        try await transaction.execute { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE tenant = ? ORDER BY source, generation", arguments: [tenant]).map { row in
+                let verified: Double? = row["verified_at"]
+                return LedgerEntry(tenant: row["tenant"], source: row["source"], generation: row["generation"], items: row["items"],
+                                   updatedAt: Date(timeIntervalSince1970: row["updated_at"]), verifiedAt: verified.map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    public func retireGeneration(tenant: String, number: Int, at date: Date, in transaction: SQLiteTransaction) async throws -> Bool {
+        try await transaction.execute { db in
+            try db.execute(sql: "UPDATE key_generations SET retired_at = ? WHERE tenant = ? AND number = ? AND retired_at IS NULL",
+                           arguments: [date.timeIntervalSince1970, tenant, number])
+            return db.changesCount > 0
+        }
+    }
+
     // MARK: Change feed
 
     public func latestTenantChange(in transaction: SQLiteTransaction) async throws -> Int64 {
@@ -358,9 +419,11 @@ public struct SQLiteTenantRepository: TenantRepository {
                 try KeyGeneration.storedKey(region: key["region"], keyARN: key["key_arn"], allowAlias: providerManaged, tenant: tenant,
                                             number: number)
             }
+            let retired: Double? = row["retired_at"]
             return KeyGeneration(tenant: tenant, number: number, keys: keys, providerManaged: providerManaged,
                                  createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                                 cause: try decoder.decode(Cause.self, from: Data((row["cause"] as String).utf8)))
+                                 cause: try decoder.decode(Cause.self, from: Data((row["cause"] as String).utf8)),
+                                 retiredAt: retired.map(Date.init(timeIntervalSince1970:)))
         }
     }
 

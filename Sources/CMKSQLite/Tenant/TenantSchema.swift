@@ -154,6 +154,32 @@ enum TenantSchema {
                 );
                 """)
         }
+        migrator.registerMigration("tenant-v6-reencryption-ledger") { db in
+            // Each tenant's re-encryptions (progress as JSON, saved with every page), the ledger of items
+            // per source and generation, and when a generation was retired.
+            try db.execute(sql: """
+                CREATE TABLE reencryptions (
+                    tenant TEXT NOT NULL,
+                    target INTEGER NOT NULL,
+                    execution TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    progress TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (tenant, target)
+                );
+                CREATE TABLE ledger (
+                    tenant TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    items INTEGER NOT NULL,
+                    updated_at REAL NOT NULL,
+                    verified_at REAL,
+                    PRIMARY KEY (tenant, source, generation)
+                );
+                ALTER TABLE key_generations ADD COLUMN retired_at REAL;
+                """)
+        }
         return migrator
     }
 }

@@ -32,6 +32,8 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     /// Where applications keep tenant ciphertexts; relative paths were made absolute against the
     /// configuration file's folder when it was loaded.
     public var dataSources: [DataSourceConfiguration]
+    /// How re-encryption sweeps run: mode, page size, KMS call rate, pause re-check.
+    public var reencryption: ReencryptionSettings = ReencryptionSettings()
 
     public static let defaultPath = ".cmkctl/operator.json"
 
@@ -60,6 +62,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
         case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications, schedules, dataSources
+        case reencryption
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -83,6 +86,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         notifications = try container.decodeIfPresent(NotificationSettings.self, forKey: .notifications)
         schedules = try container.decodeIfPresent(ScheduleSettings.self, forKey: .schedules) ?? ScheduleSettings()
         dataSources = try container.decodeIfPresent([DataSourceConfiguration].self, forKey: .dataSources) ?? []
+        reencryption = try container.decodeIfPresent(ReencryptionSettings.self, forKey: .reencryption) ?? ReencryptionSettings()
     }
 
     /// Any field name, to find the ones `CodingKeys` does not know.

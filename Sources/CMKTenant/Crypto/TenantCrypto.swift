@@ -174,7 +174,8 @@ public struct TenantCrypto<Repository: TenantRepository>: Sendable {
         guard let current = generations.first(where: { $0.number == record.generation }), !current.keys.isEmpty else {
             throw TenantError(.storeFailure, "tenant \(tenant.escapingControlCharacters) has no keys for its current generation \(record.generation)")
         }
-        return TenantKeys(identifier: identifier, current: current, generations: generations)
+        // A retired generation's keys open nothing any more (`generations retire` found nothing under it).
+        return TenantKeys(identifier: identifier, current: current, generations: generations.filter { $0.retiredAt == nil || $0.number == current.number })
     }
 
     private func tenantSnapshot(_ tenant: String) async throws -> TenantDirectory.Snapshot {

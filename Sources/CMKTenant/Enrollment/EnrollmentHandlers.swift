@@ -15,13 +15,20 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
     public let repository: Repository
     public let configuration: OperatorConfiguration
     public let kms: TenantKMS
+    /// Starts the re-encryption the hand-over leads to; nil in a worker that runs no re-encryption
+    /// (the step then fails, retried, until a worker that does takes the execution).
+    public let reencryption: ReencryptionService<Repository>?
+    public let notifier: OperatorNotifier
     public let now: @Sendable () -> Date
 
     public init(repository: Repository, configuration: OperatorConfiguration, kms: TenantKMS,
+                reencryption: ReencryptionService<Repository>? = nil, notifier: OperatorNotifier = .disabled,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.repository = repository
         self.configuration = configuration
         self.kms = kms
+        self.reencryption = reencryption
+        self.notifier = notifier
         self.now = now
     }
 
@@ -56,9 +63,30 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
             let input = try EnrollmentInput(context.input)
             let waitingFor = context.input["check"]?["waitingFor"]?.stringValue ?? "the customer"
             _ = try await repository.addWaitingRound(tenant: input.tenant, in: transaction)
-            try await repository.apply(.customerActionNeeded, tenant: input.tenant, waitingFor: waitingFor,
-                                       cause: input.cause(context), now: now(), in: transaction)
+            if input.rotation {
+                // A rotation's tenant stays active on its current keys while the customer fixes the new ones.
+                try await AuditLog.append(repository, in: transaction, tenant: input.tenant, kind: .transition,
+                                          action: "rotation awaiting customer", detail: ["waitingFor": waitingFor],
+                                          cause: input.cause(context), at: now())
+            } else {
+                try await repository.apply(.customerActionNeeded, tenant: input.tenant, waitingFor: waitingFor,
+                                           cause: input.cause(context), now: now(), in: transaction)
+            }
             return .parked
+        })
+        registry.register("tenant-notify-awaiting", .detached { [notifier] context in
+            let input = try EnrollmentInput(context.input)
+            let rounds = try await repository.read { transaction in try await repository.waitingRounds(tenant: input.tenant, in: transaction) }
+            // Once per wait: the re-check rounds after the first are the same request to the customer.
+            guard rounds == 0 else { return .succeeded(["sent": false, "reason": "told on the first round"]) }
+            let waitingFor = context.input["check"]?["waitingFor"]?.stringValue ?? "the customer"
+            let data: JSONObject = ["waitingFor": .string(waitingFor), "ticket": .string(input.ticket),
+                                    "kind": .string(input.rotation ? "rotation" : "enrollment")]
+            let id = "\(context.request.execution)/\(OperatorNotifier.Notice.awaitingCustomer.rawValue)"
+            switch try await notifier.deliver(.awaitingCustomer, id: id, tenant: input.tenant, data: data, at: now()) {
+            case .delivered(let status): return .succeeded(["sent": true, "status": .number(Double(status)), "id": .string(id)])
+            case .notConfigured: return .succeeded(["sent": false, "reason": "no notifications in the operator configuration"])
+            }
         })
         registry.register("tenant-record-generation", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
@@ -72,10 +100,29 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
         })
         registry.register("tenant-hand-over", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
-            try await repository.apply(.handedOver, tenant: input.tenant,
-                                       waitingFor: "re-encryption from generation 0 (not built yet: the tenant becomes active at once)",
+            guard let record = try await repository.tenant(input.tenant, in: transaction) else {
+                throw TaskFailure(error: EnrollmentWorkflow.ErrorName.tenantNotReady.rawValue, cause: "tenant \(input.tenant) is not registered")
+            }
+            // From here the new generation is current: new writes use it, and the re-encryption moves the rest.
+            try await repository.resetWaitingRounds(tenant: input.tenant, in: transaction)
+            try await repository.apply(input.rotation ? .rotationStarted : .handedOver, tenant: input.tenant,
+                                       waitingFor: ReencryptionHandlers<Repository>.waiting(record.generation),
                                        cause: input.cause(context), now: now(), in: transaction)
-            return .succeeded(["reencryption": "skipped"])
+            if !input.rotation {
+                // The claim records how its enrollment ended, in the step that ends it.
+                try await repository.recordEnrollmentOutcome(.succeeded, tenant: input.tenant, execution: context.request.execution,
+                                                             in: transaction)
+            }
+            return .succeeded(["generation": .number(Double(record.generation))])
+        })
+        registry.register("tenant-start-reencryption", .detached { [reencryption] context in
+            let input = try EnrollmentInput(context.input)
+            guard let reencryption else {
+                throw TaskFailure(error: EnrollmentWorkflow.ErrorName.tenantNotReady.rawValue,
+                                  cause: "this worker runs no re-encryption workflow; a worker that does continues the hand-over")
+            }
+            let started = try await reencryption.start(tenant: input.tenant, cause: Cause(ticket: input.ticket, operatorName: input.operatorName))
+            return .succeeded(["execution": .string(started.execution)])
         })
         registry.register("tenant-activate", .transactional { context, transaction in
             let input = try EnrollmentInput(context.input)
@@ -130,7 +177,7 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
                 throw Self.taskFailure(error, "GetKeyPolicy \(key.keyARN)")
             }
         }
-        try await apply(.policyVerificationStarted, tenant: input.tenant, cause: cause)
+        try await apply(.policyVerificationStarted, tenant: input.tenant, cause: cause, rotation: input.rotation)
         let requirements = PolicyRequirements(servicePrincipal: configuration.servicePrincipal, contextKey: configuration.contextKey,
                                               contextValue: identifier, vpcEndpointIDs: configuration.vpcEndpointIDs)
         let analyzer = PolicyAnalyzer(requirements: requirements)
@@ -184,7 +231,7 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
             let what = "probe of \(failed?.keyID ?? "?"): \(worst.rawValue) at \(step?.name ?? "?"): \(step?.detail ?? "")"
             throw TaskFailure(error: Self.errorName(failureClass), cause: what)
         }
-        try await apply(.probeStarted, tenant: input.tenant, cause: cause)
+        try await apply(.probeStarted, tenant: input.tenant, cause: cause, rotation: input.rotation)
         var problems: [String] = []
         var regions: [JSONValue] = []
         for (key, result) in zip(input.keys, results) {
@@ -239,7 +286,9 @@ public struct EnrollmentHandlers<Repository: TenantRepository>: Sendable {
         return .succeeded(.object(result))
     }
 
-    private func apply(_ event: TenantLifecycle.Event, tenant: String, cause: Cause) async throws {
+    private func apply(_ event: TenantLifecycle.Event, tenant: String, cause: Cause, rotation: Bool = false) async throws {
+        // A rotation's tenant stays active while the new keys are checked.
+        if rotation { return }
         let at = now()
         _ = try await repository.write { [repository] transaction in
             try await repository.apply(event, tenant: tenant, waitingFor: nil, cause: cause, now: at, in: transaction)

@@ -8,6 +8,8 @@ struct EnrollmentInput {
     let tag: ContextTag
     let keys: [KeyGeneration.RegionalKey]
     let operatorName: String?
+    /// A rotation of an active tenant's keys (`cmkctl rotate`): the tenant stays active until the hand-over.
+    let rotation: Bool
 
     init(_ value: JSONValue) throws {
         guard let ticket = value["ticket"]?.stringValue, let tenant = value["tenant"]?.stringValue,
@@ -27,6 +29,7 @@ struct EnrollmentInput {
             return KeyGeneration.RegionalKey(region: region, keyARN: arn.description)
         }
         operatorName = value["operator"]?.stringValue
+        rotation = value["rotation"]?.boolValue ?? false
     }
 
     static func json(_ request: EnrollmentRequest) -> JSONValue {

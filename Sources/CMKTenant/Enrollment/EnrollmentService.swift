@@ -79,4 +79,43 @@ public struct EnrollmentService<Repository: TenantRepository>: Sendable {
         }
         return Started(execution: execution, created: claimed && started.created)
     }
+
+    /// Starts the rotation of an active tenant's keys to `request.keys` (the enrollment's checks, then
+    /// a new generation and its re-encryption), or returns the one this ticket already started.
+    /// `request.tag` must be the tenant's own.
+    @discardableResult
+    public func rotate(_ request: EnrollmentRequest) async throws -> Started {
+        let execution = EnrollmentWorkflow.rotationName(tenant: request.tenant, ticket: request.ticket)
+        guard let record = try await repository.tenant(request.tenant) else {
+            throw TenantError(.tenantUnknown, "tenant \(request.tenant) is not registered")
+        }
+        if let existing = try await journal.execution(named: execution) {
+            return Started(execution: existing.name, created: false)
+        }
+        guard record.lifecycle.allows(.rotate) else {
+            throw TenantError(.illegalTransition, "tenant \(request.tenant) is \(record.state.rawValue): only an active tenant's keys can be rotated")
+        }
+        let current = try await repository.generations(of: request.tenant).first { $0.number == record.generation }
+        if let current, Set(current.keys.map(\.keyARN)) == Set(request.keys.map(\.keyARN)) {
+            throw TenantError(.invalidInput, "these are the keys of the tenant's current generation \(record.generation): a rotation needs new keys")
+        }
+        // One rotation at a time: another ticket's, still running, is refused.
+        let running = try await journal.executions(status: .running).first {
+            $0.name.hasPrefix("rotate-\(request.tenant)-") && $0.input["tenant"]?.stringValue == request.tenant
+        }
+        if let running {
+            throw TenantError(.conflict, "tenant \(request.tenant) is already rotating (\(running.name)); wait for it or cancel it first")
+        }
+        guard case .object(var input) = EnrollmentInput.json(request) else { preconditionFailure("the input is an object") }
+        input["tag"] = .string(record.tag)
+        input["rotation"] = true
+        let at = now()
+        try await repository.write { [repository] transaction in
+            try await AuditLog.append(repository, in: transaction, tenant: request.tenant, kind: .request, action: "rotate requested",
+                                      detail: ["keys": request.keys.map(\.keyARN).joined(separator: ",")],
+                                      cause: Cause(ticket: request.ticket, operatorName: request.operatorName, execution: execution), at: at)
+        }
+        let started = try await journal.start(name: execution, input: .object(input), definition: definition, now: at)
+        return Started(execution: execution, created: started.created)
+    }
 }

@@ -9,7 +9,8 @@ public enum EnrollmentWorkflow {
     /// The activities `EnrollmentHandlers` registers; definitions are checked against them.
     public static let handlerNames: Set<String> = [
         "tenant-register", "tenant-assign-context", "tenant-verify-policy", "tenant-probe-keys", "tenant-await-customer",
-        "tenant-record-generation", "tenant-hand-over", "tenant-activate", "tenant-mark-failed",
+        "tenant-record-generation", "tenant-hand-over", "tenant-activate", "tenant-mark-failed", "tenant-start-reencryption",
+        "tenant-notify-awaiting",
     ]
 
     /// Loads `enroll.asl.json` from `directory` against the enrollment handlers.
@@ -20,6 +21,11 @@ public enum EnrollmentWorkflow {
     /// The execution name of a tenant's enrollment for a ticket.
     public static func executionName(tenant: String, ticket: String) -> String {
         "enroll-\(tenant)-\(ticket)"
+    }
+
+    /// The execution name of a tenant's key rotation for a ticket (the same workflow, input `rotation`).
+    public static func rotationName(tenant: String, ticket: String) -> String {
+        "rotate-\(tenant)-\(ticket)"
     }
 
     /// The ASL error names the enrollment's handlers raise, in one place: `enroll.asl.json` names them
@@ -35,11 +41,13 @@ public enum EnrollmentWorkflow {
         case tenantNotReady = "Tenant.NotReady"
         /// The journaled enrollment input is not what `enroll` writes.
         case badInput = "Enrollment.BadInput"
+        /// The operator's receiver did not take the awaiting-customer notice (`OperatorNotifier.failed`).
+        case notifyFailed = "Notify.Failed"
 
         /// Whether the definition must retry it; the others end the enrollment through the catch-all.
         public var isRetried: Bool {
             switch self {
-            case .kmsUnavailable, .kmsMisconfigured: true
+            case .kmsUnavailable, .kmsMisconfigured, .notifyFailed: true
             case .kmsRevoked, .tenantNotReady, .badInput: false
             }
         }

@@ -86,6 +86,8 @@ public struct TenantOverview<Repository: TenantRepository>: Sendable {
                 let entries = try await repository.auditRecords(tenant: id, in: transaction).map(AuditLog.entry)
                 statuses[index].lastRevocation = RevocationBound.latest(entries: entries, purges: try await repository.purges(of: id, in: transaction))
                 statuses[index].alerts = pendingAlerts[id] ?? []
+                statuses[index].reencryption = try await repository.reencryptions(tenant: id, in: transaction).max { $0.target < $1.target }
+                statuses[index].ledger = try await repository.ledger(tenant: id, in: transaction)
             }
             return statuses
         }

@@ -18,4 +18,8 @@ public struct TenantStatus: Sendable, Codable, Equatable {
     /// What needs the operator's eye now: a revocation check that cannot probe (KMS away, throttled, or
     /// cmkctl's own setup failing) and waits for a retry, with the tenant left as it was.
     public var alerts: [String] = []
+    /// The tenant's latest re-encryption: target, status, progress and items it could not move.
+    public var reencryption: ReencryptionRecord? = nil
+    /// The ledger as the last full scan found it: items per source and generation.
+    public var ledger: [LedgerEntry] = []
 }

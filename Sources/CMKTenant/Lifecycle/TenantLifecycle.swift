@@ -29,6 +29,8 @@ public struct TenantLifecycle: Sendable, Equatable {
         case probeStarted
         /// The new generation is recorded; re-encryption from older generations begins.
         case handedOver
+        /// `cmkctl reencrypt` of an active tenant, or a paused sweep's reason changing: items move.
+        case reencryptionStarted
         case reencryptionCompleted
         case enrollmentFailed
         /// `cmkctl rotate`: a new generation for an active tenant.
@@ -37,6 +39,8 @@ public struct TenantLifecycle: Sendable, Equatable {
         case revocationConfirmed
         /// A passing probe of a suspended tenant's keys.
         case reinstated
+        /// A passing probe of a tenant suspended while its re-encryption was unfinished: it resumes.
+        case reinstatedToReencryption
         case offboarded
     }
 
@@ -87,6 +91,8 @@ public struct TenantLifecycle: Sendable, Equatable {
             return ([.probing, .reencrypting], .reencrypting, [.purgeMaterials])
         case .rotationStarted:
             return ([.active, .reencrypting], .reencrypting, [.purgeMaterials])
+        case .reencryptionStarted:
+            return ([.active, .reencrypting], .reencrypting, [])
         case .reencryptionCompleted:
             return ([.reencrypting, .active], .active, [.disableOlderBackups, .notifyOperator(.reencryptionCompleted)])
         case .enrollmentFailed:
@@ -96,6 +102,8 @@ public struct TenantLifecycle: Sendable, Equatable {
                     [.purgeMaterials, .pauseReencryption, .notifyOperator(.suspended)])
         case .reinstated:
             return ([.suspended, .active], .active, [.notifyOperator(.reinstated)])
+        case .reinstatedToReencryption:
+            return ([.suspended, .reencrypting], .reencrypting, [.notifyOperator(.reinstated)])
         case .offboarded:
             return ([.registered, .active, .suspended, .enrollmentFailed, .offboarded], .offboarded,
                     [.purgeMaterials, .notifyOperator(.offboarded)])

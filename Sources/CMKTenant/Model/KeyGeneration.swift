@@ -19,13 +19,17 @@ public struct KeyGeneration: Sendable, Equatable, Codable {
     public var providerManaged: Bool
     public var createdAt: Date
     public var cause: Cause
+    /// When `generations retire` retired it: its keys no longer decrypt anything; nil while in use.
+    public var retiredAt: Date?
 
-    public init(tenant: String, number: Int, keys: [RegionalKey], providerManaged: Bool, createdAt: Date, cause: Cause) {
+    public init(tenant: String, number: Int, keys: [RegionalKey], providerManaged: Bool, createdAt: Date, cause: Cause,
+                retiredAt: Date? = nil) {
         self.tenant = tenant
         self.number = number
         self.keys = keys
         self.providerManaged = providerManaged
         self.createdAt = createdAt
         self.cause = cause
+        self.retiredAt = retiredAt
     }
 }

@@ -14,13 +14,7 @@ import Logging
 /// refusal or outage is thrown as the `KMSError` it is, before anything of the page is written, so
 /// the caller can pause (a revoked key) or retry (an outage) from the same cursor.
 public struct Reencryption<Repository: TenantRepository>: Sendable {
-    /// How an older item is moved.
-    public enum Mode: String, Sendable, Codable, CaseIterable {
-        /// Rewrap what can be rewrapped (unsigned suites); re-encrypt the rest in full.
-        case rewrap
-        /// Decrypt and encrypt every item again, under a fresh (cached) data key.
-        case reencrypt
-    }
+    public typealias Mode = ReencryptionMode
 
     public let crypto: TenantCrypto<Repository>
     public let mode: Mode
@@ -63,6 +57,7 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
             for (entry, swapped) in zip(swaps, results) {
                 if swapped {
                     if entry.how == .rewrap { page.rewrapped += 1 } else { page.reencrypted += 1 }
+                    page.generations[keys.current.number, default: 0] += 1
                     continue
                 }
                 page.lostRaces += 1
@@ -75,6 +70,7 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
         }
         for item in pending {
             page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .keptChanging))
+            page.generations[reader.read(message: item.ciphertext).ledgerGeneration, default: 0] += 1
         }
         for failure in page.failures {
             logger.debug("item not re-encrypted", metadata: [
@@ -88,13 +84,7 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
     /// The key each alias among the generations names now (the provider key of generation 0 is
     /// usually an alias): one DescribeKey per alias and page, so a header can be matched.
     private func resolveAliases(_ generations: [KeyGeneration]) async throws -> [String: String] {
-        var resolved: [String: String] = [:]
-        for key in generations.flatMap(\.keys) where resolved[key.keyARN] == nil {
-            guard try KeyARN(validating: key.keyARN, allowAlias: true).isAlias else { continue }
-            let client = CountedKMSClient(client: try kms.client(forKey: key.keyARN), counter: counter)
-            resolved[key.keyARN] = try await TenantKeyring.keyARN(of: key.keyARN, client: client)
-        }
-        return resolved
+        try await LedgerScanner.resolveAliases(generations, kms: kms, counter: counter)
     }
 
     /// The item's new bytes when it is behind; nil when it is current or cannot be moved (counted
@@ -104,14 +94,18 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
         switch reader.read(message: item.ciphertext) {
         case .unreadable:
             page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .notAMessage))
+            page.generations[LedgerEntry.unreadable, default: 0] += 1
             return nil
         case .unknown(let named, _):
             page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .unknownKeys(named)))
+            page.generations[LedgerEntry.unreadable, default: 0] += 1
             return nil
         case .generation(let number, _) where number == keys.current.number:
             page.current += 1
+            page.generations[number, default: 0] += 1
             return nil
-        case .generation(_, let suite):
+        case .generation(let number, let suite):
+            page.behind += 1
             do {
                 if mode == .rewrap, suite.messageFormatVersion == 2, suite.isCommitting, !suite.isSigned {
                     return (try await rewrap(item.ciphertext, keys: keys, memo: &memo), .rewrap)
@@ -119,9 +113,11 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
                 return (try await reencrypt(item.ciphertext, tenant: tenant), .reencrypt)
             } catch let error as EnvelopeError where error.code == .authenticationFailed {
                 page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .undecryptable))
+                page.generations[number, default: 0] += 1
                 return nil
             } catch let error as TenantError where error.code == .decryptFailed {
                 page.failures.append(ReencryptionFailure(id: item.id, column: item.column, reason: .undecryptable))
+                page.generations[number, default: 0] += 1
                 return nil
             }
         }
@@ -166,6 +162,14 @@ public struct Reencryption<Repository: TenantRepository>: Sendable {
     }
 }
 
+/// How an older item is moved.
+public enum ReencryptionMode: String, Sendable, Codable, CaseIterable {
+    /// Rewrap what can be rewrapped (unsigned suites); re-encrypt the rest in full.
+    case rewrap
+    /// Decrypt and encrypt every item again, under a fresh (cached) data key.
+    case reencrypt
+}
+
 /// What one page of a sweep did.
 public struct ReencryptionPage: Sendable, Equatable {
     /// Where the next page starts; `finished` when no row was left after the cursor.
@@ -181,6 +185,11 @@ public struct ReencryptionPage: Sendable, Equatable {
     /// Items deleted between the read and the write.
     public var vanished = 0
     public var failures: [ReencryptionFailure] = []
+    /// Items met behind the current generation (moved or not).
+    public var behind = 0
+    /// After the page, its items by generation (`LedgerEntry.unreadable` for those none can open):
+    /// what the ledger adds up over a pass. Items that vanished are in no generation.
+    public var generations: [Int: Int] = [:]
 
     public init(cursor: ItemID?, finished: Bool) {
         self.cursor = cursor

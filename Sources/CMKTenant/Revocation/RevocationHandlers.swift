@@ -81,7 +81,11 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
             guard let record = try await repository.tenant(tenant, in: transaction), record.state == .suspended else {
                 return .succeeded(["reinstated": false])
             }
-            try await repository.apply(.reinstated, tenant: tenant, waitingFor: nil, cause: Self.cause(context, trigger), now: now(),
+            // A re-encryption the suspension paused is unfinished: the tenant returns to it, and its sweep resumes.
+            let unfinished = try await repository.reencryptions(tenant: tenant, in: transaction).contains { $0.isOpen && $0.target == record.generation }
+            try await repository.apply(unfinished ? .reinstatedToReencryption : .reinstated, tenant: tenant,
+                                       waitingFor: unfinished ? ReencryptionHandlers<Repository>.waiting(record.generation) : nil,
+                                       cause: Self.cause(context, trigger), now: now(),
                                        detail: ["trigger": "\(trigger.kind.rawValue) \(trigger.id)", "probe": "every key of the current generation passed"],
                                        in: transaction)
             return .succeeded(["reinstated": true, "notice": .string(OperatorNotifier.Notice.reinstated.rawValue)])

@@ -90,6 +90,19 @@ public protocol TenantRepository: Sendable {
     /// A tenant's purge acknowledgements, oldest first.
     func purges(of tenant: String, in transaction: Transaction) async throws -> [PurgeAcknowledgement]
 
+    // MARK: Re-encryption, ledger, retirement
+
+    /// Inserts or replaces the record of the tenant's re-encryption to `record.target`.
+    func saveReencryption(_ record: ReencryptionRecord, in transaction: Transaction) async throws
+    /// Every re-encryption, or one tenant's, oldest first.
+    func reencryptions(tenant: String?, in transaction: Transaction) async throws -> [ReencryptionRecord]
+    /// Replaces the ledger rows of one tenant and source with `entries` (the counts of one scan).
+    func replaceLedger(tenant: String, source: String, entries: [LedgerEntry], in transaction: Transaction) async throws
+    /// The tenant's ledger rows, by source and generation.
+    func ledger(tenant: String, in transaction: Transaction) async throws -> [LedgerEntry]
+    /// Marks generation `number` retired; false when it is missing or retired already.
+    func retireGeneration(tenant: String, number: Int, at date: Date, in transaction: Transaction) async throws -> Bool
+
     // MARK: Change feed
 
     /// The newest change's number (0 while there is none): where a process that starts following begins.

@@ -5,10 +5,15 @@ enum EmbeddedWorkflows {
     static let files: [(name: String, text: String)] = [
         ("enroll.asl.json", #"""
 {
-  "Comment": "Tenant enrollment (cmkctl enroll): register, assign the encryption-context identifier, verify every key policy, probe every key with the tenant's context, record the key generation, hand over to re-encryption, active. While something only the customer can fix blocks it, the execution parks (awaiting-customer) and re-checks with a growing delay, or at once on `cmkctl signal`. A KMS outage (KMS.Unavailable) or the operator's own KMS setup (KMS.Misconfigured: credentials, the local KMS file, an endpoint) is retried with backoff and leaves the tenant's state as it is.",
-  "StartAt": "Register",
+  "Comment": "Tenant enrollment (cmkctl enroll) and key rotation (cmkctl rotate, input `rotation`: the tenant stays active and skips registration): register, assign the encryption-context identifier, verify every key policy, probe every key with the tenant's context, record the key generation, hand over to re-encryption (Workflows/reencrypt.asl.json, which makes the tenant active when every item has moved). While something only the customer can fix blocks it, the operator is told once (tenant.enrollment.awaiting-customer) and the execution parks (awaiting-customer) and re-checks with a growing delay, or at once on `cmkctl signal`. A KMS outage (KMS.Unavailable) or the operator's own KMS setup (KMS.Misconfigured: credentials, the local KMS file, an endpoint) is retried with backoff and leaves the tenant's state as it is.",
+  "StartAt": "Kind",
   "TimeoutSeconds": 2592000,
   "States": {
+    "Kind": {
+      "Type": "Choice",
+      "Choices": [{ "Variable": "$.rotation", "IsPresent": true, "Next": "VerifyPolicy" }],
+      "Default": "Register"
+    },
     "Register": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-register",
       "ResultPath": null,
@@ -34,7 +39,7 @@ enum EmbeddedWorkflows {
     "PolicyVerified": {
       "Type": "Choice",
       "Choices": [{ "Variable": "$.check.ok", "BooleanEquals": true, "Next": "ProbeKeys" }],
-      "Default": "AwaitCustomer"
+      "Default": "TellOperator"
     },
     "ProbeKeys": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-probe-keys",
@@ -49,7 +54,15 @@ enum EmbeddedWorkflows {
     "KeysProbed": {
       "Type": "Choice",
       "Choices": [{ "Variable": "$.check.ok", "BooleanEquals": true, "Next": "RecordGeneration" }],
-      "Default": "AwaitCustomer"
+      "Default": "TellOperator"
+    },
+    "TellOperator": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-notify-awaiting",
+      "ResultPath": "$.notice",
+      "Retry": [{ "ErrorEquals": ["Notify.Failed", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 5,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 300, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "AwaitCustomer", "ResultPath": "$.noticeFailure" }],
+      "Next": "AwaitCustomer"
     },
     "AwaitCustomer": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-await-customer",
@@ -69,13 +82,14 @@ enum EmbeddedWorkflows {
     },
     "HandOver": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-hand-over",
-      "Comment": "Re-encryption from generation 0 joins here when it is built; until then the tenant becomes active at once.",
       "ResultPath": null,
-      "Next": "Activate"
+      "Next": "StartReencryption"
     },
-    "Activate": {
-      "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-activate",
-      "ResultPath": null,
+    "StartReencryption": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:tenant-start-reencryption",
+      "ResultPath": "$.reencryption",
+      "Retry": [{ "ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 10,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" }],
       "Next": "Enrolled"
     },
     "Enrolled": { "Type": "Succeed" },
@@ -85,6 +99,81 @@ enum EmbeddedWorkflows {
       "Next": "Failed"
     },
     "Failed": { "Type": "Fail", "Error": "Enrollment.Failed", "Cause": "the enrollment could not complete; see cmkctl history" }
+  }
+}
+
+"""#),
+        ("reencrypt.asl.json", #"""
+{
+  "Comment": "Re-encryption of one tenant to one target generation (after an enrollment or a rotation hands over, or `cmkctl reencrypt`): count what is behind, then move every configured data source's items page by page in id order (rewrap or full re-encryption, each write a compare-and-swap so an application's write is never lost), in passes until a verifying pass finds nothing left to move; then write the ledger, activate the tenant, disable older backups and tell the operator. A key that KMS refuses (revocation class) or a suspended tenant pauses the sweep before anything of the page is written; it resumes when the key passes again (rechecked with a delay, or at once on `cmkctl signal`). KMS outages, throttling, cmkctl's own setup and unreachable data sources are retried with backoff.",
+  "StartAt": "Begin",
+  "TimeoutSeconds": 7776000,
+  "States": {
+    "Begin": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-begin",
+      "ResultPath": "$.begun",
+      "Next": "Count"
+    },
+    "Count": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-count",
+      "ResultPath": "$.sweep",
+      "Retry": [{ "ErrorEquals": ["KMS.Unavailable", "DataSource.Unavailable", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["KMS.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["KMS.Revoked", "Reencryption.Paused"], "Next": "Pause", "ResultPath": "$.pause" }],
+      "Next": "Page"
+    },
+    "Page": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-page",
+      "ResultPath": "$.sweep",
+      "Retry": [{ "ErrorEquals": ["KMS.Unavailable", "DataSource.Unavailable", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 20,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["KMS.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["KMS.Revoked", "Reencryption.Paused"], "Next": "Pause", "ResultPath": "$.pause" },
+                { "ErrorEquals": ["Reencryption.Superseded"], "Next": "Superseded", "ResultPath": "$.failure" }],
+      "Next": "Passes"
+    },
+    "Passes": {
+      "Type": "Choice",
+      "Choices": [{ "Variable": "$.sweep.done", "BooleanEquals": true, "Next": "Complete" }],
+      "Default": "Page"
+    },
+    "Pause": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-pause",
+      "TimeoutSecondsPath": "$.pauseSeconds",
+      "ResultPath": "$.resumed",
+      "Catch": [{ "ErrorEquals": ["States.Timeout"], "Next": "Resume", "ResultPath": "$.resumed" }],
+      "Next": "Resume"
+    },
+    "Resume": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-resume",
+      "ResultPath": null,
+      "Next": "Page"
+    },
+    "Complete": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-complete",
+      "ResultPath": "$.outcome",
+      "Next": "Notify"
+    },
+    "Notify": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-notify",
+      "ResultPath": "$.notice",
+      "Retry": [{ "ErrorEquals": ["Notify.Failed", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" },
+                { "ErrorEquals": ["Notify.Misconfigured"], "IntervalSeconds": 60, "MaxAttempts": 12,
+                  "BackoffRate": 2.0, "MaxDelaySeconds": 3600, "JitterStrategy": "FULL" }],
+      "Catch": [{ "ErrorEquals": ["States.ALL"], "Next": "Completed", "ResultPath": "$.noticeFailure" }],
+      "Next": "Completed"
+    },
+    "Completed": { "Type": "Succeed" },
+    "Superseded": {
+      "Type": "Task", "Resource": "arn:aws:states:::activity:reencrypt-superseded",
+      "ResultPath": null,
+      "Next": "Replaced"
+    },
+    "Replaced": { "Type": "Succeed" }
   }
 }
 
