@@ -70,7 +70,7 @@ import Glibc
         let afterwards = await #expect(throws: TenantError.self) { try await harness.service.enroll(other) }
         #expect(afterwards?.code == .conflict)
         #expect(try await harness.service.enroll(request).created == false)
-        #expect(try await harness.journal.executions(status: nil).count == 1)
+        #expect(try await harness.journal.executions(status: nil).filter { $0.workflow == EnrollmentWorkflow.name }.count == 1)
         #expect(try await harness.store.auditEntries(tenant: "acme").filter { $0.kind == .request }.count == 1)
         // The same ticket asking for something else is not the same enrollment.
         let otherKey = try await harness.localKey("acme-other")

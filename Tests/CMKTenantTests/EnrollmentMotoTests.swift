@@ -115,7 +115,7 @@ import Testing
             #expect(first.state == "active" && second.state == "active")
             #expect(first.contextIdentifier != second.contextIdentifier)
             #expect([first, second].allSatisfy { $0.contextIdentifier?.hasPrefix("acmeprod-") == true })
-            #expect(try await harness.journal.executions(status: nil).count == 2)
+            #expect(try await harness.journal.executions(status: nil).filter { $0.workflow == EnrollmentWorkflow.name }.count == 2)
         }
     }
 

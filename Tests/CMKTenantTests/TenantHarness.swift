@@ -20,6 +20,9 @@ struct TenantHarness {
     let service: AnyEnrollmentService
     let revocationDefinition: StateMachineDefinition
     let reencryptionDefinition: StateMachineDefinition
+    /// Runs after every re-encryption page the harness's workers move (when the configured KMS rate
+    /// makes the page wait): where a test changes the world mid-sweep.
+    let pageHook = PageHook()
 
     init(_ backend: TestBackend = .sqlite, configuration: OperatorConfiguration? = nil,
          aws: (@Sendable () throws -> any KMSClient)? = nil) async throws {
@@ -56,11 +59,12 @@ struct TenantHarness {
 
     func worker(owner: String = "test-worker") throws -> any IdleRunner {
         try Self.worker(fresh.store, configuration: configuration, kms: kms,
-                        definitions: [service.definition, revocationDefinition, reencryptionDefinition], owner: owner)
+                        definitions: [service.definition, revocationDefinition, reencryptionDefinition], owner: owner, pageHook: pageHook)
     }
 
     private static func worker<Store: StoreBackend>(
-        _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definitions: [StateMachineDefinition], owner: String
+        _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definitions: [StateMachineDefinition], owner: String,
+        pageHook: PageHook
     ) throws -> any IdleRunner {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
         let reencryption = ReencryptionService(journal: store.journal, repository: store.repository,
@@ -71,7 +75,7 @@ struct TenantHarness {
         RevocationHandlers(repository: store.repository, configuration: configuration, kms: kms).register(into: &handlers)
         ReencryptionHandlers(repository: store.repository, configuration: configuration, kms: kms,
                              crypto: try TenantCrypto(repository: store.repository, operatorConfiguration: configuration, kms: kms),
-                             openSource: { try await openSource($0) }, pace: { _ in }).register(into: &handlers)
+                             openSource: { try await openSource($0) }, pace: { _ in try await pageHook.run() }).register(into: &handlers)
         return WorkflowWorker(journal: store.journal, definitions: definitions, handlers: handlers, owner: owner)
     }
 
@@ -193,5 +197,25 @@ enum MotoSupport {
             server.stop()
             throw error
         }
+    }
+}
+
+/// A test's action after each re-encryption page, with the number of pages so far.
+final class PageHook: @unchecked Sendable {
+    // The lock guards both fields; pages run one at a time, but the test sets the action from its own task.
+    private let lock = NSLock()
+    private var pages = 0
+    private var action: (@Sendable (Int) async throws -> Void)?
+
+    func set(_ action: @escaping @Sendable (Int) async throws -> Void) {
+        lock.withLock { self.action = action }
+    }
+
+    func run() async throws {
+        let (page, action) = lock.withLock { () -> (Int, (@Sendable (Int) async throws -> Void)?) in
+            pages += 1
+            return (pages, self.action)
+        }
+        try await action?(page)
     }
 }

@@ -10,7 +10,7 @@ struct CommandLineTests {
     @Test func validateAcceptsTheRepositoryDefinitions() throws {
         let result = try CLIRunner.run(["workflows", "validate", TestPaths.repositoryRoot.appendingPathComponent("Workflows").path])
         #expect(result.status == 0)
-        #expect(result.stdoutText.contains("ok     ") && result.stdoutText.contains("enroll.asl.json (13 states)"))
+        #expect(result.stdoutText.contains("ok     ") && result.stdoutText.contains("enroll.asl.json (15 states)"))
     }
 
     @Test func validateNamesFileStateAndFieldAndFails() throws {

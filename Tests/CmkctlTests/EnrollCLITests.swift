@@ -264,7 +264,7 @@ import Glibc
             #expect(events.first?["kind"] as? String == "ExecutionStarted")
             #expect(events.last?["kind"] as? String == "ExecutionSucceeded")
             // Each transactional step committed exactly once.
-            for state in ["Register", "AssignContext", "RecordGeneration", "Activate"] {
+            for state in ["Register", "AssignContext", "RecordGeneration", "HandOver"] {
                 let done = events.filter { $0["kind"] as? String == "TaskSucceeded" && $0["state"] as? String == state }
                 #expect(done.count == 1, "\(tenant) \(state) succeeded \(done.count) times")
             }

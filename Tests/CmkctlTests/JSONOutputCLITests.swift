@@ -20,9 +20,9 @@ import Testing
         #expect(enabled["state"] as? String == "Enabled")
 
         let checked = try #require(try document(scratch, ["workflows", "validate"]) as? [[String: Any]])
-        #expect(checked.map { $0["valid"] as? Bool } == [true, true])
+        #expect(checked.map { $0["valid"] as? Bool } == [true, true, true])
         let exported = try #require(try document(scratch, ["workflows", "export", "defs"]) as? [String: Any])
-        #expect((exported["written"] as? [String])?.count == 2)
+        #expect((exported["written"] as? [String])?.count == 3)
 
         let added = try #require(try document(scratch, ["tenants", "add", "--tenant", "acme", "--tag", "acme"]) as? [String: Any])
         #expect(added["created"] as? Bool == true)

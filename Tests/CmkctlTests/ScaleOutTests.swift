@@ -181,7 +181,7 @@ import Glibc
             let succeeded = events.filter { $0["kind"] as? String == "TaskSucceeded" }
                 .map { "\($0["state"] as? String ?? "?")/\($0["attempt"] as? Int ?? 0)" }
             #expect(Set(succeeded).count == succeeded.count, "\(tenant): a task attempt succeeded twice: \(succeeded)")
-            for state in ["Register", "AssignContext", "RecordGeneration", "HandOver", "Activate"] {
+            for state in ["Register", "AssignContext", "RecordGeneration", "HandOver"] {
                 let count = succeeded.filter { $0.hasPrefix(state + "/") }.count
                 #expect(count == 1, "\(tenant) \(state) succeeded \(count) times")
             }
