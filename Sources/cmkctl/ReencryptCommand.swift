@@ -72,7 +72,7 @@ struct ReencryptCommand: AsyncParsableCommand {
         guard try await repository.tenant(tenant) != nil else {
             throw TenantError(.tenantUnknown, "tenant \(tenant) is not registered")
         }
-        let started = try await runtime.reencryptionService().start(tenant: tenant, cause: Cause(operatorName: defaultOperatorName()))
+        let started = try await runtime.reencryptionService().start(tenant: tenant, cause: Cause(operatorName: defaultOperatorName()), again: true)
         if !output.json {
             print(started.created ? "re-encryption started: \(started.execution)" : "re-encryption joined: \(started.execution)")
         }

@@ -19,10 +19,12 @@ public struct ReencryptionService<Repository: TenantRepository>: Sendable {
         self.now = now
     }
 
-    /// Starts the re-encryption of `tenant` to its current generation, or joins the one running (or
-    /// finished) for it; a failed or cancelled one is started afresh under the next attempt's name.
+    /// Starts the re-encryption of `tenant` to its current generation, or joins the one running for
+    /// it; a failed or cancelled one is started afresh under the next attempt's name. A completed one
+    /// is joined (a repeated hand-over changes nothing) unless `again`: an operator's `reencrypt` after
+    /// items were left behind (restored, or written by an application with stale keys) runs a new pass.
     @discardableResult
-    public func start(tenant: String, cause: Cause) async throws -> (execution: String, created: Bool) {
+    public func start(tenant: String, cause: Cause, again: Bool = false) async throws -> (execution: String, created: Bool) {
         guard let record = try await repository.tenant(tenant) else {
             throw TenantError(.tenantUnknown, "tenant \(tenant.escapingControlCharacters) is not registered")
         }
@@ -33,8 +35,8 @@ public struct ReencryptionService<Repository: TenantRepository>: Sendable {
         var attempt = 1
         while true {
             let name = ReencryptionWorkflow.executionName(tenant: tenant, target: target, attempt: attempt)
-            if let existing = try await journal.execution(named: name), existing.status == .failed || existing.status == .cancelled
-                || existing.status == .timedOut {
+            if let existing = try await journal.execution(named: name),
+               existing.status == .failed || existing.status == .cancelled || existing.status == .timedOut || (again && existing.status == .succeeded) {
                 attempt += 1
                 continue
             }
