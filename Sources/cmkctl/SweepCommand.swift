@@ -7,8 +7,8 @@ import Foundation
 struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a scheduled job now: probe every tenant's keys.",
-        subcommands: [SweepProbeCommand.self])
+        abstract: "Run a scheduled job now: probe every tenant's keys, or back up the tenants that are due.",
+        subcommands: [SweepProbeCommand.self, SweepBackupCommand.self])
 }
 
 /// `cmkctl sweep probe`: a revocation check of every tenant that uses its own keys.
