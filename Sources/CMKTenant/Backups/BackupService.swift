@@ -257,6 +257,11 @@ public struct BackupService<Repository: TenantRepository>: Sendable {
         if dryRun {
             return RestoreReport(backup: entry.id, tenant: tenant, generation: entry.generation, dryRun: true, sources: counts)
         }
+        // The first pass may take long: a suspension, rotation or disabling in the meantime still refuses.
+        guard let again = try await repository.backup(id: entry.id) else {
+            throw TenantError(.backupUnknown, "backup \(entry.id) left the catalogue during the restore")
+        }
+        _ = try await restoreGate(again, tenant: tenant)
 
         var written = declared.map { RestoreSourceCount(source: $0) }
         var pending: [String: [DataSourceItem]] = [:]
