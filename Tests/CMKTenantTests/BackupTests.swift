@@ -6,6 +6,7 @@ import CMKTenant
 import CMKTesting
 import Crypto
 import Foundation
+import GRDB
 import Testing
 
 /// The backup catalogue on both store backends, and `BackupService` on every kind of data source with
@@ -57,7 +58,12 @@ import Testing
             }
         }
 
-        var crypto: AnyBackups { AnyBackups(harness.fresh.store, configuration: harness.configuration, kms: harness.kms, date: date) }
+        /// The services with pages of two items, so a handful of items already spans several pages.
+        var crypto: AnyBackups { backups(pageSize: 2) }
+
+        func backups(pageSize: Int) -> AnyBackups {
+            AnyBackups(harness.fresh.store, configuration: harness.configuration, kms: harness.kms, date: date, pageSize: pageSize)
+        }
 
         func remove() {
             harness.remove()
@@ -220,6 +226,50 @@ import Testing
         #expect(actions.contains("backup taken") && actions.contains("backup restored"))
     }
 
+    /// 20,000 rows of about 1 KiB with the default page size: the file is written and read a page and a
+    /// frame at a time, every row comes back after the table is emptied, and the figures are printed.
+    @Test func aLargeTenantRoundTripsPageByPage() async throws {
+        let world = try await World(.sqlite)
+        defer { world.remove() }
+        let backups = world.backups(pageSize: 500)
+        var messages: [[UInt8]] = []
+        for number in 0..<50 {
+            messages.append(try await backups.encrypt("acme", Array(repeating: UInt8(number), count: 1000)))
+        }
+        let count = 20_000
+        let distinct = messages
+        let queue = try DatabaseQueue(path: world.application.directory + "/app.sqlite")
+        try await queue.write { db in
+            for id in 1...count {
+                try db.execute(sql: "INSERT INTO documents (id, tenant_id, body) VALUES (?, 'acme', ?)", arguments: [id, Data(distinct[id % 50])])
+            }
+        }
+        func digest() async throws -> String {
+            try await queue.read { db in
+                var hasher = SHA256()
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, body FROM documents ORDER BY id")
+                while let row = try rows.next() {
+                    hasher.update(data: Data(String(row[0] as Int64).utf8))
+                    hasher.update(data: row[1] as Data)
+                }
+                return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            }
+        }
+        let before = try await digest()
+        let clock = ContinuousClock()
+        var entry: BackupEntry?
+        let backupTime = try await clock.measure { entry = try await backups.backup("acme") }
+        let written = try #require(entry)
+        #expect(written.items == count)
+        try await queue.write { db in try db.execute(sql: "DELETE FROM documents") }
+        var report: RestoreReport?
+        let restoreTime = try await clock.measure { report = try await backups.restore("acme", written.id, dryRun: false) }
+        #expect(report?.sources.first?.created == count)
+        #expect(try await digest() == before)
+        try queue.close()
+        print("backup of \(count) items (\(written.bytes) bytes): \(backupTime); restore (verify pass + write pass): \(restoreTime)")
+    }
+
     // MARK: Refused backups
 
     @Test(arguments: TestBackend.allCases)
@@ -348,10 +398,11 @@ struct AnyBackups: Sendable {
     private let sweeping: @Sendable () async throws -> [BackupSweepResult]
     private let rotating: @Sendable (String, Int, String) async throws -> Void
 
-    init<Store: StoreBackend>(_ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, date: BackupTests.TestDate) {
+    init<Store: StoreBackend>(_ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, date: BackupTests.TestDate,
+                              pageSize: Int) {
         let repository = store.repository
         let crypto = Result { try TenantCrypto(repository: repository, operatorConfiguration: configuration, kms: kms) }
-        let service = crypto.map { BackupService(crypto: $0, kms: kms, openSource: BackupTests.opener, pageSize: 2, now: { date.now }) }
+        let service = crypto.map { BackupService(crypto: $0, kms: kms, openSource: BackupTests.opener, pageSize: pageSize, now: { date.now }) }
         let cause = Cause(operatorName: "tester")
         encrypting = { tenant, plaintext in try await crypto.get().encrypt(tenant: tenant, plaintext: plaintext).ciphertext }
         decrypting = { tenant, ciphertext in try await crypto.get().decrypt(tenant: tenant, ciphertext: ciphertext).plaintext }

@@ -361,7 +361,7 @@ public struct BackupService<Repository: TenantRepository>: Sendable {
             while true {
                 let chunk = try handle.read(upToCount: Self.flushBytes) ?? Data()
                 if chunk.isEmpty { break }
-                try await decryptor.update(chunk, into: &pending)
+                try await decryptor.update([UInt8](chunk), into: &pending)
                 if let generation = decryptor.generation, generation != entry.generation {
                     throw TenantError(.backupDamaged, "backup \(entry.id): the file is under generation \(generation), the catalogue says \(entry.generation)")
                 }
