@@ -141,6 +141,57 @@ public final class PostgresDataSource: DataSource {
         }
     }
 
+    /// All in one transaction; a row of another tenant rolls the whole batch back.
+    public func write(_ items: [DataSourceItem], tenant: String) async throws -> [DataSourceWrite] {
+        let table = Self.quoted(layout.table), idColumn = Self.quoted(layout.idColumn), tenantColumn = Self.quoted(layout.tenantColumn)
+        let plans = try items.map { item in (item, Self.quoted(try layout.ciphertextColumn(item.column, source: configuration.name))) }
+        return try await access("write") {
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                var results: [DataSourceWrite] = []
+                for (item, column) in plans {
+                    var idBinds = PostgresBindings()
+                    Self.bind(item.id, into: &idBinds)
+                    // FOR UPDATE: an application write to the row waits until the restore's commit.
+                    let select = PostgresQuery(unsafeSQL: "SELECT \(tenantColumn)::text, \(column) FROM \(table) WHERE \(idColumn) = $1 FOR UPDATE",
+                                               binds: idBinds)
+                    var found: (tenant: String?, bytes: [UInt8]?)?
+                    for try await row in try await connection.query(select, logger: logger) {
+                        let cells = Array(row)
+                        found = (try cells[0].decode(String?.self), cells[1].bytes.map { Array(buffer: $0) })
+                    }
+                    var binds = PostgresBindings()
+                    binds.append(ByteBuffer(bytes: item.ciphertext))
+                    Self.bind(item.id, into: &binds)
+                    guard let found else {
+                        binds.append(tenant)
+                        try await connection.query(
+                            PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(column), \(idColumn), \(tenantColumn)) VALUES ($1, $2, $3)", binds: binds),
+                            logger: logger)
+                        results.append(.created)
+                        continue
+                    }
+                    guard found.tenant == tenant else {
+                        throw TenantError(.dataSourceFailure, "data source \(configuration.name): row \(item.id) belongs to another tenant now; it was not overwritten")
+                    }
+                    if found.bytes == item.ciphertext {
+                        results.append(.unchanged)
+                    } else {
+                        try await connection.query(
+                            PostgresQuery(unsafeSQL: "UPDATE \(table) SET \(column) = $1 WHERE \(idColumn) = $2", binds: binds), logger: logger)
+                        // A NULL column was no item (as `batch` reads it): the item is made anew.
+                        results.append(found.bytes == nil ? .created : .updated)
+                    }
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return results
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
     public func check() async -> [DataSourceFinding] {
         do {
             return try await findings()

@@ -280,6 +280,38 @@ enum PostgresSchema {
                 "ALTER TABLE key_generations ADD COLUMN retired_at DOUBLE PRECISION",
             ]
         ),
+        (
+            // The backup catalogue: each tenant backup file (its generation, size and digest) and each
+            // scheduled backup that was skipped. A status only ever moves from available to disabled.
+            "tenant-v7-backups",
+            [
+                """
+                CREATE TABLE backups (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    generation BIGINT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    items BIGINT NOT NULL,
+                    bytes BIGINT NOT NULL,
+                    sha256 TEXT,
+                    file_name TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('available', 'disabled', 'skipped')),
+                    reason TEXT
+                )
+                """,
+                "CREATE INDEX backups_by_tenant ON backups (tenant, created_at)",
+                """
+                CREATE FUNCTION backups_status_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NOT (OLD.status = NEW.status OR (OLD.status = 'available' AND NEW.status = 'disabled')) THEN
+                        RAISE EXCEPTION 'a backup status only moves from available to disabled';
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """,
+                "CREATE TRIGGER backups_status_forward BEFORE UPDATE ON backups FOR EACH ROW EXECUTE FUNCTION backups_status_forward()",
+            ]
+        ),
     ]
 
     /// Applies the pending migrations in one transaction, under the migration lock.

@@ -394,6 +394,55 @@ public struct PostgresTenantRepository: TenantRepository {
         ).isEmpty
     }
 
+    // MARK: Backup catalogue
+
+    public func insertBackup(_ entry: BackupEntry, in transaction: PostgresTransaction) async throws {
+        try await run(
+            transaction,
+            """
+            INSERT INTO backups (id, tenant, generation, created_at, items, bytes, sha256, file_name, status, reason)
+            VALUES (\(entry.id), \(entry.tenant), \(entry.generation), \(entry.createdAt.timeIntervalSince1970), \(entry.items),
+                \(entry.bytes), \(entry.sha256), \(entry.fileName), \(entry.status.rawValue), \(entry.reason))
+            """)
+    }
+
+    public func backup(id: String, in transaction: PostgresTransaction) async throws -> BackupEntry? {
+        try await run(transaction, "SELECT * FROM backups WHERE id = \(id)").first.map(Self.backup)
+    }
+
+    public func backups(tenant: String?, in transaction: PostgresTransaction) async throws -> [BackupEntry] {
+        let rows = if let tenant {
+            try await run(transaction, "SELECT * FROM backups WHERE tenant = \(tenant) ORDER BY created_at, id")
+        } else {
+            try await run(transaction, "SELECT * FROM backups ORDER BY created_at, id")
+        }
+        return try rows.map(Self.backup)
+    }
+
+    @discardableResult
+    public func disableBackups(tenant: String, before generation: Int, reason: String, in transaction: PostgresTransaction) async throws -> Int {
+        try await run(
+            transaction,
+            """
+            UPDATE backups SET status = 'disabled', reason = \(reason)
+            WHERE tenant = \(tenant) AND generation < \(generation) AND status = 'available' RETURNING id
+            """
+        ).count
+    }
+
+    static func backup(_ row: PostgresRow) throws -> BackupEntry {
+        let columns = Columns(row)
+        let id: String = try columns["id"]
+        let statusText: String = try columns["status"]
+        guard let status = BackupEntry.Status(rawValue: statusText) else {
+            throw TenantError(.storeFailure, "backup \(id) has unknown status \(statusText)")
+        }
+        return BackupEntry(
+            id: id, tenant: try columns["tenant"], generation: try columns["generation"],
+            createdAt: Date(timeIntervalSince1970: try columns["created_at"]), items: try columns["items"], bytes: try columns["bytes"],
+            sha256: try columns["sha256"], fileName: try columns["file_name"], status: status, reason: try columns["reason"])
+    }
+
     // MARK: Change feed
 
     public func latestTenantChange(in transaction: PostgresTransaction) async throws -> Int64 {

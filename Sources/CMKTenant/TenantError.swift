@@ -52,6 +52,15 @@ public struct TenantError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A data source could not be opened, read or written (a database refused, a file is
         /// unreadable, a table is not as configured).
         public static let dataSourceFailure = Code("data-source-failure")
+        /// A backup the tenant's lifecycle refuses now: it is re-encrypting, suspended or offboarded.
+        public static let backupRefused = Code("backup-refused")
+        /// A restore refused before anything was written: another tenant's backup, a disabled or skipped
+        /// one, an older generation's, a tenant that is not active, or keys that fail their probe.
+        public static let restoreRefused = Code("restore-refused")
+        /// No backup with that id in the catalogue.
+        public static let backupUnknown = Code("backup-unknown")
+        /// A backup file that is missing, does not match its catalogue digest, or does not decrypt.
+        public static let backupDamaged = Code("backup-damaged")
     }
 
     public let code: Code

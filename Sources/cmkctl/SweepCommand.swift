@@ -7,8 +7,8 @@ import Foundation
 struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a scheduled job now: probe every tenant's keys, or run pending re-encryptions.",
-        subcommands: [SweepProbeCommand.self, SweepReencryptCommand.self])
+        abstract: "Run a scheduled job now: probe every tenant's keys, run pending re-encryptions, or back up the tenants that are due.",
+        subcommands: [SweepProbeCommand.self, SweepReencryptCommand.self, SweepBackupCommand.self])
 }
 
 /// `cmkctl sweep probe`: a revocation check of every tenant that uses its own keys.

@@ -8,7 +8,7 @@ import Foundation
 struct TenantOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "Operator configuration (JSON: servicePrincipal, contextKey, providerKey, vpcEndpointIds, tenants, kmsEndpoints, localKms, recheckInitialSeconds, recheckMaxSeconds, notifications, schedules, dataSources). Missing file: built-in defaults for the embedded setup.")
+    @Option(help: "Operator configuration (JSON: servicePrincipal, contextKey, providerKey, vpcEndpointIds, tenants, kmsEndpoints, localKms, recheckInitialSeconds, recheckMaxSeconds, notifications, schedules, dataSources, backupDirectory). Missing file: built-in defaults for the embedded setup.")
     var config: String = OperatorConfiguration.defaultPath
 
     @Option(help: "Directory of workflow definitions (*.asl.json) to use instead of the ones built into cmkctl.")

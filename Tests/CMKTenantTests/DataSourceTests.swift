@@ -190,6 +190,40 @@ import Testing
         }
     }
 
+    /// `write` (a restore) puts items back whatever they hold, makes gone ones anew, says which it did,
+    /// and never takes over a row of another tenant.
+    @Test(arguments: Kind.allCases)
+    func writePutsItemsBackAndNeverTakesAnotherTenantsRow(kind: Kind) async throws {
+        let application = try await Application(kind)
+        defer { application.remove() }
+        try await application.insert(1, tenant: "acme", values: [Self.value(1, 0), nil])
+        try await application.insert(2, tenant: "acme", values: [[5, 5], nil])
+        try await application.insert(3, tenant: "beta", values: [Self.value(3, 0), nil])
+        let source = try await application.open()
+        defer { Task { await source.close() } }
+        let column = application.columns[0]
+        let items = [1, 2, 4].map { DataSourceItem(id: application.id($0, tenant: "acme"), column: column, ciphertext: Self.value($0, 0)) }
+        #expect(try await source.write(items, tenant: "acme") == [.unchanged, .updated, .created])
+        for number in [1, 2, 4] {
+            #expect(try await source.item(id: application.id(number, tenant: "acme"), column: column) == Self.value(number, 0))
+        }
+        let page = try await source.batch(tenant: "acme", after: nil, limit: 10)
+        #expect(Set(page.items.map(\.id)) == Set([1, 2, 4].map { application.id($0, tenant: "acme") }))
+        if kind == .directory {
+            // A file of another tenant's folder is not an item of this tenant.
+            let foreign = DataSourceItem(id: application.id(3, tenant: "beta"), column: column, ciphertext: [9])
+            await #expect(throws: TenantError.self) { _ = try await source.write([foreign], tenant: "acme") }
+        } else {
+            // Row 3 is beta's: refused, and the whole batch (row 5 with it) rolled back.
+            let batch = [DataSourceItem(id: .integer(5), column: column, ciphertext: [1]), DataSourceItem(id: .integer(3), column: column, ciphertext: [9])]
+            let error = await #expect(throws: TenantError.self) { _ = try await source.write(batch, tenant: "acme") }
+            #expect(error?.code == .dataSourceFailure)
+            #expect(error?.message.contains("belongs to another tenant") == true, "\(error?.message ?? "")")
+            #expect(try await source.item(id: .integer(5), column: column) == nil)
+        }
+        #expect(try await source.item(id: application.id(3, tenant: "beta"), column: column) == Self.value(3, 0))
+    }
+
     @Test(arguments: Kind.allCases)
     func aWellFormedSourceChecksClean(kind: Kind) async throws {
         let application = try await Application(kind)

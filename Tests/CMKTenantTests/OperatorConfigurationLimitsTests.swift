@@ -54,6 +54,8 @@ import Testing
         (#"{"vpcEndpointIds": ["endpoint-1"]}"#, "vpcEndpointIds[0] must be a VPC endpoint id"),
         (#"{"servicePrincipal": "arn:aws:iam::1:role/a\u0007"}"#, "servicePrincipal"),
         (#"{"localKms": ""}"#, "localKms"),
+        (#"{"schedules": {"backupSeconds": 60}}"#, "schedules.backupSeconds must be a number of seconds from 3600 to 2592000"),
+        (#"{"backupDirectory": "a\u0000b"}"#, "backupDirectory must be a directory path without control characters"),
         (#"{"tenants": "acme"}"#, "tenants must be a list of strings"),
         (#"[1, 2]"#, "not a JSON object"),
     ])
@@ -62,6 +64,26 @@ import Testing
         #expect(error?.code == .configuration)
         #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("Swift.") == false)
+    }
+
+    /// Like the data sources' paths, the backup directory is relative to the configuration file; a file
+    /// that does not set it gets `backups` beside it, and the backup schedule defaults to a day.
+    @Test func theBackupDirectoryIsRelativeToTheConfigurationFile() throws {
+        let directory = NSTemporaryDirectory() + "cmktenant-backups-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/operator.json"
+        let folder = URL(fileURLWithPath: directory).standardizedFileURL.path
+        for (json, expected) in [(#"{}"#, folder + "/backups"), (#"{"backupDirectory": "../keep"}"#, folder + "/../keep"),
+                                 (#"{"backupDirectory": "/var/backups/cmk"}"#, "/var/backups/cmk")] {
+            try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+            let configuration = try OperatorConfiguration.load(path: path)
+            #expect(configuration.backupDirectory == expected)
+            #expect(configuration.schedules.backupSeconds == 86_400)
+        }
+        try Data(#"{"schedules": {"backupSeconds": 7200}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try OperatorConfiguration.load(path: path).schedules.backupSeconds == 7200)
+        #expect(try OperatorConfiguration.load(path: directory + "/missing.json").backupDirectory == ".cmkctl/backups")
     }
 
     @Test func controlCharactersInAValueAreEscapedInTheMessage() {

@@ -230,6 +230,10 @@ final class RacingSource: DataSource, @unchecked Sendable {
         return try await underlying.compareAndSwap(id: id, column: column, old: old, new: new)
     }
 
+    func write(_ items: [DataSourceItem], tenant: String) async throws -> [DataSourceWrite] {
+        try await underlying.write(items, tenant: tenant)
+    }
+
     func check() async -> [DataSourceFinding] { await underlying.check() }
     func close() async { await underlying.close() }
 }

@@ -106,6 +106,39 @@ public struct SQLiteDataSource: DataSource {
         }
     }
 
+    /// All in one write transaction; a row of another tenant rolls the whole batch back.
+    public func write(_ items: [DataSourceItem], tenant: String) async throws -> [DataSourceWrite] {
+        let table = Self.quoted(layout.table), idColumn = Self.quoted(layout.idColumn), tenantColumn = Self.quoted(layout.tenantColumn)
+        let plans = try items.map { item in (item, Self.quoted(try layout.ciphertextColumn(item.column, source: configuration.name))) }
+        let name = configuration.name
+        return try await access("write") {
+            try await queue.write { db in
+                var results: [DataSourceWrite] = []
+                for (item, column) in plans {
+                    let id = Self.value(item.id)
+                    guard let row = try Row.fetchOne(db, sql: "SELECT \(tenantColumn), \(column) FROM \(table) WHERE \(idColumn) = ?", arguments: [id]) else {
+                        try db.execute(sql: "INSERT INTO \(table) (\(idColumn), \(tenantColumn), \(column)) VALUES (?, ?, ?)",
+                                       arguments: [id, tenant, Data(item.ciphertext)])
+                        results.append(.created)
+                        continue
+                    }
+                    guard (row[0] as DatabaseValue) == tenant.databaseValue else {
+                        throw TenantError(.dataSourceFailure, "data source \(name): row \(item.id) belongs to another tenant now; it was not overwritten")
+                    }
+                    let current = Self.bytes(row[1] as DatabaseValue)
+                    if current == item.ciphertext {
+                        results.append(.unchanged)
+                    } else {
+                        try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(idColumn) = ?", arguments: [Data(item.ciphertext), id])
+                        // A NULL column was no item (as `batch` reads it): the item is made anew.
+                        results.append(current == nil ? .created : .updated)
+                    }
+                }
+                return results
+            }
+        }
+    }
+
     public func check() async -> [DataSourceFinding] {
         do {
             return try await queue.read { db in try self.findings(db) }

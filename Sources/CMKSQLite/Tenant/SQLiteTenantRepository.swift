@@ -378,6 +378,55 @@ public struct SQLiteTenantRepository: TenantRepository {
         }
     }
 
+    // MARK: Backup catalogue
+
+    public func insertBackup(_ entry: BackupEntry, in transaction: SQLiteTransaction) async throws {
+        try await transaction.execute { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO backups (id, tenant, generation, created_at, items, bytes, sha256, file_name, status, reason)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [entry.id, entry.tenant, entry.generation, entry.createdAt.timeIntervalSince1970, entry.items, entry.bytes,
+                            entry.sha256, entry.fileName, entry.status.rawValue, entry.reason])
+        }
+    }
+
+    public func backup(id: String, in transaction: SQLiteTransaction) async throws -> BackupEntry? {
+        try await transaction.execute { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM backups WHERE id = ?", arguments: [id]).map(Self.backup)
+        }
+    }
+
+    public func backups(tenant: String?, in transaction: SQLiteTransaction) async throws -> [BackupEntry] {
+        try await transaction.execute { db in
+            let rows = if let tenant {
+                try Row.fetchAll(db, sql: "SELECT * FROM backups WHERE tenant = ? ORDER BY created_at, id", arguments: [tenant])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM backups ORDER BY created_at, id")
+            }
+            return try rows.map(Self.backup)
+        }
+    }
+
+    @discardableResult
+    public func disableBackups(tenant: String, before generation: Int, reason: String, in transaction: SQLiteTransaction) async throws -> Int {
+        try await transaction.execute { db in
+            try db.execute(sql: "UPDATE backups SET status = 'disabled', reason = ? WHERE tenant = ? AND generation < ? AND status = 'available'",
+                           arguments: [reason, tenant, generation])
+            return db.changesCount
+        }
+    }
+
+    static func backup(_ row: Row) throws -> BackupEntry {
+        guard let status = BackupEntry.Status(rawValue: row["status"]) else {
+            throw TenantError(.storeFailure, "backup \(row["id"] as String) has unknown status \(row["status"] as String)")
+        }
+        return BackupEntry(id: row["id"], tenant: row["tenant"], generation: row["generation"],
+                           createdAt: Date(timeIntervalSince1970: row["created_at"]), items: row["items"], bytes: row["bytes"],
+                           sha256: row["sha256"], fileName: row["file_name"], status: status, reason: row["reason"])
+    }
+
     // MARK: Change feed
 
     public func latestTenantChange(in transaction: SQLiteTransaction) async throws -> Int64 {

@@ -180,6 +180,28 @@ enum TenantSchema {
                 ALTER TABLE key_generations ADD COLUMN retired_at REAL;
                 """)
         }
+        migrator.registerMigration("tenant-v7-backups") { db in
+            // The backup catalogue: each tenant backup file (its generation, size and digest) and each
+            // scheduled backup that was skipped. A status only ever moves from available to disabled.
+            try db.execute(sql: """
+                CREATE TABLE backups (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    tenant TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    items INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    sha256 TEXT,
+                    file_name TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('available', 'disabled', 'skipped')),
+                    reason TEXT
+                );
+                CREATE INDEX backups_by_tenant ON backups(tenant, created_at);
+                CREATE TRIGGER backups_status_forward BEFORE UPDATE OF status ON backups
+                WHEN NOT (OLD.status = NEW.status OR (OLD.status = 'available' AND NEW.status = 'disabled'))
+                BEGIN SELECT RAISE(ABORT, 'a backup status only moves from available to disabled'); END;
+                """)
+        }
         return migrator
     }
 }

@@ -34,8 +34,14 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
     public var dataSources: [DataSourceConfiguration]
     /// How re-encryption sweeps run: mode, page size, KMS call rate, pause re-check.
     public var reencryption: ReencryptionSettings = ReencryptionSettings()
+    /// Where `cmkctl backup` writes tenants' backup files. A relative path was made absolute against the
+    /// configuration file's folder when it was loaded; a file that does not set it gets `backups` in that
+    /// folder (`.cmkctl/backups` beside the default `.cmkctl/operator.json`), as does no file at all.
+    public var backupDirectory: String
 
     public static let defaultPath = ".cmkctl/operator.json"
+    /// The backup folder's name beside a configuration file that does not set `backupDirectory`.
+    static let defaultBackupFolder = "backups"
 
     public init(
         servicePrincipal: String = "arn:aws:iam::000000000000:role/cmkctl-service", contextKey: String = "cmk-tenant",
@@ -43,7 +49,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         tenants: [String]? = nil, recheckInitialSeconds: Double = 60, recheckMaxSeconds: Double = 6 * 3600,
         kmsEndpoints: [String: String] = [:], localKMSPath: String = ".cmkctl/local-kms.json",
         notifications: NotificationSettings? = nil, schedules: ScheduleSettings = ScheduleSettings(),
-        dataSources: [DataSourceConfiguration] = []
+        dataSources: [DataSourceConfiguration] = [], backupDirectory: String = ".cmkctl/backups"
     ) {
         self.servicePrincipal = servicePrincipal
         self.contextKey = contextKey
@@ -57,12 +63,14 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         self.notifications = notifications
         self.schedules = schedules
         self.dataSources = dataSources
+        self.backupDirectory = backupDirectory
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case servicePrincipal, contextKey, vpcEndpointIDs = "vpcEndpointIds", providerKey, tenants
         case recheckInitialSeconds, recheckMaxSeconds, kmsEndpoints, localKMSPath = "localKms", notifications, schedules, dataSources
         case reencryption
+        case backupDirectory
     }
 
     /// Missing fields take their defaults; unknown fields are refused, so a typo does not pass silently.
@@ -87,6 +95,7 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         schedules = try container.decodeIfPresent(ScheduleSettings.self, forKey: .schedules) ?? ScheduleSettings()
         dataSources = try container.decodeIfPresent([DataSourceConfiguration].self, forKey: .dataSources) ?? []
         reencryption = try container.decodeIfPresent(ReencryptionSettings.self, forKey: .reencryption) ?? ReencryptionSettings()
+        backupDirectory = try container.decodeIfPresent(String.self, forKey: .backupDirectory) ?? defaults.backupDirectory
     }
 
     /// Any field name, to find the ones `CodingKeys` does not know.
@@ -137,6 +146,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         try resolved.validate(source: path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         resolved.dataSources = resolved.dataSources.map { $0.resolvingPaths(against: folder) }
+        let setsBackupDirectory = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?[CodingKeys.backupDirectory.stringValue] != nil
+        if !setsBackupDirectory {
+            resolved.backupDirectory = folder + "/" + Self.defaultBackupFolder
+        } else if !configuration.backupDirectory.hasPrefix("/") {
+            resolved.backupDirectory = folder + "/" + configuration.backupDirectory
+        }
         if let secretFile = configuration.notifications?.secretFile, !secretFile.hasPrefix("/") {
             resolved.notifications?.secretFile = folder + "/" + secretFile
         }
@@ -195,6 +210,12 @@ public struct OperatorConfiguration: Sendable, Equatable, Codable {
         }
         guard ScheduleSettings.probeSecondsRange.contains(schedules.probeSeconds) else {
             throw refuse("schedules.probeSeconds", "a number of seconds from 60 to 86400", got: "\(schedules.probeSeconds)")
+        }
+        guard ScheduleSettings.backupSecondsRange.contains(schedules.backupSeconds) else {
+            throw refuse("schedules.backupSeconds", "a number of seconds from 3600 to 2592000", got: "\(schedules.backupSeconds)")
+        }
+        guard !backupDirectory.isEmpty, Self.isPrintable(backupDirectory), backupDirectory.utf8.count <= 4096 else {
+            throw refuse("backupDirectory", "a directory path without control characters", got: backupDirectory)
         }
         if let notifications {
             guard Self.isEndpointURL(notifications.url), notifications.url.utf8.count <= 2048 else {

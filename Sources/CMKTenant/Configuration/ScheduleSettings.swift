@@ -7,16 +7,23 @@ public struct ScheduleSettings: Sendable, Equatable, Codable {
     /// tenant once per period, not once per server.
     public var probeSeconds: Double
 
-    public static let probeSecondsRange: ClosedRange<Double> = 60...86_400
+    /// How old a tenant's newest backup may get before `cmkctl sweep backup` takes another (3600 to
+    /// 2592000; default 86400, a daily backup).
+    public var backupSeconds: Double
 
-    public init(probeSeconds: Double = 3600) {
+    public static let probeSecondsRange: ClosedRange<Double> = 60...86_400
+    public static let backupSecondsRange: ClosedRange<Double> = 3600...2_592_000
+
+    public init(probeSeconds: Double = 3600, backupSeconds: Double = 86_400) {
         self.probeSeconds = probeSeconds
+        self.backupSeconds = backupSeconds
     }
 
-    enum CodingKeys: String, CodingKey { case probeSeconds }
+    enum CodingKeys: String, CodingKey { case probeSeconds, backupSeconds }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         probeSeconds = try container.decodeIfPresent(Double.self, forKey: .probeSeconds) ?? 3600
+        backupSeconds = try container.decodeIfPresent(Double.self, forKey: .backupSeconds) ?? 86_400
     }
 }

@@ -21,6 +21,12 @@ public protocol DataSource: Sendable {
     /// for a page instead of one per item); each result as `compareAndSwap` would give it.
     func compareAndSwap(_ swaps: [DataSourceSwap]) async throws -> [Bool]
 
+    /// Puts each item back as it was backed up, whatever the row or file holds now (a restore): the
+    /// tenant's row is updated, or created with only its id, tenant and that column when it is gone; a
+    /// row of that id that belongs to another tenant is refused (`data-source-failure`), never
+    /// overwritten. One transaction where the source has them.
+    func write(_ items: [DataSourceItem], tenant: String) async throws -> [DataSourceWrite]
+
     /// What is wrong with the source, each finding with what to fix; an empty problem list is ready.
     func check() async -> [DataSourceFinding]
 
@@ -37,6 +43,16 @@ extension DataSource {
         }
         return results
     }
+}
+
+/// What `write` did to one item.
+public enum DataSourceWrite: String, Sendable, Equatable, Codable {
+    /// It held these bytes already.
+    case unchanged
+    /// It held other bytes, now replaced.
+    case updated
+    /// Its row or file was gone (or its column NULL) and is made anew.
+    case created
 }
 
 /// One compare-and-swap of a batch.

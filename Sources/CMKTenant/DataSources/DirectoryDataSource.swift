@@ -84,6 +84,38 @@ public struct DirectoryDataSource: DataSource {
         return true
     }
 
+    /// Each file through a temporary file and a rename, as a swap writes it; missing folders are made.
+    public func write(_ items: [DataSourceItem], tenant: String) async throws -> [DataSourceWrite] {
+        try EnrollmentRequest.checkTenantID(tenant)
+        var results: [DataSourceWrite] = []
+        for item in items {
+            let file = try path(of: item.id, column: item.column)
+            guard file.hasPrefix(tenant + "/") else {
+                throw TenantError(.invalidInput, "data source \(configuration.name): \(DisplayText.quoted(file, limit: 120)) is not an item of tenant \(tenant)")
+            }
+            let current = try read(file)
+            if current == item.ciphertext {
+                results.append(.unchanged)
+                continue
+            }
+            let url = URL(fileURLWithPath: root + "/" + file)
+            let temporary = url.deletingLastPathComponent().appendingPathComponent(Self.temporaryPrefix + UUID().uuidString)
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(item.ciphertext).write(to: temporary)
+                guard rename(temporary.path, url.path) == 0 else {
+                    throw TenantError(.dataSourceFailure, "data source \(configuration.name): cannot replace \(file): \(String(cString: strerror(errno)))")
+                }
+            } catch {
+                try? FileManager.default.removeItem(at: temporary)
+                if let error = error as? TenantError { throw error }
+                throw TenantError(.dataSourceFailure, "data source \(configuration.name): cannot write \(file): \(ErrorSentence.reason(error))")
+            }
+            results.append(current == nil ? .created : .updated)
+        }
+        return results
+    }
+
     public func check() async -> [DataSourceFinding] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {

@@ -103,6 +103,19 @@ public protocol TenantRepository: Sendable {
     /// Marks generation `number` retired; false when it is missing or retired already.
     func retireGeneration(tenant: String, number: Int, at date: Date, in transaction: Transaction) async throws -> Bool
 
+    // MARK: Backup catalogue
+
+    /// Records a backup (or a skipped one); ids are unique.
+    func insertBackup(_ entry: BackupEntry, in transaction: Transaction) async throws
+    /// One backup by id; nil when the catalogue has none.
+    func backup(id: String, in transaction: Transaction) async throws -> BackupEntry?
+    /// Every backup, or one tenant's, oldest first.
+    func backups(tenant: String?, in transaction: Transaction) async throws -> [BackupEntry]
+    /// Marks every `available` backup of `tenant` under a generation below `generation` `disabled` with
+    /// `reason`, and returns how many: what completing a re-encryption does (design.md section 6).
+    @discardableResult
+    func disableBackups(tenant: String, before generation: Int, reason: String, in transaction: Transaction) async throws -> Int
+
     // MARK: Change feed
 
     /// The newest change's number (0 while there is none): where a process that starts following begins.

@@ -18,18 +18,18 @@ enum CLIExit: Int32, CaseIterable {
     /// The enrollment failed (a new ticket may try again).
     case enrollmentFailed = 3
     /// The request conflicts with the current state: another ticket holds the tenant, a tag would change,
-    /// an execution is not parked or already finished.
+    /// an execution is not parked or already finished, a backup or restore the key lifecycle refuses.
     case conflict = 4
     /// The audit chain does not verify.
     case auditBroken = 5
     /// Bad arguments, including malformed JSON, key ARNs and store URLs (ArgumentParser uses it too).
     case usage = 64
     /// Input data is invalid: a message that cannot be decrypted, a policy or workflow definition that
-    /// does not parse or is outside what cmkctl accepts.
+    /// does not parse or is outside what cmkctl accepts, a backup file that does not match its digest.
     case dataError = 65
     /// An input file does not exist or cannot be read.
     case noInput = 66
-    /// No such tenant or execution.
+    /// No such tenant, execution or backup.
     case unknown = 67
     /// A keyring failed without a KMS verdict (no keyring could produce or unwrap a data key).
     case unavailable = 69
@@ -100,8 +100,9 @@ enum ErrorPresenter {
         case .invalidInput, .unauthorized: .usage
         case .malformedPolicy, .decryptFailed: .dataError
         case .tenantSuspended: .suspended
-        case .conflict, .illegalTransition: .conflict
-        case .unknownTenant: .unknown
+        case .conflict, .illegalTransition, .backupRefused, .restoreRefused: .conflict
+        case .unknownTenant, .backupUnknown: .unknown
+        case .backupDamaged: .dataError
         case .auditChainBroken: .auditBroken
         case .configuration: .configuration
         case .storeFailure, .dataSourceFailure: .storeFailure
