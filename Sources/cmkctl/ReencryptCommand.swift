@@ -212,15 +212,15 @@ struct ReencryptPreview: Encodable {
     }
 }
 
-/// The backups a completed re-encryption would disable; filled in by the backup catalogue.
+/// What the backup catalogue says a re-encryption or a retirement touches.
 enum BackupPreview {
     static func disabledByCompletion<Store: StoreBackend>(tenant: String, target: Int, runtime: TenantRuntime<Store>) async throws -> [String] {
-        []
+        try await runtime.repository.backups(tenant: tenant).filter { $0.status == .available && $0.generation < target }.map(\.id)
     }
 
     /// The restorable backups written under `generation`.
     static func restorable<Store: StoreBackend>(tenant: String, generation: Int, runtime: TenantRuntime<Store>) async throws -> [String] {
-        []
+        try await runtime.repository.backups(tenant: tenant).filter { $0.status == .available && $0.generation == generation }.map(\.id)
     }
 }
 

@@ -1,5 +1,6 @@
 import CMKTesting
 import Foundation
+import GRDB
 import Testing
 
 /// Re-encryption through the real binary on the embedded default (SQLite store, local KMS, a
@@ -17,7 +18,7 @@ import Testing
         return result
     }
 
-    @Test func enrollmentRotationLedgerAndTheRetirementGate() throws {
+    @Test func enrollmentRotationLedgerAndTheRetirementGate() async throws {
         let scratch = try Scratch()
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent(".cmkctl"), withIntermediateDirectories: true)
         _ = try scratch.write(".cmkctl/operator.json", Array(#"{"dataSources": [{"name": "blobs", "kind": "directory", "path": "../blobs"}], "reencryption": {"batchSize": 4}}"#.utf8))
@@ -42,6 +43,9 @@ import Testing
         let ledger = try #require(try json(try run(["ledger", "--tenant", "acme", "--json"], scratch)) as? [String: Any])
         #expect((ledger["rows"] as? [[String: Any]])?.map { "\($0["source"]!) g\($0["generation"]!)=\($0["items"]!)" } == ["blobs g1=9"])
         _ = try run(["generations", "retire", "--tenant", "acme", "--generation", "1"], scratch, status: 64)
+        // A backup under generation 1, which the rotation's completed re-encryption will disable.
+        let backup = try #require(try json(try run(["backup", "--tenant", "acme", "--json"], scratch)) as? [String: Any])
+        let backupID = try #require((backup["entry"] as? [String: Any] ?? backup)["id"] as? String)
         let keepsOne = try Data(contentsOf: scratch.url.appendingPathComponent("blobs/acme/docs/1.msg"))
 
         // A rotation moves everything to generation 2; an item an application kept under 1 blocks retiring 1.
@@ -49,6 +53,22 @@ import Testing
         _ = try run(["rotate", "--ticket", "SUP-2", "--tenant", "acme", "--key", try #require(first)], scratch, status: 64)
         let rotated = try run(["rotate", "--ticket", "SUP-2", "--tenant", "acme", "--key", try #require(second)], scratch)
         #expect(rotated.stdoutText.contains("active  generation 2"), "\(rotated.stdoutText)")
+        let backups = try #require(try json(try run(["backups", "--tenant", "acme", "--json"], scratch)) as? [[String: Any]])
+        #expect(backups.first { $0["id"] as? String == backupID }?["status"] as? String == "disabled", "\(backups)")
+        let restore = try run(["restore", "--tenant", "acme", "--backup", backupID], scratch, status: 4)
+        #expect(restore.stderr.contains("disabled"), "\(restore.stderr)")
+        // A restorable backup under generation 1 (one written by a process that raced the completion) blocks retiring 1.
+        let store = try DatabaseQueue(path: scratch.url.appendingPathComponent(".cmkctl/store.sqlite").path)
+        try await store.write { db in
+            try db.execute(sql: """
+                INSERT INTO backups (id, tenant, generation, created_at, items, bytes, sha256, file_name, status, reason)
+                SELECT 'raced-backup', tenant, generation, created_at, items, bytes, sha256, file_name, 'available', NULL FROM backups WHERE id = ?
+                """, arguments: [backupID])
+        }
+        let blockedByBackup = try run(["generations", "retire", "--tenant", "acme", "--generation", "1"], scratch, status: 4)
+        #expect(blockedByBackup.stderr.contains("restorable backups: raced-backup"), "\(blockedByBackup.stderr)")
+        try await store.write { db in try db.execute(sql: "UPDATE backups SET status = 'disabled', reason = 'test' WHERE id = 'raced-backup'") }
+        try store.close()
         try keepsOne.write(to: scratch.url.appendingPathComponent("blobs/acme/docs/late.msg"))
         let dryRun = try run(["reencrypt", "--tenant", "acme", "--dry-run"], scratch)
         #expect(dryRun.stdoutText.contains("blobs  generation 1  1 item(s)  would move"), "\(dryRun.stdoutText)")

@@ -109,8 +109,20 @@ public struct ReencryptionHandlers<Repository: TenantRepository>: Sendable {
                                                             detail: ["generation": String(input.target), "moved": String(state.progress.moved),
                                                                      "failures": String(state.progress.failureCount)],
                                                             in: transaction)
+                if transition.actions.contains(.disableOlderBackups) {
+                    _ = try await repository.disableOlderBackups(
+                        tenant: input.tenant, generation: input.target,
+                        reason: "re-encryption to generation \(input.target) completed: the backup's generation no longer holds the tenant's data",
+                        cause: input.cause(context), now: at, in: transaction)
+                }
                 notice = transition.actions.contains(.notifyOperator(.reencryptionCompleted))
             } else {
+                // Completed while suspended (or by a repeat pass of an active tenant): still nothing is left
+                // under older generations, so their backups are disabled all the same.
+                _ = try await repository.disableOlderBackups(
+                    tenant: input.tenant, generation: input.target,
+                    reason: "re-encryption to generation \(input.target) completed: the backup's generation no longer holds the tenant's data",
+                    cause: input.cause(context), now: at, in: transaction)
                 try await AuditLog.append(repository, in: transaction, tenant: input.tenant, kind: .transition,
                                           action: "re-encryption to generation \(input.target) completed",
                                           detail: ["moved": String(state.progress.moved), "failures": String(state.progress.failureCount)],
