@@ -147,6 +147,9 @@ struct BenchRevocationCommand: AsyncParsableCommand {
             report.add("every_process_p99_ms", every.p99, unit: "ms", ratioTo: limit, ratioName: "of the limit",
                        note: "refused with " + codes.sorted().joined(separator: ", "))
             report.add("every_process_max_ms", every.max, unit: "ms", ratioTo: probeSeconds * 1000, ratioName: "of the probe interval")
+            let afterSweep = LatencySummary(times.map(\.afterSweep))
+            report.add("after_sweep_start_p50_ms", afterSweep.p50, unit: "ms", note: "sweep start → every process refusing")
+            report.add("after_sweep_start_p99_ms", afterSweep.p99, unit: "ms")
             report.add("limit_ms", limit, unit: "ms", note: "probe interval + hard cache age")
             report.add("probe_interval_ms", probeSeconds * 1000, unit: "ms")
             report.add("hard_cache_age_ms", hardAge.seconds * 1000, unit: "ms")
@@ -163,6 +166,8 @@ struct BenchRevocationCommand: AsyncParsableCommand {
     struct Refusal: Sendable {
         let first: Duration
         let every: Duration
+        /// In the sweep mode: `every` less the wait from the disable to the next sweep's start.
+        var afterSweep: Duration = .zero
     }
 
     /// For each tenant in turn: the key disabled, the event posted, both servers asked until they refuse.
@@ -205,14 +210,19 @@ struct BenchRevocationCommand: AsyncParsableCommand {
         let start = ContinuousClock.now
         let count = benchTenants.count
         let within = period + hardAge + .seconds(60)
+        let probeSeconds = probeSeconds
         return try await withThrowingTaskGroup(of: (Refusal, String).self) { group in
             for (index, tenant) in benchTenants.enumerated() {
                 let ciphertext = ciphertexts[tenant.name]!
                 group.addTask {
                     try await Task.sleep(until: start + period * ((Double(index) + 0.5) / Double(count)), clock: .continuous)
                     try await peer.disable(tenant.key)
-                    return try await client.untilRefused(tenant.name, ciphertext, by: servers, since: .now, every: .milliseconds(100),
-                                                         within: within, suspendedOnly: false)
+                    let disabled = ContinuousClock.now, wall = Date().timeIntervalSince1970
+                    let (refusal, code) = try await client.untilRefused(tenant.name, ciphertext, by: servers, since: disabled,
+                                                                        every: .milliseconds(100), within: within, suspendedOnly: false)
+                    // The servers' sweeps start at multiples of the period (Unix time): what is left is the sweep's own work.
+                    let untilSweep = ((wall / probeSeconds).rounded(.down) + 1) * probeSeconds - wall
+                    return (Refusal(first: refusal.first, every: refusal.every, afterSweep: refusal.every - .milliseconds(Int64(untilSweep * 1000))), code)
                 }
             }
             var times: [Refusal] = [], codes: Set<String> = []
