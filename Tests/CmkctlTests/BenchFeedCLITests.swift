@@ -49,8 +49,8 @@ import Testing
         let every = try #require(report?["every_process_max_ms"] as? Double)
         let first = try #require(report?["first_refusal_p50_ms"] as? Double)
         #expect(report?["limit_ms"] as? Double == 302_000 && report?["probe_interval_ms"] as? Double == 2000)
-        // One interval, plus the change feed's poll and the probe itself.
-        #expect(first > 0 && every >= first && every < 2000 + 1500, "\(report ?? [:])")
+        // One interval, plus the probe, the suspension and the change feed (with room for a loaded machine).
+        #expect(first > 0 && every >= first && every < 2000 + 4000, "\(report ?? [:])")
     }
 
     /// On moto (IAM checks on, every call signed): the key disabled over SigV4, the event posted, both refuse.
