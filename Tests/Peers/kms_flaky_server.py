@@ -3,7 +3,8 @@ client's retry rules (throttling and 5xx retried, other errors not) over real HT
 
     kms_flaky_server.py STEP[,STEP...]
 
-Prints its port, then answers request n with STEP n (and `ok` after the script ends):
+Prints its port, then answers request n with STEP n (and `ok` after the script ends), printing one line
+per request answered (`n STEP X-Amz-Target`), so a test can count the client's attempts:
 `ok` (DescribeKey-shaped JSON with the attempt count), `throttle` (400 ThrottlingException),
 `500` (500 KMSInternalException), `503` (503 without a body), `invalid` (400 ValidationException),
 `deny` (403 with an XML AccessDenied body).
@@ -39,6 +40,7 @@ class Handler(BaseHTTPRequestHandler):
         elif step == "deny":
             body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>denied by gateway</Message></Error></ErrorResponse>"
             self.answer(403, body, "text/xml")
+        print(COUNT[0], step, self.headers.get("X-Amz-Target", ""), flush=True)
 
     def answer(self, status, body, content_type):
         data = body.encode()
