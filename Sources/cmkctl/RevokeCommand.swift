@@ -50,6 +50,12 @@ struct RevokeCommand: AsyncParsableCommand {
         let generations: [Int]
         let currentGeneration: Bool
         let outcome: String
+        /// Items under the key's generations as the ledger last counted them (nil: no ledger yet).
+        let items: Int?
+        /// Restorable backups written under those generations: unreadable once the key is gone.
+        let backups: [String]
+        /// The re-encryption a suspension would pause, if one is running.
+        let pausedReencryption: String?
     }
 
     func run() async throws {
@@ -58,12 +64,13 @@ struct RevokeCommand: AsyncParsableCommand {
             throw TenantError(.tenantUnknown, key.map { "no tenant has the key \($0)" } ?? "tenant \(tenant ?? "") is not registered")
         }
         if output.json {
-            try printJSON(["dryRun": AnyEncodable(true), "tenants": AnyEncodable(effects),
-                           "itemsAndBackups": AnyEncodable("not counted: the re-encryption ledger and backup catalogue are not built yet")])
+            try printJSON(["dryRun": AnyEncodable(true), "tenants": AnyEncodable(effects)])
         } else {
-            print(textTable(["TENANT", "STATE", "GENERATIONS", "WOULD"],
-                            effects.map { [$0.tenant, $0.state, $0.generations.map(String.init).joined(separator: ","), $0.outcome] }))
-            print("items and backups under these keys: not counted yet (the re-encryption ledger and backup catalogue are not built)")
+            print(textTable(["TENANT", "STATE", "GENERATIONS", "ITEMS", "BACKUPS", "WOULD"],
+                            effects.map { [$0.tenant, $0.state, $0.generations.map(String.init).joined(separator: ","),
+                                           $0.items.map(String.init) ?? "no ledger", $0.backups.isEmpty ? "-" : $0.backups.joined(separator: ","),
+                                           $0.outcome + ($0.pausedReencryption.map { "; pauses \($0)" } ?? "")] }))
+            print("items: the ledger's last count (cmkctl ledger --tenant ID --verify rescans); backups: restorable ones under those generations")
         }
     }
 
@@ -87,8 +94,17 @@ struct RevokeCommand: AsyncParsableCommand {
                 default:
                     outcome = "leave its enrollment waiting for the customer (the probe of the new key would fail)"
                 }
+                let numbers = Set(hit.map(\.number))
+                let ledger = try await repository.ledger(tenant: record.id, in: transaction)
+                let backups = try await repository.backups(tenant: record.id, in: transaction)
+                    .filter { $0.status == .available && numbers.contains($0.generation) }.map(\.id)
+                let running = try await repository.reencryptions(tenant: record.id, in: transaction)
+                    .first { $0.isOpen && $0.target == record.generation }
                 effects.append(Effect(tenant: record.id, state: record.state.rawValue, keys: hit.flatMap(\.keys).map(\.keyARN),
-                                      generations: hit.map(\.number), currentGeneration: current, outcome: outcome))
+                                      generations: hit.map(\.number), currentGeneration: current, outcome: outcome,
+                                      items: ledger.isEmpty ? nil : ledger.filter { numbers.contains($0.generation) }.map(\.items).reduce(0, +),
+                                      backups: backups,
+                                      pausedReencryption: current && record.state != .suspended ? running?.execution : nil))
             }
             return effects
         }

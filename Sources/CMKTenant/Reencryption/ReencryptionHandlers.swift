@@ -200,6 +200,12 @@ public struct ReencryptionHandlers<Repository: TenantRepository>: Sendable {
         try await checkTenant(input)
         var state = try SweepState(context.input["sweep"])
         let sources = configuration.dataSources
+        // The last page's unspent KMS budget is waited out here, before this page, not after that page's
+        // writes: a process killed while waiting then loses no journaled count.
+        if state.paceSeconds > 0 {
+            try await pace(state.paceSeconds)
+            state.paceSeconds = 0
+        }
         let started = ContinuousClock.now
         if state.source < sources.count {
             let configuration = sources[state.source]
@@ -217,7 +223,7 @@ public struct ReencryptionHandlers<Repository: TenantRepository>: Sendable {
             if input.settings.kmsCallsPerSecond > 0 {
                 let budget = Double(calls) / input.settings.kmsCallsPerSecond
                 let spent = Self.seconds(ContinuousClock.now - started)
-                if budget > spent { try await pace(budget - spent) }
+                if budget > spent { state.paceSeconds = budget - spent }
             }
             if page.finished {
                 state.source += 1
@@ -355,6 +361,8 @@ struct SweepState: Codable, Sendable, Equatable {
     /// This pass's items by source and generation: the ledger once a pass moves nothing.
     var passCounts: [String: [Int: Int]] = [:]
     var progress = ReencryptionProgress()
+    /// Seconds the next page waits first, so the sweep keeps to its KMS call rate.
+    var paceSeconds: Double = 0
 
     init() {}
 

@@ -119,8 +119,9 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
         let (tenant, trigger) = try Self.input(context)
         let reprobed = context.input["reprobed"]?.boolValue ?? false
         let repository = repository
-        let (found, generations) = try await repository.read { transaction in
-            (try await repository.tenant(tenant, in: transaction), try await repository.generations(of: tenant, in: transaction))
+        let (found, generations, ledger) = try await repository.read { transaction in
+            (try await repository.tenant(tenant, in: transaction), try await repository.generations(of: tenant, in: transaction),
+             try await repository.ledger(tenant: tenant, in: transaction))
         }
         func skipped(_ reason: String) -> TaskOutcome {
             .succeeded(["verdict": "skipped", "next": "close", "reason": .string(reason)])
@@ -136,15 +137,23 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
 
         let cause = Self.cause(context, trigger)
         let encryptionContext = try EncryptionContext([(configuration.contextKey, identifier)])
-        var results: [(key: KeyGeneration.RegionalKey, result: ProbeResult)] = []
-        for key in current.keys {
+        // The current generation, and every older one (the tenant's own, not retired) the ledger still
+        // counts items under: revoking such a key makes that data unreadable just the same.
+        let holding = Set(ledger.filter { $0.items > 0 }.map(\.generation))
+        var probed: [(generation: Int, key: KeyGeneration.RegionalKey)] = current.keys.map { (current.number, $0) }
+        for older in generations where older.number != current.number && !older.providerManaged && older.retiredAt == nil
+            && holding.contains(older.number) {
+            probed += older.keys.map { (older.number, $0) }
+        }
+        var results: [(key: KeyGeneration.RegionalKey, generation: Int, result: ProbeResult)] = []
+        for (generation, key) in probed {
             let client: any KMSClient
             do {
                 client = AuditedKMSClient(try kms.client(forKey: key.keyARN), repository: repository, tenant: tenant, cause: cause, now: now)
             } catch let error as KMSError {
                 throw EnrollmentHandlers<Repository>.taskFailure(error, "KMS client for \(key.keyARN)")
             }
-            results.append((key, await KeyProbe(client: client).probe(keyID: key.keyARN, context: encryptionContext)))
+            results.append((key, generation, await KeyProbe(client: client).probe(keyID: key.keyARN, context: encryptionContext)))
         }
         let worst = ProbeReport(results: results.map(\.result)).verdict
         let probedAt = now()
@@ -158,7 +167,7 @@ public struct RevocationHandlers<Repository: TenantRepository>: Sendable {
             let failed = results.first { $0.result.verdict == worst }!
             let step = failed.result.steps.first { !$0.passed }
             let evidence: JSONObject = [
-                "key": .string(failed.key.keyARN), "region": .string(failed.key.region), "generation": .string(String(current.number)),
+                "key": .string(failed.key.keyARN), "region": .string(failed.key.region), "generation": .string(String(failed.generation)),
                 "verdict": .string(worst.rawValue), "class": .string(KMSError.FailureClass.revocation.rawValue),
                 "kmsCode": .string(step?.code?.name ?? worst.rawValue), "step": .string(step?.name ?? "?"),
                 "probedAt": .string(AuditLog.timestamp(probedAt)),
