@@ -236,7 +236,8 @@ import Glibc
                     try await Task.sleep(for: .milliseconds(10))
                 }
             }
-            let delay = Int.random(in: afterProgress ? 0...400 : 50...1_000, using: &random)
+            // The first runs die sooner, in the enrollment's steps more often than not.
+            let delay = Int.random(in: afterProgress ? 0...400 : (outcome.rounds < 4 ? 50...400 : 50...1_000), using: &random)
             try await Task.sleep(for: .milliseconds(delay))
             let running = process.isRunning
             if running { try sigkill(process) }
