@@ -216,6 +216,15 @@ import Glibc
             try await applicationWrites(crypto: writerCrypto, table: application, existing: Array(1...Int64(initialItems)), seed: seed &+ 1,
                                         control: control, hotSpot: hotSpot)
         }
+        // Whatever fails below, no worker outlives the test and the writer stops.
+        var live: Process?
+        defer {
+            if let live, live.isRunning, live.processIdentifier > 0 {
+                kill(live.processIdentifier, SIGKILL)
+                live.waitUntilExit()
+            }
+            Task { await control.stop() }
+        }
         let killing = ContinuousClock.now
         outcome.setupSeconds = seconds(killing - setupStarted)
 
@@ -229,6 +238,7 @@ import Glibc
             let before = try await position(store)
             if before.completed { break }
             let process = try spawn(worker)
+            live = process
             let afterProgress = outcome.rounds % 2 == 1
             if afterProgress {
                 let limit = ContinuousClock.now + .seconds(15)
@@ -257,6 +267,7 @@ import Glibc
             let before = try await position(store)
             if before.completed { break }
             let process = try spawn(worker)
+            live = process
             let limit = ContinuousClock.now + .seconds(30)
             while process.isRunning, ContinuousClock.now < limit {
                 let now = try await position(store)
