@@ -75,7 +75,7 @@ import Glibc
         configuration.localKMSPath = scratch.path(".cmkctl/local-kms.json")
         let store: any StoreBackend = switch backend {
         case .sqlite: try SQLiteStore(path: scratch.path(".cmkctl/store.sqlite"))
-        case .postgres: try await PostgresStore.open(try PostgresLocation(url: environment["CMKCTL_STORE"]!), maximumConnections: 2)
+        case .postgres: try await PostgresStore.open(try PostgresLocation(url: environment["CMKCTL_STORE"]!), maximumConnections: 8)
         }
         defer { Task { [store, application] in await store.close(); await application.close() } }
 
@@ -140,9 +140,17 @@ import Glibc
         async throws -> [Int64: (generation: Int, plaintext: String)] {
         let crypto = try TenantCrypto(repository: store.repository, operatorConfiguration: configuration, kms: kms(configuration))
         var items: [Int64: (generation: Int, plaintext: String)] = [:]
-        for (id, ciphertext) in try await application.all() {
-            let opened = try await crypto.decrypt(tenant: "acme", ciphertext: ciphertext)
-            items[id] = (opened.generation, String(decoding: opened.plaintext, as: UTF8.self))
+        let stored = Array(try await application.all())
+        // Eight at a time, as the items were written.
+        for chunk in stride(from: 0, to: stored.count, by: 8) {
+            try await withThrowingTaskGroup(of: (Int64, TenantPlaintext).self) { group in
+                for (id, ciphertext) in stored[chunk..<min(chunk + 8, stored.count)] {
+                    group.addTask { (id, try await crypto.decrypt(tenant: "acme", ciphertext: ciphertext)) }
+                }
+                for try await (id, opened) in group {
+                    items[id] = (opened.generation, String(decoding: opened.plaintext, as: UTF8.self))
+                }
+            }
         }
         return items
     }
