@@ -228,9 +228,11 @@ let package = Package(
             ]
         ),
         // Drives the built `cmkctl` binary and the Python peers (interop, golden output); CMKTesting for the
-        // PostgreSQL server and the network namespaces of the scale-out test.
-        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTenant", "CMKSQLite", "CMKTesting",
-                                                    .product(name: "GRDB", package: "GRDB.swift")]),
+        // PostgreSQL server and the network namespaces of the scale-out test; CMKPostgres and PostgresNIO for
+        // the re-encryption torture's application, which writes its own table beside the sweep.
+        .testTarget(name: "CmkctlTests", dependencies: ["CMKEnvelope", "CMKTenant", "CMKSQLite", "CMKPostgres", "CMKTesting",
+                                                    .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "PostgresNIO", package: "postgres-nio")]),
         // The sidecar in-process (HummingbirdTesting over a real SQLite store and the local KMS), the OpenAPI
         // document against the routes, and one live `cmkctl serve` process.
         .testTarget(
