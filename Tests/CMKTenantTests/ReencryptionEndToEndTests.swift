@@ -181,33 +181,6 @@ import Testing
 
     /// Runs Tests/Peers/reencrypt_peer.py as the service user, with botocore pointed at moto.
     static func peer(_ arguments: [String], moto: MotoServer, credentials: AWSCredentials) throws -> String {
-        let process = Process()
-        let python = ProcessInfo.processInfo.environment["CMK_PEER_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? TenantHarness.packageRoot + "/.venv/bin/python"
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TenantHarness.packageRoot + "/Tests/Peers/reencrypt_peer.py"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ENDPOINT_URL_KMS"] = moto.url
-        environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
-        environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
-        environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        environment.removeValue(forKey: "AWS_PROFILE")
-        environment.removeValue(forKey: "AWS_SESSION_TOKEN")
-        process.environment = environment
-        // stderr to a file: the SDK's warnings would fill a second pipe while this reads the first.
-        let errorPath = NSTemporaryDirectory() + "reencrypt-peer-\(UUID().uuidString).err"
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errors = (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data()
-        guard process.terminationStatus == 0 else {
-            throw KMSError(.invalidRequest, "reencrypt_peer.py \(arguments.first ?? "") failed: \(String(decoding: errors, as: UTF8.self).suffix(1500))")
-        }
-        return String(decoding: output, as: UTF8.self)
+        try TenantCryptoMotoTests.peer(arguments, moto: moto, credentials: credentials, script: "reencrypt_peer.py")
     }
 }

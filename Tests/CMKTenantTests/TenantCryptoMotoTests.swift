@@ -141,13 +141,13 @@ import Testing
         return (east, west, try await harness.contextIdentifier("acme"))
     }
 
-    /// Runs Tests/Peers/kms_peer.py as the service user, with botocore pointed at moto.
-    static func peer(_ arguments: [String], moto: MotoServer, credentials: AWSCredentials) throws -> String {
+    /// Runs a Python peer of Tests/Peers (kms_peer.py by default) as the service user, with botocore pointed at moto.
+    static func peer(_ arguments: [String], moto: MotoServer, credentials: AWSCredentials, script: String = "kms_peer.py") throws -> String {
         let process = Process()
         let python = ProcessInfo.processInfo.environment["CMK_PEER_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
             ?? TenantHarness.packageRoot + "/.venv/bin/python"
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TenantHarness.packageRoot + "/Tests/Peers/kms_peer.py"] + arguments
+        process.arguments = [TenantHarness.packageRoot + "/Tests/Peers/" + script] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["AWS_ENDPOINT_URL_KMS"] = moto.url
         environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
@@ -156,15 +156,19 @@ import Testing
         environment.removeValue(forKey: "AWS_PROFILE")
         environment.removeValue(forKey: "AWS_SESSION_TOKEN")
         process.environment = environment
-        let out = Pipe(), err = Pipe()
+        // stderr to a file: the SDK's warnings would fill a second pipe while this reads the first.
+        let errorPath = NSTemporaryDirectory() + "python-peer-\(UUID().uuidString).err"
+        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errorPath) }
+        let out = Pipe()
         process.standardOutput = out
-        process.standardError = err
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         try process.run()
         let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let errors = (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data()
         guard process.terminationStatus == 0 else {
-            throw KMSError(.invalidRequest, "kms_peer.py \(arguments.first ?? "") failed: \(String(decoding: errors, as: UTF8.self).suffix(1500))")
+            throw KMSError(.invalidRequest, "\(script) \(arguments.first ?? "") failed: \(String(decoding: errors, as: UTF8.self).suffix(1500))")
         }
         return String(decoding: output, as: UTF8.self)
     }
