@@ -7,8 +7,13 @@ import Foundation
 struct SweepsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweeps",
-        abstract: "List the last probe sweeps: when, how many tenants, what they found.",
-        discussion: "Each sweep is a set of revocation checks named after its run (revocation-TENANT-sweep-RUN); this reads them from the journal.")
+        abstract: "List the last probe sweeps and re-encryptions: when, how many tenants, what they found.",
+        discussion: """
+            A probe sweep is a set of revocation checks named after its run (revocation-TENANT-sweep-RUN); a \
+            re-encryption (started by a hand-over, cmkctl reencrypt or cmkctl sweep reencrypt) is one execution per \
+            tenant and generation (reencrypt-TENANT-gN). Both are read from the journal, newest first. Backups, \
+            scheduled or not, are in cmkctl backups (a refused scheduled one is listed as skipped with its reason).
+            """)
 
     @OptionGroup var options: TenantOptions
 
@@ -22,6 +27,8 @@ struct SweepsCommand: AsyncParsableCommand {
     }
 
     struct Run: Encodable {
+        /// `probe` or `reencrypt`.
+        let kind: String
         let run: String
         let startedAt: String
         let tenants: Int
@@ -30,14 +37,17 @@ struct SweepsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runs = try await options.storeOptions.withStore(create: false) { store in try await Self.runs(store.journal, limit: limit) }
+        let runs = try await options.storeOptions.withStore(create: false) { store in
+            let all = try await Self.runs(store.journal, limit: limit) + (try await Self.reencryptions(store.journal, limit: limit))
+            return Array(all.sorted { $0.startedAt > $1.startedAt }.prefix(limit))
+        }
         if output.json {
             try printJSON(runs)
         } else if runs.isEmpty {
-            print("no probe sweeps yet")
+            print("no probe sweeps or re-encryptions yet")
         } else {
-            print(textTable(["RUN", "STARTED", "TENANTS", "OUTCOMES", "AFFECTED"], runs.map { run in
-                [run.run, run.startedAt, String(run.tenants),
+            print(textTable(["KIND", "RUN", "STARTED", "TENANTS", "OUTCOMES", "AFFECTED"], runs.map { run in
+                [run.kind, run.run, run.startedAt, String(run.tenants),
                  run.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
                  run.affected.isEmpty ? "-" : run.affected.joined(separator: ",")]
             }))
@@ -62,8 +72,25 @@ struct SweepsCommand: AsyncParsableCommand {
                 outcomes[outcome, default: 0] += 1
                 if outcome == "suspended" || outcome == "reinstated" { affected.append("\(check.tenant) \(outcome)") }
             }
-            runs.append(Run(run: run, startedAt: AuditLog.timestamp(started), tenants: checks.count, outcomes: outcomes, affected: affected))
+            runs.append(Run(kind: "probe", run: run, startedAt: AuditLog.timestamp(started), tenants: checks.count, outcomes: outcomes,
+                            affected: affected))
         }
         return runs
+    }
+
+    /// The newest re-encryption executions, one row each: how it ended (or where it stands).
+    static func reencryptions(_ journal: some WorkflowJournal, limit: Int) async throws -> [Run] {
+        let executions = try await journal.executions(status: nil).filter { $0.workflow == ReencryptionWorkflow.name }
+            .sorted { $0.startedAt > $1.startedAt }.prefix(limit)
+        return executions.map { snapshot in
+            let tenant = snapshot.input["tenant"]?.stringValue ?? "?"
+            let outcome: String = switch snapshot.status {
+            case .succeeded: snapshot.stateName == "Replaced" ? "superseded" : "completed"
+            case .running: snapshot.stateName == "Pause" ? "paused" : "running"
+            default: snapshot.status.rawValue
+            }
+            return Run(kind: "reencrypt", run: snapshot.name, startedAt: AuditLog.timestamp(snapshot.startedAt), tenants: 1,
+                       outcomes: [outcome: 1], affected: [tenant])
+        }
     }
 }

@@ -96,14 +96,19 @@ import Testing
         let scratch = try Scratch()
         let created = try JSONSerialization.jsonObject(with: try CLIRunner.run(["kms", "create-key", "--json"], in: scratch.url).stdout) as? [String: Any]
         let key = try #require(created?["arn"] as? String)
-        #expect(try CLIRunner.run(["enroll", "--ticket", "T-1", "--tenant", "acme", "--tag", "acme", "--key", key], in: scratch.url).status == 0)
-        #expect(try CLIRunner.run(["sweeps"], in: scratch.url).stdoutText.contains("no probe sweeps yet"))
+        // The enrollment's re-encryption is the first row.
+        let enrolled = try CLIRunner.run(["enroll", "--ticket", "T-1", "--tenant", "acme", "--tag", "acme", "--key", key], in: scratch.url)
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        let first = try CLIRunner.run(["sweeps"], in: scratch.url).stdoutText
+        #expect(first.contains("reencrypt-acme-g1") && !first.contains("probe "), "\(first)")
         #expect(try CLIRunner.run(["kms", "disable", key], in: scratch.url).status == 0)
         #expect(try CLIRunner.run(["sweep", "probe"], in: scratch.url).status == 0)
         let listed = try CLIRunner.run(["sweeps", "--json"], in: scratch.url)
         #expect(listed.status == 0, "\(listed.stderr)")
         let runs = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [[String: Any]])
-        #expect(runs.count == 1 && runs.first?["tenants"] as? Int == 1)
+        #expect(runs.map { $0["kind"] as? String } == ["probe", "reencrypt"])
+        #expect(runs.first?["tenants"] as? Int == 1)
         #expect((runs.first?["affected"] as? [String]) == ["acme suspended"])
+        #expect((runs.last?["outcomes"] as? [String: Int]) == ["completed": 1])
     }
 }
