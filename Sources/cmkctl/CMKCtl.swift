@@ -21,6 +21,7 @@ struct CMKCtl: AsyncParsableCommand {
             ReencryptCommand.self,
             LedgerCommand.self,
             GenerationsCommand.self,
+            OffboardCommand.self,
             StatusCommand.self,
             HistoryCommand.self,
             AuditCommand.self,

@@ -59,4 +59,21 @@ import Testing
         let history = try run(["history", "--tenant", "acme"], scratch)
         #expect(history.stdoutText.contains("generation=1") || history.stdoutText.contains("\"generation\":\"1\""), "\(history.stdoutText.suffix(1500))")
     }
+
+    @Test func offboardingIsManualByTicketAndRefusesTheTenantsData() throws {
+        let scratch = try Scratch()
+        let key = try arn(try run(["kms", "create-key", "--alias", "acme-root", "--json"], scratch))
+        _ = try run(["enroll", "--ticket", "SUP-1", "--tenant", "acme", "--tag", "acme", "--key", key], scratch)
+        _ = try scratch.write("plain.txt", Array("last words".utf8))
+        _ = try run(["encrypt", "--tenant", "acme", "--input", "plain.txt", "--output", "acme.msg"], scratch)
+        _ = try run(["offboard", "--tenant", "nobody", "--ticket", "SUP-2"], scratch, status: 67)
+        _ = try run(["offboard", "--tenant", "acme", "--ticket", "bad ticket!"], scratch, status: 64)
+        let done = try run(["offboard", "--tenant", "acme", "--ticket", "SUP-2"], scratch)
+        #expect(done.stdoutText.contains("acme offboarded (ticket SUP-2)"))
+        #expect(try run(["offboard", "--tenant", "acme", "--ticket", "SUP-2"], scratch).stdoutText.contains("offboarded already"))
+        let refused = try run(["decrypt", "--tenant", "acme", "--input", "acme.msg", "--output", "-"], scratch, status: 77)
+        #expect(refused.stderr.contains("offboarded"), "\(refused.stderr)")
+        let audit = try run(["audit", "export", "--tenant", "acme"], scratch)
+        #expect(audit.stdoutText.contains("active -> offboarded") && audit.stdoutText.contains("SUP-2"))
+    }
 }

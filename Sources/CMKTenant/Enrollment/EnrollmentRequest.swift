@@ -58,7 +58,7 @@ public struct EnrollmentRequest: Sendable, Equatable {
         try checkIdentifier(text, what: "tenant id", maxLength: 64)
     }
 
-    static func checkIdentifier(_ text: String, what: String, maxLength: Int) throws {
+    public static func checkIdentifier(_ text: String, what: String, maxLength: Int) throws {
         guard !text.isEmpty, text.utf8.count <= maxLength else {
             throw TenantError(.invalidInput, "the \(what) must be 1 to \(maxLength) characters")
         }
