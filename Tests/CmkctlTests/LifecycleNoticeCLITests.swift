@@ -76,4 +76,24 @@ import Testing
         let audit = try run(["audit", "export", "--tenant", "acme"], scratch)
         #expect(audit.stdoutText.contains("active -> offboarded") && audit.stdoutText.contains("SUP-2"))
     }
+
+    @Test func aRotationToADisabledKeyWaitsForTheCustomerWhileTheTenantStaysActive() throws {
+        let scratch = try Scratch()
+        let first = try arn(try run(["kms", "create-key", "--alias", "acme-one", "--json"], scratch))
+        _ = try run(["enroll", "--ticket", "SUP-1", "--tenant", "acme", "--tag", "acme", "--key", first], scratch)
+        let second = try arn(try run(["kms", "create-key", "--alias", "acme-two", "--json"], scratch))
+        _ = try run(["kms", "disable", second], scratch)
+        let waiting = try run(["rotate", "--ticket", "SUP-2", "--tenant", "acme", "--key", second], scratch, status: 2)
+        #expect(waiting.stdoutText.contains("acme  active  generation 1"), "\(waiting.stdoutText)")
+        _ = try scratch.write("plain.txt", Array("still served".utf8))
+        _ = try run(["encrypt", "--tenant", "acme", "--input", "plain.txt", "--output", "meanwhile.msg"], scratch)
+        // The customer enables the key; support signals; the rotation finishes on generation 2.
+        _ = try run(["kms", "enable", second], scratch)
+        _ = try run(["signal", "rotate-acme-SUP-2", "--payload", #"{"fixed":true}"#], scratch)
+        _ = try run(["worker", "--until-idle"], scratch)
+        let status = try run(["status", "--tenant", "acme"], scratch)
+        #expect(status.stdoutText.contains("acme  active  generation 2"), "\(status.stdoutText)")
+        let read = try run(["decrypt", "--tenant", "acme", "--input", "meanwhile.msg", "--output", "-"], scratch)
+        #expect(read.stdoutText == "still served")
+    }
 }
