@@ -187,6 +187,26 @@ import Testing
         #expect(first.run(at: clock.now()) == "sweep-1800003600")
         let names = try await harness.journal.executions(status: nil).map(\.name).filter { $0.hasPrefix("revocation-") }.sorted()
         #expect(names == ["revocation-acme-sweep-sweep-1800000000", "revocation-acme-sweep-sweep-1800003600"])
+
+        // Suspended again: probed 1, 2, 4, ... minutes after, so the key back reinstates within minutes.
+        try await harness.localKMS.disableKey(keyID: key)
+        clock.advance(by: .seconds(3600))
+        #expect(try await first.sweep(at: clock.now()) == 1)
+        try await harness.worker().runUntilIdle()
+        let suspendedAt = try #require(try await harness.store.tenant("acme")).updatedAt
+        #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(59)) == nil)
+        #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(60)) == 0)
+        #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(250)) == 2)
+        #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(3000)) == 5)
+        #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(4000)) == nil, "the period's sweep takes over")
+        #expect(try await first.reinstatementChecks(at: suspendedAt.addingTimeInterval(61)) == 1)
+        #expect(try await second.reinstatementChecks(at: suspendedAt.addingTimeInterval(90)) == 0, "the same round once, whatever the servers")
+        try await harness.worker().runUntilIdle()
+        #expect(try await harness.store.tenant("acme")?.state == .suspended, "the key is still disabled")
+        try await harness.localKMS.enableKey(keyID: key)
+        #expect(try await second.reinstatementChecks(at: suspendedAt.addingTimeInterval(130)) == 1)
+        try await harness.worker().runUntilIdle()
+        #expect(try await harness.store.tenant("acme")?.state == .active)
     }
 }
 

@@ -35,12 +35,46 @@ public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
         return started
     }
 
-    /// Sweeps now, then at the start of every period, until the task is cancelled. A failed sweep (the
-    /// store away) is tried again at the next period; the checks it did start run anyway.
+    /// The first delay of a suspended tenant's reinstatement probes; each next one doubles, until the
+    /// delay reaches the period and the periodic sweep takes over.
+    public static var reinstatementFirstDelay: Double { 60 }
+
+    /// The reinstatement probe a suspended tenant is due at `date`: 1, 2, 4, ... minutes after its
+    /// suspension (the nth named after it), so a customer who restores the key within minutes is back
+    /// within minutes, not at the next period; nil before the first or once the delay reaches the period.
+    public func reinstatementRound(suspendedAt: Date, at date: Date) -> Int? {
+        let elapsed = date.timeIntervalSince(suspendedAt)
+        guard elapsed >= Self.reinstatementFirstDelay else { return nil }
+        let round = Int(log2(elapsed / Self.reinstatementFirstDelay).rounded(.down))
+        guard Self.reinstatementFirstDelay * pow(2, Double(round)) < period else { return nil }
+        return round
+    }
+
+    /// Starts the reinstatement probes that are due for every suspended tenant; returns how many were new.
+    @discardableResult
+    public func reinstatementChecks(at date: Date) async throws -> Int {
+        let repository = revocations.repository
+        let suspended = try await repository.read { try await repository.tenants(in: $0) }.filter { $0.state == .suspended }
+        var started = 0
+        for tenant in suspended {
+            guard let round = reinstatementRound(suspendedAt: tenant.updatedAt, at: date) else { continue }
+            let id = "reinstate-\(Int(tenant.updatedAt.timeIntervalSince1970))-\(round)"
+            if try await revocations.check(tenant: tenant.id, trigger: RevocationTrigger(kind: .sweep, id: id)).created { started += 1 }
+        }
+        return started
+    }
+
+    /// Sweeps now, then at the start of every period, until the task is cancelled; in between, every
+    /// 30 seconds (or the period, if shorter), the reinstatement probes that are due. A failed sweep (the
+    /// store away) is tried again at the next wake; the checks it did start run anyway.
     public func run() async {
+        var swept: String?
         while !Task.isCancelled {
-            _ = try? await sweep(at: clock.now())
-            let next = Date(timeIntervalSince1970: ((clock.now().timeIntervalSince1970 / period).rounded(.down) + 1) * period)
+            let now = clock.now()
+            if swept != run(at: now), (try? await sweep(at: now)) != nil { swept = run(at: now) }
+            _ = try? await reinstatementChecks(at: now)
+            let nextPeriod = Date(timeIntervalSince1970: ((now.timeIntervalSince1970 / period).rounded(.down) + 1) * period)
+            let next = min(nextPeriod, now.addingTimeInterval(min(30, period)))
             do { try await clock.sleep(until: next) } catch { return }
         }
     }
