@@ -95,5 +95,7 @@ func defaultOperatorName() -> String {
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    // Times as ISO 8601 (the catalogue's and re-encryption's dates), like the text output, not seconds since 2001.
+    encoder.dateEncodingStrategy = .iso8601
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
