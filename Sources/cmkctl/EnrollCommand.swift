@@ -16,12 +16,13 @@ struct EnrollCommand: AsyncParsableCommand {
             tenant's existing items in every configured data source to it (cmkctl reencrypt), active. \
             Running the same command again reports the same enrollment and drives it on; if a process that \
             ran it was killed, the command first waits for that process's lease to expire (at most its \
-            --lease-seconds) and then finishes the work. A different ticket for a tenant already enrolling or \
+            --lease-seconds) and then finishes the work; if another live process is running it (a colleague's \
+            enroll, serve), it waits for that process to finish it. A different ticket for a tenant already enrolling or \
             enrolled is refused.
 
             Exit codes: 0 active (with --detach: journaled), 2 waiting for the customer, 3 failed, 4 conflict, \
-            64 invalid input, 67 tenant not in the operator's list, 74 store failure, 75 not finished (another \
-            live process holds it, or it waits for a retry a worker will run), 78 configuration (also while a \
+            64 invalid input, 67 tenant not in the operator's list, 74 store failure, 75 not finished (it waits \
+            for a retry a worker will run), 78 configuration (also while a \
             KMS step is retried because cmkctl's own KMS setup is wrong: credentials, the local KMS file, an \
             endpoint; the tenant's state is left as it was).
             """)
@@ -62,19 +63,17 @@ struct EnrollCommand: AsyncParsableCommand {
         let runtime = try options.runtime(store)
         let service = try runtime.service()
         let started = try await service.enroll(request)
-        var heldBy: ExecutionLease?
         if !detach {
             try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
                 let worker = try runtime.worker(kms: kms, owner: "enroll-\(ProcessInfo.processInfo.processIdentifier)")
-                let outcome = try await worker.drive(started.execution) { lease, seconds in
+                try await worker.follow(started.execution) { lease, seconds in
                     writeErrorLine(
                         "cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on "
                             + "\(started.execution) to expire (a process that was stopped, or one still working)")
                 }
-                if case .heldElsewhere(_, let lease) = outcome { heldBy = lease }
                 // The hand-over started the tenant's re-encryption: drive it too, so the tenant ends active.
-                if heldBy == nil, let reencryption = try await ReencryptCommand.open(tenant: tenant, repository: runtime.repository) {
-                    _ = try await worker.drive(reencryption.execution) { _, _ in }
+                if let reencryption = try await ReencryptCommand.open(tenant: tenant, repository: runtime.repository) {
+                    try await worker.follow(reencryption.execution)
                 }
             }
         }
@@ -100,14 +99,10 @@ struct EnrollCommand: AsyncParsableCommand {
         case TenantState.awaitingCustomer.rawValue: throw ExitCode(CLIExit.awaitingCustomer.rawValue)
         case TenantState.enrollmentFailed.rawValue: throw ExitCode(CLIExit.enrollmentFailed.rawValue)
         default:
-            // Journaled and left to a worker (--detach), held by another live process, or sleeping
-            // until a retry: not done, and the exit code says so.
+            // Journaled and left to a worker (--detach), or sleeping until a retry: not done, and the exit
+            // code says so.
             if detach { break }
-            if let heldBy {
-                writeErrorLine("cmkctl: \(status.execution) is being run by \(heldBy.owner); run the command again later or see cmkctl status")
-            } else {
-                writeErrorLine("cmkctl: \(status.execution) is not finished (\(status.state)); a worker continues it (cmkctl worker)")
-            }
+            writeErrorLine("cmkctl: \(status.execution) is not finished (\(status.state)); a worker continues it (cmkctl worker)")
             throw ExitCode(CLIExit.stillRunning.rawValue)
         }
     }

@@ -84,8 +84,7 @@ struct ReencryptCommand: AsyncParsableCommand {
                 let watcher = Task {
                     guard let reporter else { return }
                     while !Task.isCancelled {
-                        if let record = try? await repository.read({ try await repository.reencryptions(tenant: tenant, in: $0) })
-                            .first(where: { $0.execution == started.execution }) {
+                        if let record = try? await repository.reencryption(execution: started.execution, tenant: tenant) {
                             reporter.show(record)
                         }
                         try? await Task.sleep(for: .milliseconds(reporter.terminal ? 250 : 1000))
@@ -96,15 +95,13 @@ struct ReencryptCommand: AsyncParsableCommand {
                     writeErrorLine("cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on \(started.execution)")
                 }
                 watcher.cancel()
-                if let reporter, let record = try await repository.read({ try await repository.reencryptions(tenant: tenant, in: $0) })
-                    .first(where: { $0.execution == started.execution }) {
+                if let reporter, let record = try await repository.reencryption(execution: started.execution, tenant: tenant) {
                     reporter.show(record)
                     reporter.finish()
                 }
             }
         }
-        let record = try await repository.read { try await repository.reencryptions(tenant: tenant, in: $0) }
-            .first { $0.execution == started.execution }
+        let record = try await repository.reencryption(execution: started.execution, tenant: tenant)
         let state = try await repository.tenant(tenant)?.state.rawValue ?? "?"
         if output.json {
             try printJSON(ReencryptResult(execution: started.execution, created: started.created, state: state, reencryption: record))

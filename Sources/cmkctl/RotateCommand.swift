@@ -62,11 +62,11 @@ struct RotateCommand: AsyncParsableCommand {
         if !detach {
             try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
                 let worker = try runtime.worker(kms: kms, owner: "rotate-\(ProcessInfo.processInfo.processIdentifier)")
-                _ = try await worker.drive(started.execution) { lease, seconds in
+                try await worker.follow(started.execution) { lease, seconds in
                     writeErrorLine("cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on \(started.execution)")
                 }
                 if let reencryption = try await ReencryptCommand.open(tenant: tenant, repository: runtime.repository) {
-                    _ = try await worker.drive(reencryption.execution) { _, _ in }
+                    try await worker.follow(reencryption.execution)
                 }
             }
         }

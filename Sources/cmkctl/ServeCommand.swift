@@ -140,12 +140,15 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(BackgroundService(name: "change-feed") { await follower.run() })
         services.append(BackgroundService(name: "worker") { try? await worker.run() })
         services.append(BackgroundService(name: "probe-schedule") { await schedule.run() })
-        // Backups that are due (schedules.backupSeconds): checked every quarter period, at most hourly; a
-        // tenant refused by its lifecycle (re-encrypting, suspended) is recorded as skipped. Pending
-        // re-encryptions need no schedule: they are workflow executions, and the worker above runs them.
+        // Backups that are due (schedules.backupSeconds): checked every quarter period, at most hourly, the
+        // first check a random part of a minute after start (a server just started answers requests and
+        // KMS events first, and a fleet restarted together does not back up in step); a tenant refused by
+        // its lifecycle (re-encrypting, suspended) is recorded as skipped. Pending re-encryptions need no
+        // schedule: they are workflow executions, and the worker above runs them.
         let backups = try runtime.backupService(kms: kms)
         let backupCheck = min(3600, operatorConfiguration.schedules.backupSeconds / 4)
         services.append(BackgroundService(name: "backup-schedule") {
+            do { try await Task.sleep(for: .seconds(Double.random(in: 10...min(60, max(10, backupCheck))))) } catch { return }
             while !Task.isCancelled {
                 _ = try? await backups.sweep(cause: Cause(operatorName: "cmkctl serve backup schedule"))
                 do { try await Task.sleep(for: .seconds(backupCheck)) } catch { return }

@@ -196,8 +196,7 @@ struct SweepReencryptCommand: AsyncParsableCommand {
             for tenant in pending {
                 let started = try await service.start(tenant: tenant, cause: Cause(operatorName: "cmkctl sweep reencrypt"))
                 _ = try await worker.drive(started.execution) { _, _ in }
-                let record = try await repository.read { try await repository.reencryptions(tenant: tenant, in: $0) }
-                    .first { $0.execution == started.execution }
+                let record = try await repository.reencryption(execution: started.execution, tenant: tenant)
                 let state = try await repository.tenant(tenant)?.state.rawValue ?? "?"
                 rows.append(Row(tenant: tenant, execution: started.execution, status: record?.status.rawValue ?? "running", state: state,
                                 summary: record.map(ReencryptionLines.summary) ?? "started"))

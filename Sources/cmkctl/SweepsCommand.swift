@@ -3,16 +3,18 @@ import CMKTenant
 import CMKWorkflow
 import Foundation
 
-/// `cmkctl sweeps`: the last probe sweeps (scheduled by `serve`, or run by `sweep probe`), from the journal.
+/// `cmkctl sweeps`: the last probe sweeps (scheduled by `serve`, or run by `sweep probe`) and re-encryptions
+/// from the journal, and the last backup sweeps from the audit trail.
 struct SweepsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweeps",
-        abstract: "List the last probe sweeps and re-encryptions: when, how many tenants, what they found.",
+        abstract: "List the last probe sweeps, re-encryptions and backup sweeps: when, how many tenants, what they found.",
         discussion: """
             A probe sweep is a set of revocation checks named after its run (revocation-TENANT-sweep-RUN); a \
             re-encryption (started by a hand-over, cmkctl reencrypt or cmkctl sweep reencrypt) is one execution per \
-            tenant and generation (reencrypt-TENANT-gN). Both are read from the journal, newest first. Backups, \
-            scheduled or not, are in cmkctl backups (a refused scheduled one is listed as skipped with its reason).
+            tenant and generation (reencrypt-TENANT-gN). Both are read from the journal. A backup sweep (serve's \
+            schedule or cmkctl sweep backup) that backed up, skipped or failed a tenant is one row (backup-UNIXTIME), \
+            read from the audit trail; each backup is in cmkctl backups. Newest first.
             """)
 
     @OptionGroup var options: TenantOptions
@@ -27,7 +29,7 @@ struct SweepsCommand: AsyncParsableCommand {
     }
 
     struct Run: Encodable {
-        /// `probe` or `reencrypt`.
+        /// `probe`, `reencrypt` or `backup`.
         let kind: String
         let run: String
         let startedAt: String
@@ -39,12 +41,13 @@ struct SweepsCommand: AsyncParsableCommand {
     func run() async throws {
         let runs = try await options.storeOptions.withStore(create: false) { store in
             let all = try await Self.runs(store.journal, limit: limit) + (try await Self.reencryptions(store.journal, limit: limit))
+                + (try await Self.backupRuns(store.repository, limit: limit))
             return Array(all.sorted { $0.startedAt > $1.startedAt }.prefix(limit))
         }
         if output.json {
             try printJSON(runs)
         } else if runs.isEmpty {
-            print("no probe sweeps or re-encryptions yet")
+            print("no probe sweeps, re-encryptions or backup sweeps yet")
         } else {
             print(textTable(["KIND", "RUN", "STARTED", "TENANTS", "OUTCOMES", "AFFECTED"], runs.map { run in
                 [run.kind, run.run, run.startedAt, String(run.tenants),
@@ -76,6 +79,31 @@ struct SweepsCommand: AsyncParsableCommand {
                             affected: affected))
         }
         return runs
+    }
+
+    /// The newest backup sweeps that did anything (`serve`'s schedule or `cmkctl sweep backup`), from their
+    /// audit entries: the trail is read backwards a page at a time until `limit` runs are found.
+    static func backupRuns<Repository: TenantRepository>(_ repository: Repository, limit: Int) async throws -> [Run] {
+        let pageSize = 1000
+        let found: [AuditEntry] = try await repository.read { transaction in
+            var found: [AuditEntry] = []
+            var end = (try await repository.auditHead(in: transaction)?.seq ?? 0) + 1
+            while end > 1, found.count < limit {
+                let from = max(1, end - pageSize)
+                let page = try await repository.auditRecords(fromSeq: from, limit: end - from, in: transaction).map(AuditLog.entry)
+                found += page.reversed().filter { $0.tenant == nil && $0.action == BackupService<Repository>.sweepAction }
+                end = from
+            }
+            return found
+        }
+        return found.prefix(limit).map { entry in
+            let outcomes = ["backed-up", "skipped", "not-due", "failed"].reduce(into: [String: Int]()) { counts, outcome in
+                if let count = entry.detail[outcome].flatMap(Int.init) { counts[outcome] = count }
+            }
+            let affected = (entry.detail["affected"] ?? "").split(separator: ",").map(String.init)
+            return Run(kind: "backup", run: entry.detail["run"] ?? "backup", startedAt: entry.at,
+                       tenants: entry.detail["tenants"].flatMap(Int.init) ?? 0, outcomes: outcomes, affected: affected)
+        }
     }
 
     /// The newest re-encryption executions, one row each: how it ended (or where it stands).

@@ -186,8 +186,10 @@ import Testing
         defer { ChildProcess.stop(second.pid) }
         var done = false
         for _ in 0..<600 where !done {
+            // The execution's own status, not the word anywhere in its history.
             let result = try CLIRunner.run(["executions", "show", "revocation-acme-event-evt-killed", "--json"], in: scratch.url)
-            done = result.stdoutText.contains("\"succeeded\"")
+            let shown = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+            done = (shown?["execution"] as? [String: Any])?["status"] as? String == "succeeded"
             if !done { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(done, "the check never finished after the restart")

@@ -78,7 +78,7 @@ import Testing
         try await harness.worker().runUntilIdle()
         let snapshot = try #require(try await harness.journal.execution(named: execution))
         #expect(snapshot.status == .succeeded)
-        #expect(try await entered(harness, execution) == ["Probe", "Decide", "WaitToReprobe", "MarkReprobe", "Probe", "Decide", "Closed", "Done"])
+        #expect(try await entered(harness, execution) == ["Turn", "Probe", "Decide", "WaitToReprobe", "MarkReprobe", "Probe", "Decide", "Closed", "Done"])
         let events = try await harness.journal.history(of: execution)
         let probes = events.filter { (event: WorkflowEvent) in event.kind == EventKind.taskSucceeded && event.state == "Probe" }
         #expect(probes.count == 2)
@@ -114,7 +114,7 @@ import Testing
         try await harness.add("globex", tag: "globexprod")
         let execution = try await harness.checkRevocation("globex", RevocationTrigger(kind: .sweep, id: "s"))
         try await harness.worker().runUntilIdle()
-        #expect(try await entered(harness, execution) == ["Probe", "Decide", "Closed", "Done"])
+        #expect(try await entered(harness, execution) == ["Turn", "Probe", "Decide", "Closed", "Done"])
         #expect(try await harness.store.tenant("globex")?.state == .registered)
     }
 }
@@ -171,18 +171,28 @@ import Testing
                                             reprobeSeconds: 0, now: { clock.now() })
         let first = ProbeSchedule(revocations: revocations, period: 3600, clock: clock)
         let second = ProbeSchedule(revocations: revocations, period: 3600, clock: clock)
+        let periodStart = clock.now()
         #expect(try await first.sweep(at: clock.now()) == 1)
         #expect(try await second.sweep(at: clock.now()) == 0)
         try await harness.localKMS.disableKey(keyID: key)
-        try await harness.worker().runUntilIdle()
-        // The checks were started before the key was disabled; their probes run in the worker, after it.
+        // The check waits for acme's turn in the period; until then nothing is probed.
+        let turn = first.turn(of: "acme", at: clock.now())
+        #expect(turn >= periodStart && turn < periodStart.addingTimeInterval(3600))
+        #expect(turn == second.turn(of: "acme", at: periodStart.addingTimeInterval(1)), "every server computes the same turn")
+        try await harness.worker(clock: clock).runUntilIdle()
+        #expect(try await harness.store.tenant("acme")?.state == .active)
+        // At its turn the check probes: the key was disabled after the check started, so it suspends.
+        clock.advance(by: turn.timeIntervalSince(clock.now()))
+        try await harness.worker(clock: clock).runUntilIdle()
         #expect(try await harness.store.tenant("acme")?.state == .suspended)
 
-        // The next period probes the suspended tenant again; its key back, it is reinstated.
+        // The next period probes the suspended tenant again (at the same offset); its key back, it is reinstated.
         try await harness.localKMS.enableKey(keyID: key)
-        clock.advance(by: .seconds(3600))
+        clock.advance(by: periodStart.addingTimeInterval(3600).timeIntervalSince(clock.now()))
         #expect(try await second.sweep(at: clock.now()) == 1)
-        try await harness.worker().runUntilIdle()
+        #expect(first.turn(of: "acme", at: clock.now()) == turn.addingTimeInterval(3600), "a period apart")
+        clock.advance(by: 3599)
+        try await harness.worker(clock: clock).runUntilIdle()
         #expect(try await harness.store.tenant("acme")?.state == .active)
         #expect(first.run(at: clock.now()) == "sweep-1800003600")
         let names = try await harness.journal.executions(status: nil).map(\.name).filter { $0.hasPrefix("revocation-") }.sorted()
@@ -190,9 +200,10 @@ import Testing
 
         // Suspended again: probed 1, 2, 4, ... minutes after, so the key back reinstates within minutes.
         try await harness.localKMS.disableKey(keyID: key)
-        clock.advance(by: .seconds(3600))
+        clock.advance(by: .seconds(1))
         #expect(try await first.sweep(at: clock.now()) == 1)
-        try await harness.worker().runUntilIdle()
+        clock.advance(by: 3599)
+        try await harness.worker(clock: clock).runUntilIdle()
         let suspendedAt = try #require(try await harness.store.tenant("acme")).updatedAt
         #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(59)) == nil)
         #expect(first.reinstatementRound(suspendedAt: suspendedAt, at: suspendedAt.addingTimeInterval(60)) == 0)

@@ -57,14 +57,15 @@ struct TenantHarness {
 
     var localKMS: LocalKMS { get throws { try LocalKMS(path: configuration.localKMSPath, createIfMissing: true) } }
 
-    func worker(owner: String = "test-worker") throws -> any IdleRunner {
+    func worker(owner: String = "test-worker", clock: any WorkflowClock = SystemWorkflowClock()) throws -> any IdleRunner {
         try Self.worker(fresh.store, configuration: configuration, kms: kms,
-                        definitions: [service.definition, revocationDefinition, reencryptionDefinition], owner: owner, pageHook: pageHook)
+                        definitions: [service.definition, revocationDefinition, reencryptionDefinition], owner: owner, pageHook: pageHook,
+                        clock: clock)
     }
 
     private static func worker<Store: StoreBackend>(
         _ store: Store, configuration: OperatorConfiguration, kms: TenantKMS, definitions: [StateMachineDefinition], owner: String,
-        pageHook: PageHook
+        pageHook: PageHook, clock: any WorkflowClock
     ) throws -> any IdleRunner {
         var handlers = HandlerRegistry<Store.Journal.Transaction>()
         let reencryption = ReencryptionService(journal: store.journal, repository: store.repository,
@@ -76,7 +77,7 @@ struct TenantHarness {
         ReencryptionHandlers(repository: store.repository, configuration: configuration, kms: kms,
                              crypto: try TenantCrypto(repository: store.repository, operatorConfiguration: configuration, kms: kms),
                              openSource: { try await openSource($0) }, pace: { _ in try await pageHook.run() }).register(into: &handlers)
-        return WorkflowWorker(journal: store.journal, definitions: definitions, handlers: handlers, owner: owner)
+        return WorkflowWorker(journal: store.journal, definitions: definitions, handlers: handlers, clock: clock, owner: owner)
     }
 
     /// Starts a revocation check of `tenant` (a re-probe window of `reprobeSeconds`).

@@ -182,12 +182,17 @@ import Glibc
             process.arguments = tenantArgs(["enroll", "--ticket", "SUP-\(tenant)", "--tenant", tenant, "--key", keys[tenant]!, "--tag", "same"])
             process.currentDirectoryURL = scratch.url
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            // To a file, not a pipe: a full pipe would block the process, and a failure should say why.
+            FileManager.default.createFile(atPath: scratch.path("enroll-\(tenant).err"), contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path("enroll-\(tenant).err")))
             try process.run()
             return process
         }
         for process in processes { process.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        for (tenant, process) in zip(tenants, processes) where process.terminationStatus != 0 {
+            let stderr = (try? String(contentsOfFile: scratch.path("enroll-\(tenant).err"), encoding: .utf8)) ?? ""
+            Issue.record("enroll \(tenant) exited \(process.terminationStatus): \(stderr)")
+        }
         _ = try cmkctl(scratch, tenantArgs(["worker", "--until-idle"]))
         let listed = try #require(try json(try cmkctl(scratch, ["status", "--json"])) as? [[String: Any]])
         #expect(listed.count == 4)

@@ -90,7 +90,7 @@ import Testing
     }
 }
 
-/// `cmkctl sweeps`: the sweep runs read back from the journal.
+/// `cmkctl sweeps`: the sweep runs read back from the journal and the audit trail.
 @Suite struct SweepsCLITests {
     @Test func aSweepRunIsListedWithWhatItFound() throws {
         let scratch = try Scratch()
@@ -110,5 +110,16 @@ import Testing
         #expect(runs.first?["tenants"] as? Int == 1)
         #expect((runs.first?["affected"] as? [String]) == ["acme suspended"])
         #expect((runs.last?["outcomes"] as? [String: Int]) == ["completed": 1])
+
+        // A backup sweep that did something is a row of its own: acme is suspended, so its backup is skipped.
+        #expect(try CLIRunner.run(["sweep", "backup"], in: scratch.url).status == 0)
+        let withBackup = try #require(try JSONSerialization.jsonObject(with: try CLIRunner.run(["sweeps", "--json"], in: scratch.url).stdout)
+            as? [[String: Any]])
+        #expect(withBackup.map { $0["kind"] as? String } == ["backup", "probe", "reencrypt"])
+        #expect((withBackup.first?["run"] as? String)?.hasPrefix("backup-") == true)
+        #expect((withBackup.first?["outcomes"] as? [String: Int]) == ["skipped": 1])
+        #expect((withBackup.first?["affected"] as? [String]) == ["acme skipped"])
+        let text = try CLIRunner.run(["sweeps"], in: scratch.url).stdoutText
+        #expect(text.contains("backup") && text.contains("skipped 1") && text.contains("acme skipped"), "\(text)")
     }
 }

@@ -50,20 +50,26 @@ public final class SQLiteJournal: WorkflowJournal {
     /// Applies a migrator's pending migrations to `pool`; modules that keep their tables in the journal's
     /// database (the tenant store) migrate through here too.
     ///
-    /// Processes opening a new database together race: the loser's CREATE TABLE fails because the
-    /// winner's committed meanwhile, and migrating again finds it applied.
+    /// GRDB's migrator reads which migrations are applied outside the transactions that apply them, so
+    /// processes opening a new database together would race (the loser's CREATE TABLE failing once per
+    /// migration the winner committed meanwhile). An exclusive `flock` on `<database>.migrate-lock` makes
+    /// them take turns: the first applies everything, the others find it applied. The lock file stays
+    /// (removing it would let a late process lock a different file).
     public static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) throws {
-        var attempt = 0
-        while true {
-            do {
-                try migrator.migrate(pool)
-                return
-            } catch {
-                attempt += 1
-                if attempt >= 5 { throw error }
-                Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
+        let lockPath = pool.path + ".migrate-lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, OwnerOnlyFiles.fileMode)
+        guard descriptor >= 0 else {
+            throw WorkflowError(.storeFailure, "cannot open the migration lock \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        fchmod(descriptor, OwnerOnlyFiles.fileMode)
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                throw WorkflowError(.storeFailure, "cannot lock \(lockPath): \(String(cString: strerror(errno)))")
             }
         }
+        defer { flock(descriptor, LOCK_UN) }
+        try migrator.migrate(pool)
     }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction of its own, with database errors passed on as they are.

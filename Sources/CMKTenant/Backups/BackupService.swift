@@ -154,8 +154,10 @@ public struct BackupService<Repository: TenantRepository>: Sendable {
     /// Backs up every tenant (except offboarded ones and those without a context identifier) whose
     /// newest available backup of its current generation is older than `schedules.backupSeconds`. A
     /// tenant the lifecycle refuses is recorded in the catalogue as `skipped`, with the reason; other
-    /// failures are reported and left for the next sweep.
+    /// failures are reported and left for the next sweep. A run that did anything is journaled in the audit
+    /// trail (`recordRun`), which `cmkctl sweeps` reads.
     public func sweep(cause: Cause) async throws -> [BackupSweepResult] {
+        let started = now()
         let period = configuration.schedules.backupSeconds
         let tenants = try await repository.tenants().filter { $0.state != .offboarded && $0.contextIdentifier != nil }
         let catalogue = try await repository.backups(tenant: nil)
@@ -180,7 +182,29 @@ public struct BackupService<Repository: TenantRepository>: Sendable {
                 results.append(BackupSweepResult(tenant: record.id, outcome: .failed, backup: nil, detail: ErrorSentence.describing(error)))
             }
         }
+        try await recordRun(results, startedAt: started, cause: cause)
         return results
+    }
+
+    /// The audit action of a backup sweep's run record, which `cmkctl sweeps` lists.
+    public static var sweepAction: String { "backup sweep" }
+
+    /// Journals a sweep that did something (backed up, skipped or failed a tenant) as one operator-level audit
+    /// entry: its run, counts per outcome and the tenants affected. A run that found nothing due is left out,
+    /// so a server checking every quarter period does not fill the trail.
+    func recordRun(_ results: [BackupSweepResult], startedAt: Date, cause: Cause) async throws {
+        guard results.contains(where: { $0.outcome != .notDue }) else { return }
+        var detail: [String: String] = ["run": "backup-\(Int(startedAt.timeIntervalSince1970))", "tenants": String(results.count)]
+        for outcome in [BackupSweepResult.Outcome.backedUp, .skipped, .notDue, .failed] {
+            let count = results.filter { $0.outcome == outcome }.count
+            if count > 0 { detail[outcome.rawValue] = String(count) }
+        }
+        detail["affected"] = results.filter { $0.outcome != .notDue }.map { "\($0.tenant) \($0.outcome.rawValue)" }.joined(separator: ",")
+        let repository = self.repository, date = now(), entry = detail
+        try await repository.write { transaction in
+            _ = try await AuditLog.append(repository, in: transaction, tenant: nil, kind: .check, action: Self.sweepAction, detail: entry,
+                                          cause: cause, at: date)
+        }
     }
 
     /// Records a scheduled backup the lifecycle refused.

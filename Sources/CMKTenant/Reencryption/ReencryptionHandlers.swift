@@ -49,12 +49,7 @@ public struct ReencryptionHandlers<Repository: TenantRepository>: Sendable {
                 try await repository.apply(.reencryptionStarted, tenant: input.tenant, waitingFor: Self.waiting(input.target),
                                            cause: input.cause(context), now: now(), in: transaction)
             }
-            let existing = try await repository.reencryptions(tenant: input.tenant, in: transaction).first { $0.target == input.target }
-            let started = existing?.startedAt ?? now()
-            try await repository.saveReencryption(
-                ReencryptionRecord(tenant: input.tenant, target: input.target, execution: context.request.execution, status: .running,
-                                   progress: existing?.progress ?? ReencryptionProgress(), startedAt: started, updatedAt: now()),
-                in: transaction)
+            try await Self.update(repository, input, context: context, status: .running, at: now(), in: transaction) { _ in }
             return .succeeded(["state": .string(record.state.rawValue)])
         })
         registry.register("reencrypt-count", .detached { context in
@@ -159,7 +154,8 @@ public struct ReencryptionHandlers<Repository: TenantRepository>: Sendable {
 
     static func waiting(_ target: Int) -> String { "re-encryption to generation \(target)" }
 
-    /// Rewrites the stored record's status and progress in the step's transaction.
+    /// Rewrites the stored record's status and progress in `transaction` (the step's, or `save`'s own): the
+    /// progress the sweep carries (else the stored one), then `change`; the first start time is kept.
     private static func update(_ repository: Repository, _ input: Input, context: TaskContext, status: ReencryptionRecord.Status, at: Date,
                                in transaction: Repository.Transaction, _ change: (inout ReencryptionProgress) -> Void) async throws {
         let existing = try await repository.reencryptions(tenant: input.tenant, in: transaction).first { $0.target == input.target }
@@ -259,12 +255,8 @@ public struct ReencryptionHandlers<Repository: TenantRepository>: Sendable {
     private func save(_ state: SweepState, _ input: Input, context: TaskContext) async throws {
         let at = now()
         try await repository.write { [repository] transaction in
-            let existing = try await repository.reencryptions(tenant: input.tenant, in: transaction).first { $0.target == input.target }
-            try await repository.saveReencryption(
-                ReencryptionRecord(tenant: input.tenant, target: input.target, execution: context.request.execution,
-                                   status: state.done ? .completed : .running, progress: state.progress,
-                                   startedAt: existing?.startedAt ?? at, updatedAt: at),
-                in: transaction)
+            try await Self.update(repository, input, context: context, status: state.done ? .completed : .running, at: at,
+                                  in: transaction) { $0 = state.progress }
         }
     }
 

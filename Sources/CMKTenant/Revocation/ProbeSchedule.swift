@@ -3,7 +3,7 @@ import Foundation
 
 /// The scheduled probe sweep of `cmkctl serve`: once per period, a revocation check of every tenant
 /// that uses its own keys (active, re-encrypting, suspended: a suspended tenant whose keys pass again is
-/// reinstated). The checks are named after the period, so every server of a fleet starts the same ones
+/// reinstated), each probing at the tenant's turn within the period. The checks are named after the period, so every server of a fleet starts the same ones
 /// and each tenant is probed once per period.
 public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
     public let revocations: RevocationService<Repository>
@@ -21,7 +21,32 @@ public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
         "sweep-\(Int((date.timeIntervalSince1970 / period).rounded(.down) * period))"
     }
 
-    /// Starts (or finds) the checks of the period containing `date`; returns how many were new.
+    /// When `tenant`'s check of the period containing `date` probes: at the tenant's own offset into the
+    /// period (a stable hash of its id), so a fleet's probes are spread evenly, each tenant is probed a
+    /// period apart, and every server computes the same turn. A sweep started mid-period (a server just
+    /// started) spreads the turns already past over what is left of the period instead of probing them all
+    /// at once, where they would queue in front of a KMS event's check.
+    public func turn(of tenant: String, at date: Date) -> Date {
+        let start = (date.timeIntervalSince1970 / period).rounded(.down) * period
+        let fraction = Self.fraction(tenant)
+        let planned = start + fraction * period
+        if planned >= date.timeIntervalSince1970 { return Date(timeIntervalSince1970: planned) }
+        return date.addingTimeInterval(fraction * (start + period - date.timeIntervalSince1970))
+    }
+
+    /// A tenant's offset into a period, in [0, 1): FNV-1a of its id (stable across processes and releases,
+    /// unlike `Hasher`).
+    static func fraction(_ tenant: String) -> Double {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in tenant.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return Double(hash >> 11) / Double(UInt64(1) << 53)
+    }
+
+    /// Starts (or finds) the checks of the period containing `date`, each waiting for its tenant's turn;
+    /// returns how many were new.
     @discardableResult
     public func sweep(at date: Date) async throws -> Int {
         let repository = revocations.repository
@@ -29,7 +54,8 @@ public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
             .filter { [.active, .reencrypting, .suspended].contains($0.state) }
         var started = 0
         for tenant in tenants {
-            let (_, created) = try await revocations.check(tenant: tenant.id, trigger: RevocationTrigger(kind: .sweep, id: run(at: date)))
+            let (_, created) = try await revocations.check(tenant: tenant.id, trigger: RevocationTrigger(kind: .sweep, id: run(at: date)),
+                                                           notBefore: turn(of: tenant.id, at: date))
             if created { started += 1 }
         }
         return started

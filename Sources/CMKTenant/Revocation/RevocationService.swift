@@ -27,16 +27,18 @@ public struct RevocationService<Repository: TenantRepository>: Sendable {
     }
 
     /// Starts the check of `tenant` for `trigger`, or finds the one this trigger already started (the
-    /// same event delivered twice is one check). Returns the execution and whether it is new.
+    /// same event delivered twice is one check). Returns the execution and whether it is new. A check with
+    /// `notBefore` (a scheduled sweep's, spread over its period) waits in the journal until then.
     @discardableResult
-    public func check(tenant: String, trigger: RevocationTrigger) async throws -> (execution: String, created: Bool) {
+    public func check(tenant: String, trigger: RevocationTrigger, notBefore: Date? = nil) async throws -> (execution: String, created: Bool) {
         let repository = repository
         guard try await repository.read({ try await repository.tenant(tenant, in: $0) }) != nil else {
             throw TenantError(.tenantUnknown, "tenant \(tenant.escapingControlCharacters) is not registered")
         }
         let execution = Self.executionName(tenant: tenant, trigger: trigger)
-        let input: JSONValue = ["tenant": .string(tenant), "trigger": trigger.json, "reprobeSeconds": .number(reprobeSeconds)]
-        let started = try await journal.start(name: execution, input: input, definition: definition, now: now())
+        var input: JSONObject = ["tenant": .string(tenant), "trigger": trigger.json, "reprobeSeconds": .number(reprobeSeconds)]
+        if let notBefore { input["notBefore"] = .string(notBefore.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))) }
+        let started = try await journal.start(name: execution, input: .object(input), definition: definition, now: now())
         return (execution, started.created)
     }
 }

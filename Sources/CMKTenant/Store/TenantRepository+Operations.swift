@@ -26,6 +26,12 @@ extension TenantRepository {
         try await read { transaction in try await self.policyChecks(of: tenant, in: transaction) }
     }
 
+    /// The re-encryption record of one execution of `tenant`'s, if it has written one yet.
+    public func reencryption(execution: String, tenant: String) async throws -> ReencryptionRecord? {
+        try await read { transaction in try await self.reencryptions(tenant: tenant, in: transaction) }
+            .first { $0.execution == execution }
+    }
+
     public func auditEntries(tenant: String?) async throws -> [AuditEntry] {
         try await read { transaction in
             try await self.auditRecords(tenant: tenant, in: transaction).map(AuditLog.entry)

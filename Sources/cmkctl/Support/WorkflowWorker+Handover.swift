@@ -1,0 +1,21 @@
+import CMKWorkflow
+import Foundation
+
+extension WorkflowWorker {
+    /// Drives `execution` until it settles (finished, parked, or sleeping until a retry), waiting while
+    /// another live process runs it: any worker on the store may have claimed it first (a colleague's
+    /// `enroll` working through what is due, or `serve`), and `enroll` and `rotate` promise to return with
+    /// the tenant active, waiting for the customer, or failed, not half way. Interrupting the wait leaves
+    /// the work to its holder.
+    func follow(_ execution: String, onLeaseWait: (ExecutionLease, Double) -> Void = { _, _ in }) async throws {
+        var announced = false
+        while true {
+            guard case .heldElsewhere(_, let lease) = try await drive(execution, onLeaseWait: onLeaseWait) else { return }
+            if !announced {
+                writeErrorLine("cmkctl: \(execution) is being run by \(lease.owner); waiting for it to finish (interrupting leaves it to them)")
+                announced = true
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
