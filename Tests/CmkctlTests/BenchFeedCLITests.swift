@@ -51,6 +51,9 @@ import Testing
         #expect(report?["limit_ms"] as? Double == 302_000 && report?["probe_interval_ms"] as? Double == 2000)
         // One interval, plus the probe, the suspension and the change feed (with room for a loaded machine).
         #expect(first > 0 && every >= first && every < 2000 + 4000, "\(report ?? [:])")
+        // From the probe at the tenant's turn to both refusing: the suspension and the change feed only.
+        let afterProbe = try #require(report?["after_probe_p99_ms"] as? Double)
+        #expect(afterProbe >= 0 && afterProbe < every, "\(report ?? [:])")
     }
 
     /// On moto (IAM checks on, every call signed): the key disabled over SigV4, the event posted, both refuse.

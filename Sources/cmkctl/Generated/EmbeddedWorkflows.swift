@@ -181,9 +181,19 @@ enum EmbeddedWorkflows {
         ("revocation.asl.json", #"""
 {
   "Comment": "Confirmation of a possible revocation (a KMS event at `cmkctl serve`, a probe sweep, or an operator): probe every key of the tenant's current generation with its context. Only a revocation-class answer (disabled, pending deletion, not found, access denied) suspends the tenant; a KMS outage or throttling (KMS.Unavailable) and cmkctl's own setup (KMS.Misconfigured) are retried with backoff and never touch the tenant. A pass after a webhook is probed once more after the re-probe window (KMS changes take minutes to reach every endpoint) before the trigger is closed; a pass for a suspended tenant reinstates it. A suspension or reinstatement is then told to the operator's platform (a signed notice, retried with backoff; recorded as undelivered if it never arrives). A probe that stays unconfirmed after its retries ends the execution failed (Revocation.Unconfirmed), an alert in `cmkctl executions list`.",
-  "StartAt": "Probe",
+  "StartAt": "Turn",
   "TimeoutSeconds": 604800,
   "States": {
+    "Turn": {
+      "Type": "Choice",
+      "Comment": "A scheduled sweep spreads its checks over the period (notBefore, each tenant at its own offset), so a sweep never queues in front of a KMS event's check; events and operators probe at once.",
+      "Choices": [{ "Variable": "$.notBefore", "IsPresent": true, "Next": "WaitForTurn" }],
+      "Default": "Probe"
+    },
+    "WaitForTurn": {
+      "Type": "Wait", "TimestampPath": "$.notBefore",
+      "Next": "Probe"
+    },
     "Probe": {
       "Type": "Task", "Resource": "arn:aws:states:::activity:revocation-probe",
       "ResultPath": "$.probe", "TimeoutSeconds": 300,
