@@ -82,13 +82,15 @@ struct SweepsCommand: AsyncParsableCommand {
     }
 
     /// The newest backup sweeps that did anything (`serve`'s schedule or `cmkctl sweep backup`), from their
-    /// audit entries: the trail is read backwards a page at a time until `limit` runs are found.
-    static func backupRuns<Repository: TenantRepository>(_ repository: Repository, limit: Int) async throws -> [Run] {
+    /// audit entries: the trail is read backwards a page at a time until `limit` runs are found, at most its
+    /// last `scanLimit` entries (older runs than that are in `cmkctl audit export`).
+    static func backupRuns<Repository: TenantRepository>(_ repository: Repository, limit: Int, scanLimit: Int = 100_000) async throws -> [Run] {
         let pageSize = 1000
         let found: [AuditEntry] = try await repository.read { transaction in
             var found: [AuditEntry] = []
-            var end = (try await repository.auditHead(in: transaction)?.seq ?? 0) + 1
-            while end > 1, found.count < limit {
+            let head = (try await repository.auditHead(in: transaction)?.seq ?? 0) + 1
+            var end = head
+            while end > 1, found.count < limit, head - end < scanLimit {
                 let from = max(1, end - pageSize)
                 let page = try await repository.auditRecords(fromSeq: from, limit: end - from, in: transaction).map(AuditLog.entry)
                 found += page.reversed().filter { $0.tenant == nil && $0.action == BackupService<Repository>.sweepAction }
