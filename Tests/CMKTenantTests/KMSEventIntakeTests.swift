@@ -30,6 +30,49 @@ import Testing
         try await Self.scenario(harness, repository: harness.store)
     }
 
+    /// A burst of events is bounded per tenant (five running event checks; a sixth event joins them), counted
+    /// for that tenant alone: not tenant `acme-eu`'s checks (whose names start like acme's), and not a sweep's
+    /// check waiting for its turn.
+    @Test func aBurstIsBoundedPerTenantAndOnlyByThatTenantsEventChecks() async throws {
+        let harness = try await TenantHarness(.sqlite)
+        defer { harness.remove() }
+        try await Self.burst(harness, repository: harness.store)
+    }
+
+    static func burst<Repository: TenantRepository>(_ harness: TenantHarness, repository: Repository) async throws {
+        let acmeKey = try await harness.localKey("acme-root"), euKey = try await harness.localKey("acme-eu-root")
+        try await harness.enroll("acme", keys: [acmeKey], tag: "acmeprod")
+        try await harness.enroll("acme-eu", keys: [euKey], tag: "acmeeu")
+        // The keys work: every check passes its probe and then waits an hour to probe again, so it stays running.
+        let revocations = RevocationService(journal: harness.journal, repository: repository, definition: harness.revocationDefinition,
+                                            reprobeSeconds: 3600)
+        let intake = KMSEventIntake(repository: repository, revocations: revocations, signatures: nil)
+        let (acmeRecord, acmeSecret) = WebhookKey.issue(tenant: "acme", at: Date())
+        let (euRecord, euSecret) = WebhookKey.issue(tenant: "acme-eu", at: Date())
+        _ = try await repository.write { transaction in
+            try await repository.insertWebhookKey(acmeRecord, in: transaction)
+            try await repository.insertWebhookKey(euRecord, in: transaction)
+        }
+        func eventChecks(_ tenant: String) async throws -> Int {
+            try await harness.journal.executions(status: .running).filter { $0.name.hasPrefix("revocation-\(tenant)-event-") }.count
+        }
+        for index in 0..<5 {
+            _ = try await intake.receive(body: try event("cloudtrail-disable-key.json", keyARN: euKey, id: "evt-eu-\(index)"),
+                                         credential: .apiKey(euSecret))
+        }
+        _ = try await revocations.check(tenant: "acme", trigger: RevocationTrigger(kind: .sweep, id: "sweep-1"),
+                                        notBefore: Date(timeIntervalSinceNow: 3600))
+        try await harness.worker().runUntilIdle()
+        #expect(try await eventChecks("acme-eu") == 5)
+        for index in 0..<6 {
+            #expect(try await intake.receive(body: try event("cloudtrail-disable-key.json", keyARN: acmeKey, id: "evt-acme-\(index)"),
+                                             credential: .apiKey(acmeSecret)) == .accepted(tenants: ["acme"]))
+            try await harness.worker().runUntilIdle()
+        }
+        #expect(try await eventChecks("acme") == 5, "five of acme's own, whatever acme-eu and the sweep run; the sixth joined them")
+        #expect(try await harness.store.tenant("acme")?.state == .active)
+    }
+
     static func scenario<Repository: TenantRepository>(_ harness: TenantHarness, repository: Repository) async throws {
         let acmeKey = try await harness.localKey("acme-root"), globexKey = try await harness.localKey("globex-root")
         try await harness.enroll("acme", keys: [acmeKey], tag: "acmeprod")

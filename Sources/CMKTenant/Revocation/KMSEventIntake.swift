@@ -68,13 +68,17 @@ public struct KMSEventIntake<Repository: TenantRepository>: Sendable {
             try await record(key, event, outcome: "ignored: \(reason)", tenants: [])
             return .ignored(reason)
         }
-        let running = try await revocations.journal.executions(status: .running).map(\.name)
+        // Counted from each execution's input, not its name: a name prefix `revocation-acme-` also matches
+        // tenant `acme-eu`'s checks. Only event checks count: a sweep's check waiting for its turn must not
+        // take an event's place.
+        let runningEventChecks = try await revocations.journal.executions(status: .running)
+            .filter { $0.workflow == RevocationWorkflow.name && $0.input["trigger"]?["kind"]?.stringValue == RevocationTrigger.Kind.event.rawValue }
+            .compactMap { $0.input["tenant"]?.stringValue }
         for tenant in tenants {
             // Each event gets its own check (one still waiting to re-probe an earlier pass must not hold a
-            // new revocation back), but a burst is bounded: past `maximumChecksPerTenant` running checks
-            // of one tenant, a further event only joins them.
-            let prefix = "revocation-\(tenant)-"
-            if running.filter({ $0.hasPrefix(prefix) }).count >= Self.maximumChecksPerTenant { continue }
+            // new revocation back), but a burst is bounded: past `maximumChecksPerTenant` running event
+            // checks of one tenant, a further event only joins them.
+            if runningEventChecks.filter({ $0 == tenant }).count >= Self.maximumChecksPerTenant { continue }
             let trigger = RevocationTrigger(kind: .event, id: String(event.id.prefix(128)), eventTime: event.time, summary: event.summary,
                                             key: event.keys.first?.description)
             try await revocations.check(tenant: tenant, trigger: trigger)
