@@ -93,7 +93,8 @@ public final class WorkflowWorker<Journal: WorkflowJournal>: Sendable {
     /// A command that started the execution in a process that was then killed left a lease behind;
     /// waiting for it to expire (at most that process's lease length) lets the command finish the work
     /// rather than report a state that nobody is advancing. A lease renewed meanwhile means its owner is
-    /// alive and working, which `heldElsewhere` reports.
+    /// alive and working, which `heldElsewhere` reports; an execution its holder finishes or releases
+    /// meanwhile ends the wait early.
     public func drive(_ name: String, onLeaseWait: (ExecutionLease, Double) -> Void = { _, _ in }) async throws -> DriveOutcome {
         var waitedFor: ExecutionLease?
         while true {
@@ -108,7 +109,15 @@ public final class WorkflowWorker<Journal: WorkflowJournal>: Sendable {
             if let waitedFor, waitedFor.owner == lease.owner { return .heldElsewhere(snapshot, lease) }
             waitedFor = lease
             onLeaseWait(lease, lease.expiresAt.timeIntervalSince(now))
-            try await clock.sleep(until: lease.expiresAt.addingTimeInterval(0.05))
+            // Looked at four times a second meanwhile: a live holder often finishes (or parks, releasing
+            // the lease) long before the lease would have expired.
+            let expiry = lease.expiresAt.addingTimeInterval(0.05)
+            while clock.now() < expiry {
+                try await clock.sleep(until: min(expiry, clock.now().addingTimeInterval(0.25)))
+                guard let current = try await journal.execution(named: name), current.status == .running,
+                      let held = try await journal.lease(of: name), held.owner == lease.owner
+                else { break }
+            }
         }
     }
 
