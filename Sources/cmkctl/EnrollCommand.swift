@@ -72,8 +72,8 @@ struct EnrollCommand: AsyncParsableCommand {
                             + "\(started.execution) to expire (a process that was stopped, or one still working)")
                 }
                 // The hand-over started the tenant's re-encryption: drive it too, so the tenant ends active.
-                if let reencryption = try await ReencryptCommand.open(tenant: tenant, repository: runtime.repository) {
-                    try await worker.follow(reencryption.execution)
+                for reencryption in try await runningReencryptions(of: tenant, in: runtime.journal) {
+                    try await worker.follow(reencryption)
                 }
             }
         }

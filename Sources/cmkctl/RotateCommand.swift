@@ -65,8 +65,8 @@ struct RotateCommand: AsyncParsableCommand {
                 try await worker.follow(started.execution) { lease, seconds in
                     writeErrorLine("cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on \(started.execution)")
                 }
-                if let reencryption = try await ReencryptCommand.open(tenant: tenant, repository: runtime.repository) {
-                    try await worker.follow(reencryption.execution)
+                for reencryption in try await runningReencryptions(of: tenant, in: runtime.journal) {
+                    try await worker.follow(reencryption)
                 }
             }
         }

@@ -191,7 +191,10 @@ import Glibc
         for process in processes { process.waitUntilExit() }
         for (tenant, process) in zip(tenants, processes) where process.terminationStatus != 0 {
             let stderr = (try? String(contentsOfFile: scratch.path("enroll-\(tenant).err"), encoding: .utf8)) ?? ""
-            Issue.record("enroll \(tenant) exited \(process.terminationStatus): \(stderr)")
+            // What the tenant's executions did, so a failure on CI says why.
+            let enrollment = try cmkctl(scratch, ["executions", "show", "enroll-\(tenant)-SUP-\(tenant)"]).stdoutText
+            let reencryption = try cmkctl(scratch, ["executions", "show", "reencrypt-\(tenant)-g1"]).stdoutText
+            Issue.record("enroll \(tenant) exited \(process.terminationStatus): \(stderr)\n\(enrollment)\n\(reencryption)")
         }
         _ = try cmkctl(scratch, tenantArgs(["worker", "--until-idle"]))
         let listed = try #require(try json(try cmkctl(scratch, ["status", "--json"])) as? [[String: Any]])

@@ -1,3 +1,4 @@
+import CMKTenant
 import CMKWorkflow
 import Foundation
 
@@ -18,4 +19,13 @@ extension WorkflowWorker {
             try await Task.sleep(for: .milliseconds(500))
         }
     }
+}
+
+/// The re-encryptions of `tenant` still running in the journal (normally the one a hand-over started). Read
+/// from the executions, not from the re-encryption records: a record exists only once some worker ran the
+/// execution's first step, and another process may have claimed it and not got that far yet.
+func runningReencryptions(of tenant: String, in journal: some WorkflowJournal) async throws -> [String] {
+    try await journal.executions(status: .running)
+        .filter { $0.workflow == ReencryptionWorkflow.name && $0.input["tenant"]?.stringValue == tenant }
+        .map(\.name)
 }
