@@ -66,14 +66,11 @@ struct EnrollCommand: AsyncParsableCommand {
         if !detach {
             try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
                 let worker = try runtime.worker(kms: kms, owner: "enroll-\(ProcessInfo.processInfo.processIdentifier)")
-                try await worker.follow(started.execution) { lease, seconds in
+                // The hand-over starts the tenant's re-encryption: followed too, so the tenant ends active.
+                try await worker.followHandOver(started.execution, tenant: tenant) { lease, seconds in
                     writeErrorLine(
                         "cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on "
                             + "\(started.execution) to expire (a process that was stopped, or one still working)")
-                }
-                // The hand-over started the tenant's re-encryption: drive it too, so the tenant ends active.
-                for reencryption in try await runningReencryptions(of: tenant, in: runtime.journal) {
-                    try await worker.follow(reencryption)
                 }
             }
         }

@@ -62,11 +62,8 @@ struct RotateCommand: AsyncParsableCommand {
         if !detach {
             try await TenantKMS.withClients(configuration: runtime.configuration) { kms in
                 let worker = try runtime.worker(kms: kms, owner: "rotate-\(ProcessInfo.processInfo.processIdentifier)")
-                try await worker.follow(started.execution) { lease, seconds in
+                try await worker.followHandOver(started.execution, tenant: tenant) { lease, seconds in
                     writeErrorLine("cmkctl: waiting \(String(format: "%.1f", seconds)) s for the lease of \(lease.owner) on \(started.execution)")
-                }
-                for reencryption in try await runningReencryptions(of: tenant, in: runtime.journal) {
-                    try await worker.follow(reencryption)
                 }
             }
         }

@@ -18,7 +18,12 @@ public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
 
     /// The sweep run of the period that contains `date`: `sweep-<period start as Unix seconds>`.
     public func run(at date: Date) -> String {
-        "sweep-\(Int((date.timeIntervalSince1970 / period).rounded(.down) * period))"
+        "sweep-\(Int(periodStart(date)))"
+    }
+
+    /// The start of the period containing `date`, in Unix seconds (periods are aligned to multiples of the period).
+    func periodStart(_ date: Date) -> Double {
+        (date.timeIntervalSince1970 / period).rounded(.down) * period
     }
 
     /// When `tenant`'s check of the period containing `date` probes: at the tenant's own offset into the
@@ -27,7 +32,7 @@ public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
     /// started) spreads the turns already past over what is left of the period instead of probing them all
     /// at once, where they would queue in front of a KMS event's check.
     public func turn(of tenant: String, at date: Date) -> Date {
-        let start = (date.timeIntervalSince1970 / period).rounded(.down) * period
+        let start = periodStart(date)
         let fraction = Self.fraction(tenant)
         let planned = start + fraction * period
         if planned >= date.timeIntervalSince1970 { return Date(timeIntervalSince1970: planned) }
@@ -105,7 +110,7 @@ public struct ProbeSchedule<Repository: TenantRepository>: Sendable {
             let now = clock.now()
             if swept != run(at: now), (try? await sweep(at: now)) != nil { swept = run(at: now) }
             _ = try? await reinstatementChecks(at: now)
-            let nextPeriod = Date(timeIntervalSince1970: ((now.timeIntervalSince1970 / period).rounded(.down) + 1) * period)
+            let nextPeriod = Date(timeIntervalSince1970: periodStart(now) + period)
             let next = min(nextPeriod, now.addingTimeInterval(min(30, period)))
             do { try await clock.sleep(until: next) } catch { return }
         }

@@ -21,6 +21,17 @@ extension WorkflowWorker {
     }
 }
 
+extension WorkflowWorker {
+    /// `enroll`'s and `rotate`'s run: follows the enrollment execution, then every re-encryption of the tenant
+    /// its hand-over started, so the command returns with the tenant where it ends up, not half way.
+    func followHandOver(_ execution: String, tenant: String, onLeaseWait: (ExecutionLease, Double) -> Void) async throws {
+        try await follow(execution, onLeaseWait: onLeaseWait)
+        for reencryption in try await runningReencryptions(of: tenant, in: journal) {
+            try await follow(reencryption)
+        }
+    }
+}
+
 /// The re-encryptions of `tenant` still running in the journal (normally the one a hand-over started). Read
 /// from the executions, not from the re-encryption records: a record exists only once some worker ran the
 /// execution's first step, and another process may have claimed it and not got that far yet.
